@@ -1,0 +1,8 @@
+//! weft: run declarative YAML workflows of Codex agent turns.
+//!
+//! Two layers in one crate: [`client`] speaks the `codex app-server` JSON-RPC
+//! protocol (the library half), and the workflow runner on top of it loads,
+//! validates, plans and executes workflow files (the `weft` binary).
+#![deny(clippy::print_stdout)]
+
+pub mod error;
