@@ -5,4 +5,5 @@
 //! validates, plans and executes workflow files (the `weft` binary).
 #![deny(clippy::print_stdout)]
 
+pub mod engine;
 pub mod error;
