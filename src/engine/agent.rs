@@ -1,0 +1,144 @@
+//! The engine's view of the agent: open threads, run turns. The real implementation is
+//! [`crate::engine::CodexAgent`] over the app-server client; unit tests use a fake.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::approvals::ApprovalRules;
+
+/// How to get a thread for a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadOpen {
+    Start,
+    Fork(String),
+    Resume(String),
+}
+
+/// The options of a thread being opened.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadOptions {
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub developer_instructions: Option<String>,
+    pub base_instructions: Option<String>,
+    pub cwd: Option<PathBuf>,
+    pub approval: String,
+    pub sandbox: String,
+}
+
+/// One turn to run.
+#[derive(Debug, Clone)]
+pub struct TurnSpec {
+    pub thread_id: String,
+    pub input: String,
+    pub output_schema: Option<Value>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub approval: String,
+    pub sandbox: String,
+    pub cwd: PathBuf,
+    pub approvals: Arc<ApprovalRules>,
+}
+
+/// Token usage of a turn, a step or a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.input_tokens += other.input_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.reasoning_output_tokens += other.reasoning_output_tokens;
+        self.total_tokens += other.total_tokens;
+    }
+}
+
+/// Why the engine asks a running turn to stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Timeout(std::time::Duration),
+    StepBudget(u64),
+    RunBudget(u64),
+    RunTimeout(std::time::Duration),
+    Cancelled,
+}
+
+/// What happens inside a turn, as the engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentEvent {
+    /// Text the agent is writing.
+    Delta(String),
+    /// The turn's usage so far.
+    Usage(Usage),
+    /// What the agent is doing now: a command it runs, a file it edits.
+    Activity(String),
+    /// An approval request and weft's answer.
+    Approval {
+        kind: String,
+        subject: String,
+        approved: bool,
+        reason: String,
+    },
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnEnd {
+    Completed,
+    Interrupted,
+    Failed { message: String, retryable: bool },
+}
+
+/// A finished turn.
+#[derive(Debug, Clone)]
+pub struct TurnOutcome {
+    pub turn_id: String,
+    pub end: TurnEnd,
+    pub final_response: Option<String>,
+    pub usage: Usage,
+}
+
+/// Why a turn could not be run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// The app-server is gone or broke the protocol: the run cannot go on.
+    #[error("{0}")]
+    Fatal(String),
+    /// The server is overloaded: worth another try after a pause.
+    #[error("{0}")]
+    Retryable(String),
+    /// The server refused the request: another try would fail the same way.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// The agent as the engine uses it.
+pub trait Agent: Send + Sync + 'static {
+    /// Opens a thread and returns its id.
+    fn open_thread(
+        &self,
+        how: ThreadOpen,
+        options: ThreadOptions,
+    ) -> impl Future<Output = Result<String, AgentError>> + Send;
+
+    /// Runs one turn to its end. When `stop` turns to `Some`, the turn is interrupted
+    /// and the outcome says [`TurnEnd::Interrupted`].
+    fn run_turn(
+        &self,
+        turn: TurnSpec,
+        events: mpsc::UnboundedSender<AgentEvent>,
+        stop: watch::Receiver<Option<StopReason>>,
+    ) -> impl Future<Output = Result<TurnOutcome, AgentError>> + Send;
+}

@@ -1,0 +1,108 @@
+//! The events a run emits. The engine never prints: reporters render these.
+//!
+//! Serialized as JSON Lines with a dotted `type` (`run.started`, `step.finished`, …);
+//! `step` is the step id and `index` the 0-based fan-out element, when there is one.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::agent::Usage;
+
+/// How a step (or a run) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Succeeded,
+    Failed,
+    Skipped,
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum RunEvent {
+    #[serde(rename = "run.started")]
+    RunStarted {
+        run_id: String,
+        workflow: String,
+        steps: usize,
+    },
+    #[serde(rename = "step.started")]
+    StepStarted {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        thread_id: String,
+        attempt: u32,
+    },
+    #[serde(rename = "turn.delta")]
+    TurnDelta {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        delta: String,
+    },
+    #[serde(rename = "turn.activity")]
+    TurnActivity {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        activity: String,
+    },
+    #[serde(rename = "turn.usage")]
+    TurnUsage {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        usage: Usage,
+    },
+    #[serde(rename = "approval.decided")]
+    ApprovalDecided {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        kind: String,
+        subject: String,
+        approved: bool,
+        reason: String,
+    },
+    #[serde(rename = "step.retrying")]
+    StepRetrying {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        attempt: u32,
+        reason: String,
+    },
+    #[serde(rename = "step.finished")]
+    StepFinished {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        status: Status,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        output: Option<Value>,
+        duration_ms: u64,
+        usage: Usage,
+    },
+    #[serde(rename = "run.finished")]
+    RunFinished {
+        status: Status,
+        duration_ms: u64,
+        usage: Usage,
+    },
+}

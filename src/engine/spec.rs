@@ -1,0 +1,125 @@
+//! What the engine executes: steps with their effective policies, resolved from a plan.
+//!
+//! The engine does not read workflow files: [`RunSpec`] is the executable form that
+//! `engine::from_plan` builds from a validated plan, and that unit tests build by hand.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Which thread a step's turns run on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadMode {
+    /// A new thread for every turn (and for every fan-out element).
+    Fresh,
+    /// The named thread of the workflow's `threads:` block: one conversation.
+    Named(String),
+    /// A new thread forked from the named thread's history as it stands now.
+    Fork(String),
+    /// An existing thread, by id, continued with `thread/resume`.
+    Resume(String),
+}
+
+/// Options of a thread weft starts (from `threads:` merged with the step's policies).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThreadSpec {
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub developer_instructions: Option<String>,
+    pub base_instructions: Option<String>,
+}
+
+/// One step, with every policy resolved.
+#[derive(Debug, Clone)]
+pub struct StepSpec {
+    pub id: String,
+    /// The prompt template's source.
+    pub prompt: String,
+    /// Indexes (into [`RunSpec::steps`]) of the steps this one waits for.
+    pub upstream: Vec<usize>,
+    pub thread: ThreadMode,
+    /// The author's output schema, resolved (files loaded).
+    pub output_schema: Option<Value>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    /// The approval policy's wire value: `untrusted`, `on-request` or `never`.
+    pub approval: String,
+    /// The sandbox mode's wire value: `read-only`, `workspace-write`, `danger-full-access`.
+    pub sandbox: String,
+    pub approve_commands: Vec<String>,
+    pub approve_files: Vec<String>,
+    pub cwd: PathBuf,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub if_expr: Option<String>,
+    pub for_each: Option<String>,
+    pub as_name: String,
+    pub max_parallel: Option<usize>,
+    pub continue_on_error: bool,
+    pub max_tokens: Option<u64>,
+}
+
+impl StepSpec {
+    /// A step with the safe defaults (fresh thread, read-only, never ask), for tests and builders.
+    pub fn new(id: &str, prompt: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            prompt: prompt.to_string(),
+            upstream: Vec::new(),
+            thread: ThreadMode::Fresh,
+            output_schema: None,
+            model: None,
+            effort: None,
+            approval: "never".into(),
+            sandbox: "read-only".into(),
+            approve_commands: Vec::new(),
+            approve_files: Vec::new(),
+            cwd: PathBuf::from("."),
+            timeout: None,
+            retries: 1,
+            if_expr: None,
+            for_each: None,
+            as_name: "item".into(),
+            max_parallel: None,
+            continue_on_error: false,
+            max_tokens: None,
+        }
+    }
+}
+
+/// A whole run: the steps in plan order and the run-wide settings.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub workflow_name: String,
+    pub run_id: String,
+    pub steps: Vec<StepSpec>,
+    /// Options of the named threads, by name.
+    pub threads: Vec<(String, ThreadSpec)>,
+    /// The template context's fixed part: `inputs`, `workflow`, `run`, allow-listed `env`.
+    pub inputs: Value,
+    pub env: serde_json::Map<String, Value>,
+    /// Workflow outputs: name and template.
+    pub outputs: Vec<(String, String)>,
+    /// How many turns may run at once.
+    pub jobs: usize,
+    pub fail_fast: bool,
+    pub timeout: Option<Duration>,
+    pub max_tokens: Option<u64>,
+}
+
+impl RunSpec {
+    /// The thread options of the named thread `name`.
+    pub fn thread_spec(&self, name: &str) -> ThreadSpec {
+        self.threads
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, spec)| spec.clone())
+            .unwrap_or_default()
+    }
+
+    /// The index of the step `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+}
