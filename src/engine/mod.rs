@@ -6,3 +6,8 @@ pub mod context;
 pub mod event;
 pub mod output;
 pub mod spec;
+pub mod scheduler;
+mod start;
+pub mod unit;
+
+pub use scheduler::{RunReport, StepRecord, execute};

@@ -106,6 +106,9 @@ pub struct RunSpec {
     pub fail_fast: bool,
     pub timeout: Option<Duration>,
     pub max_tokens: Option<u64>,
+    /// The first pause before retrying an overloaded or transiently failed turn;
+    /// it doubles with each attempt (with jitter), up to 30 s.
+    pub retry_delay: std::time::Duration,
 }
 
 impl RunSpec {
