@@ -5,9 +5,14 @@ pub mod approvals;
 pub mod context;
 pub mod event;
 pub mod output;
-pub mod spec;
 pub mod scheduler;
+pub mod spec;
 mod start;
 pub mod unit;
 
 pub use scheduler::{RunReport, StepRecord, execute};
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

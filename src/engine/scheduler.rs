@@ -111,7 +111,10 @@ pub async fn execute<A: Agent>(
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks: JoinSet<UnitResult> = JoinSet::new();
-    let deadline = s.spec.timeout.map(|t| tokio::time::Instant::from_std(started + t));
+    let deadline = s
+        .spec
+        .timeout
+        .map(|t| tokio::time::Instant::from_std(started + t));
     let far = tokio::time::Instant::now() + Duration::from_secs(86400 * 365);
     loop {
         s.advance(&mut tasks, &tx);
@@ -208,9 +211,50 @@ impl<'s, A: Agent> Scheduler<'s, A> {
                     }
                 }
             }
+            if self.halt.is_some() {
+                progressed |= self.drain_halted();
+            }
             if !progressed {
                 break;
             }
+        }
+    }
+
+    /// After a halt, ends running steps that have nothing in flight: their elements
+    /// that never started are reported as skipped.
+    fn drain_halted(&mut self) -> bool {
+        let reason = self.halt_reason();
+        let mut progressed = false;
+        for i in 0..self.states.len() {
+            let StepState::Running(running) = &mut self.states[i] else {
+                continue;
+            };
+            if running.active > 0 {
+                continue;
+            }
+            let fan_out = running.items.is_some();
+            for (slot, result) in running.results.iter_mut().enumerate() {
+                if result.is_none() {
+                    *result = Some(UnitResult::skipped(
+                        i,
+                        fan_out.then_some(slot),
+                        reason.clone(),
+                    ));
+                }
+            }
+            self.complete(i);
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn halt_reason(&self) -> String {
+        match &self.halt {
+            None => String::new(),
+            Some(Halt::Cancelled) => "the run was interrupted".to_string(),
+            Some(Halt::FailFast(step)) => format!("`{step}` failed and --fail-fast is set"),
+            Some(Halt::Fatal) => "the agent stopped working".to_string(),
+            Some(Halt::Stopped(r)) => describe_stop(r),
         }
     }
 
@@ -223,14 +267,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
 
     /// Decides what happens to a step whose dependencies are all done.
     fn begin(&mut self, i: usize) {
-        if let Some(halt) = &self.halt {
-            let reason = match halt {
-                Halt::Cancelled => "the run was interrupted".to_string(),
-                Halt::FailFast(step) => format!("`{step}` failed and --fail-fast is set"),
-                Halt::Fatal => "the agent stopped working".to_string(),
-                Halt::Stopped(r) => describe_stop(r),
-            };
-            return self.skip(i, reason);
+        if self.halt.is_some() {
+            return self.skip(i, self.halt_reason());
         }
         if let Some(reason) = self.blocked_by_upstream(i) {
             return self.skip(i, reason);
@@ -489,7 +527,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
                 self.threads.insert(name.clone(), id.clone());
             }
             ThreadMode::Resume(original) => {
-                self.threads.insert(format!("resume:{original}"), id.clone());
+                self.threads
+                    .insert(format!("resume:{original}"), id.clone());
             }
             ThreadMode::Fresh | ThreadMode::Fork(_) => {}
         }
@@ -503,6 +542,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
         let results: Vec<&UnitResult> = running.results.iter().flatten().collect();
         let status = if results.iter().any(|r| r.status == Status::Interrupted) {
             Status::Interrupted
+        } else if results.iter().all(|r| r.status == Status::Skipped) {
+            Status::Skipped
         } else if results.iter().all(|r| r.status == Status::Succeeded) {
             Status::Succeeded
         } else {
@@ -515,12 +556,18 @@ impl<'s, A: Agent> Scheduler<'s, A> {
             results.first().map_or(Value::Null, |r| r.output.clone())
         };
         let error = results.iter().find_map(|r| {
-            r.error.as_ref().filter(|_| r.status != Status::Succeeded).map(|e| match r.index {
-                Some(ix) if fan_out => format!("element {ix}: {e}"),
-                _ => e.clone(),
-            })
+            r.error
+                .as_ref()
+                .filter(|_| r.status != Status::Succeeded)
+                .map(|e| match r.index {
+                    Some(ix) if fan_out => format!("element {ix}: {e}"),
+                    _ => e.clone(),
+                })
         });
-        let mut thread_ids: Vec<&String> = results.iter().filter_map(|r| r.thread_id.as_ref()).collect();
+        let mut thread_ids: Vec<&String> = results
+            .iter()
+            .filter_map(|r| r.thread_id.as_ref())
+            .collect();
         thread_ids.dedup();
         let thread_id = (thread_ids.len() == 1).then(|| thread_ids[0].clone());
         let attempts = results.iter().map(|r| r.attempts).max().unwrap_or(0);
@@ -543,9 +590,10 @@ impl<'s, A: Agent> Scheduler<'s, A> {
         for rec in &steps {
             usage.add(&rec.usage);
         }
-        let failed = steps.iter().zip(&self.spec.steps).any(|(rec, spec)| {
-            rec.status == Status::Failed && !spec.continue_on_error
-        });
+        let failed = steps
+            .iter()
+            .zip(&self.spec.steps)
+            .any(|(rec, spec)| rec.status == Status::Failed && !spec.continue_on_error);
         let status = if self.halt == Some(Halt::Cancelled) {
             Status::Interrupted
         } else if failed || self.fatal.is_some() || matches!(self.halt, Some(Halt::Stopped(_))) {

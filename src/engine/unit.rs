@@ -38,15 +38,9 @@ pub struct Unit {
 /// What a running unit tells the scheduler.
 #[derive(Debug)]
 pub enum UnitMsg {
-    Started {
-        thread_id: String,
-        attempt: u32,
-    },
+    Started { thread_id: String, attempt: u32 },
     Event(AgentEvent),
-    Retrying {
-        attempt: u32,
-        reason: String,
-    },
+    Retrying { attempt: u32, reason: String },
 }
 
 /// A finished unit.
@@ -63,6 +57,24 @@ pub struct UnitResult {
     pub duration: Duration,
     /// The agent is gone or broke the protocol: the run cannot go on.
     pub fatal: bool,
+}
+
+impl UnitResult {
+    /// A unit that never ran.
+    pub fn skipped(step: usize, index: Option<usize>, reason: String) -> Self {
+        Self {
+            step,
+            index,
+            status: Status::Skipped,
+            output: Value::Null,
+            error: Some(reason),
+            thread_id: None,
+            usage: Usage::default(),
+            attempts: 0,
+            duration: Duration::ZERO,
+            fatal: false,
+        }
+    }
 }
 
 type Sender = mpsc::UnboundedSender<(usize, Option<usize>, UnitMsg)>;
@@ -119,7 +131,9 @@ pub async fn run<A: Agent>(
         }
     };
     result.thread_id = Some(thread_id.clone());
-    let deadline = unit.timeout.map(|t| tokio::time::Instant::from_std(started + t));
+    let deadline = unit
+        .timeout
+        .map(|t| tokio::time::Instant::from_std(started + t));
     attempts(&*agent, &unit, &ctx, stop, deadline, thread_id, &mut result).await;
     result.duration = started.elapsed();
     result
@@ -154,7 +168,10 @@ async fn attempts<A: Agent>(
         let next = judge(unit, outcome, stopped, result);
         match next {
             Next::Done => return,
-            Next::Again { reason, input: new_input } if attempt < max_attempts => {
+            Next::Again {
+                reason,
+                input: new_input,
+            } if attempt < max_attempts => {
                 ctx.send(UnitMsg::Retrying {
                     attempt: attempt + 1,
                     reason: reason.clone(),
@@ -342,10 +359,9 @@ async fn one_turn<A: Agent>(
 /// Describes why weft stopped a turn, for the step's error.
 pub fn describe_stop(reason: &StopReason) -> String {
     match reason {
-        StopReason::Timeout(t) => format!(
-            "timed out after {}; the turn was interrupted",
-            humanize(*t)
-        ),
+        StopReason::Timeout(t) => {
+            format!("timed out after {}; the turn was interrupted", humanize(*t))
+        }
         StopReason::StepBudget(n) => {
             format!("exceeded the step's token budget of {n}; the turn was interrupted")
         }
