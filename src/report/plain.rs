@@ -1,0 +1,141 @@
+//! The plain reporter: one line per event, no control characters, for logs and CI.
+
+use std::io::Write;
+
+use super::EventWriter;
+use crate::engine::agent::Usage;
+use crate::engine::event::{RunEvent, Status};
+use crate::engine::unit::humanize;
+
+/// Writes one readable line per event. Deltas are shown only when `verbose`.
+pub struct Plain<W: Write + Send> {
+    out: W,
+    verbose: bool,
+}
+
+impl<W: Write + Send> Plain<W> {
+    pub fn new(out: W, verbose: bool) -> Self {
+        Self { out, verbose }
+    }
+}
+
+fn label(step: &str, index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("[{step}#{i}]"),
+        None => format!("[{step}]"),
+    }
+}
+
+fn tokens(usage: &Usage) -> String {
+    if usage.total_tokens == 0 {
+        String::new()
+    } else {
+        format!(", {} tokens", usage.total_tokens)
+    }
+}
+
+fn ms(duration_ms: u64) -> String {
+    let d = std::time::Duration::from_millis(duration_ms);
+    if duration_ms >= 1000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        humanize(d)
+    }
+}
+
+/// The line for `event`, or `None` when this event is not shown.
+pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
+    Some(match event {
+        RunEvent::RunStarted {
+            run_id,
+            workflow,
+            steps,
+        } => format!("run {run_id}: workflow `{workflow}`, {steps} steps"),
+        RunEvent::StepStarted {
+            step,
+            index,
+            thread_id,
+            attempt,
+        } => {
+            let again = if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            };
+            format!(
+                "{} started on thread {thread_id}{again}",
+                label(step, *index)
+            )
+        }
+        RunEvent::TurnDelta { step, index, delta } if verbose => {
+            format!("{} > {}", label(step, *index), delta.escape_debug())
+        }
+        RunEvent::TurnActivity {
+            step,
+            index,
+            activity,
+        } => format!("{} {activity}", label(step, *index)),
+        RunEvent::ApprovalDecided {
+            step,
+            index,
+            kind,
+            subject,
+            approved,
+            reason,
+        } => {
+            let verdict = if *approved { "approved" } else { "declined" };
+            format!(
+                "{} {verdict} {kind} `{subject}`: {reason}",
+                label(step, *index)
+            )
+        }
+        RunEvent::StepRetrying {
+            step,
+            index,
+            attempt,
+            reason,
+        } => format!(
+            "{} retrying (attempt {attempt}): {reason}",
+            label(step, *index)
+        ),
+        RunEvent::StepFinished {
+            step,
+            index,
+            status,
+            error,
+            duration_ms,
+            usage,
+            ..
+        } => {
+            let head = format!("{} {}", label(step, *index), status.as_str());
+            match (status, error) {
+                (Status::Skipped, Some(e)) => format!("{head}: {e}"),
+                (_, Some(e)) => format!("{head} in {}{}: {e}", ms(*duration_ms), tokens(usage)),
+                _ => format!("{head} in {}{}", ms(*duration_ms), tokens(usage)),
+            }
+        }
+        RunEvent::RunFinished {
+            status,
+            duration_ms,
+            usage,
+        } => format!(
+            "run {} in {}{}",
+            status.as_str(),
+            ms(*duration_ms),
+            tokens(usage)
+        ),
+        RunEvent::TurnDelta { .. } | RunEvent::TurnUsage { .. } => return None,
+    })
+}
+
+impl<W: Write + Send> EventWriter for Plain<W> {
+    fn write_event(&mut self, event: &RunEvent) {
+        if let Some(text) = line(event, self.verbose) {
+            let clean: String = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = writeln!(self.out, "{clean}");
+        }
+    }
+}
