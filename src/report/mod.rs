@@ -3,7 +3,9 @@
 mod fanout;
 mod jsonl;
 mod plain;
+mod record;
 
 pub use fanout::{EventWriter, Reporter};
 pub use jsonl::JsonLines;
 pub use plain::Plain;
+pub use record::{RunRecorder, RunState, write_atomic};
