@@ -6,3 +6,7 @@
 #![deny(clippy::print_stdout)]
 
 pub mod error;
+pub mod cli;
+pub mod plan;
+pub mod template;
+pub mod workflow;
