@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn strict_undefined_fails_instead_of_printing_nothing() {
         let env = environment();
-        let error = env.render_str("{{ inputs.missing }}", json!({"inputs": {}})).unwrap_err();
+        let error = env.render_str("{{ inputs.missing }}", Serde(json!({"inputs": {}}))).unwrap_err();
         assert_eq!(error.kind(), minijinja::ErrorKind::UndefinedError);
     }
 

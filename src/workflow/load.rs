@@ -123,6 +123,9 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
     for violation in violations {
         diagnostics.push(violation.diagnostic);
         root.remove(&violation.prune);
+        if let Some((path, key, value)) = violation.fill {
+            root.insert(&path, &key, value);
+        }
     }
     let raw: RawWorkflow = match from_node(&root) {
         Ok(raw) => raw,

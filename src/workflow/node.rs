@@ -136,6 +136,29 @@ impl Node {
         }
     }
 
+    /// Add `key: value` to the mapping at `path`, if there is one.
+    pub fn insert(&mut self, path: &[PathSegment], key: &str, value: Node) {
+        let mut node = self;
+        for segment in path {
+            let next = match (segment, &mut node.kind) {
+                (PathSegment::Key(k), NodeKind::Map(entries)) => entries
+                    .iter_mut()
+                    .find(|(e, _)| e.key_text() == *k)
+                    .map(|(_, v)| v),
+                (PathSegment::Index(i), NodeKind::Seq(items)) => items.get_mut(*i),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => return,
+            }
+        }
+        if let NodeKind::Map(entries) = &mut node.kind {
+            let key = Node { span: value.span, kind: NodeKind::Str(key.to_string()) };
+            entries.push((key, value));
+        }
+    }
+
     /// A short name of the node's type for messages ("a string", "a mapping").
     pub fn describe(&self) -> &'static str {
         match self.kind {

@@ -50,7 +50,7 @@ pub fn analyze(
         let range = error.range().unwrap_or(0..0);
         let span = locate(file, code.span, text, range);
         let detail = error.detail().unwrap_or("invalid syntax").to_string();
-        Diagnostic::new(span, format!("syntax error: {detail}"))
+        Diagnostic::new(span, detail)
     })?;
     let mut paths: BTreeSet<Vec<String>> = variables
         .iter()

@@ -9,7 +9,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, suggest};
-use super::node::{Node, PathSegment};
+use super::node::{Node, NodeKind, PathSegment};
 use super::source::Span;
 
 /// The workflow file's JSON Schema, as shipped in `schemas/`.
@@ -48,6 +48,8 @@ pub struct Violation {
     pub diagnostic: Diagnostic,
     /// The part of the tree that is wrong.
     pub prune: Vec<PathSegment>,
+    /// A missing required key and a stand-in value, so the rest can still be checked.
+    pub fill: Option<(Vec<PathSegment>, String, Node)>,
 }
 
 /// Every violation of the workflow schema in `root`.
@@ -56,6 +58,7 @@ pub fn check(root: &Node) -> Vec<Violation> {
         return vec![Violation {
             diagnostic: Diagnostic::new(root.span, "weft's workflow schema does not compile"),
             prune: Vec::new(),
+            fill: None,
         }];
     };
     let instance = root.to_json();
@@ -102,6 +105,7 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
         vec![Violation {
             diagnostic,
             prune: path.clone(),
+            fill: None,
         }]
     };
     match error.kind() {
@@ -122,6 +126,7 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             };
             let mut violations = one(span, message, None);
             violations[0].prune.clear();
+            violations[0].fill = stand_in(property, node.span).map(|n| (path.clone(), property.to_string(), n));
             violations
         }
         ValidationErrorKind::Enum { options } => {
@@ -177,6 +182,17 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
     }
 }
 
+/// A harmless value for a missing required key.
+fn stand_in(property: &str, span: Span) -> Option<Node> {
+    let kind = match property {
+        "prompt" => NodeKind::Str(String::new()),
+        "type" => NodeKind::Str("string".into()),
+        "steps" => NodeKind::Map(Vec::new()),
+        _ => return None,
+    };
+    Some(Node { span: Span::at(span.start), kind })
+}
+
 fn key_span(root: &Node, path: &[PathSegment]) -> Option<Span> {
     let (last, parent) = path.split_last()?;
     match last {
@@ -209,7 +225,7 @@ fn unknown_keys(
             prune.push(PathSegment::Key(key.clone()));
             let mut diagnostic = Diagnostic::new(span, format!("unknown key `{key}`{hint}"));
             diagnostic.help = help;
-            Violation { diagnostic, prune }
+            Violation { diagnostic, prune, fill: None }
         })
         .collect()
 }

@@ -101,7 +101,7 @@ fn check_code(
                 Some(step) => format!("`{role}` of step `{}`", step.id.value),
                 None => "output".to_string(),
             };
-            syntax.message = format!("{} in {whose}", syntax.message);
+            syntax.message = format!("syntax error in {whose}: {}", syntax.message);
             out.push(syntax);
         }
         Ok(references) => {
