@@ -5,8 +5,8 @@
 //! validates, plans and executes workflow files (the `weft` binary).
 #![deny(clippy::print_stdout)]
 
-pub mod error;
 pub mod cli;
+pub mod error;
 pub mod plan;
 pub mod template;
 pub mod workflow;

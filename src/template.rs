@@ -65,7 +65,10 @@ impl Templates {
             }
         }
         for output in &workflow.outputs {
-            env.add_template_owned(output_name(&output.name.value), output.template.value.clone())?;
+            env.add_template_owned(
+                output_name(&output.name.value),
+                output.template.value.clone(),
+            )?;
         }
         for (_, source) in &expressions {
             env.compile_expression(source)?;
@@ -94,12 +97,19 @@ impl Templates {
     }
 
     /// Evaluate step `step`'s `for_each` into its elements; `None` when it has none.
-    pub fn eval_for_each(&self, step: &str, context: &Value) -> Result<Option<Vec<Value>>, minijinja::Error> {
+    pub fn eval_for_each(
+        &self,
+        step: &str,
+        context: &Value,
+    ) -> Result<Option<Vec<Value>>, minijinja::Error> {
         let Some(source) = self.expression(&format!("steps.{step}.for_each")) else {
             return Ok(None);
         };
         let value = self.eval(source, context)?;
-        let items = value.try_iter()?.map(|v| to_json(&v)).collect::<Result<_, _>>()?;
+        let items = value
+            .try_iter()?
+            .map(|v| to_json(&v))
+            .collect::<Result<_, _>>()?;
         Ok(Some(items))
     }
 
@@ -110,7 +120,9 @@ impl Templates {
         if let Some(expr) = single_expression(template.source()) {
             return to_json(&self.eval(expr, context)?);
         }
-        template.render(JinjaValue::from(Serde(context))).map(Value::String)
+        template
+            .render(JinjaValue::from(Serde(context)))
+            .map(Value::String)
     }
 
     fn expression(&self, name: &str) -> Option<&str> {
@@ -129,16 +141,16 @@ impl Templates {
 }
 
 fn to_json(value: &JinjaValue) -> Result<Value, minijinja::Error> {
-    serde_json::to_value(value).map_err(|e| {
-        minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
-    })
+    serde_json::to_value(value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
 }
 
 /// The expression inside a template that is exactly `{{ expression }}`.
 pub fn single_expression(template: &str) -> Option<&str> {
     let inner = template.trim().strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.trim_start_matches('-').trim_end_matches('-');
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
+        .then_some(inner.trim())
 }
 
 #[cfg(test)]
@@ -149,13 +161,18 @@ mod tests {
     #[test]
     fn strict_undefined_fails_instead_of_printing_nothing() {
         let env = environment();
-        let error = env.render_str("{{ inputs.missing }}", Serde(json!({"inputs": {}}))).unwrap_err();
+        let error = env
+            .render_str("{{ inputs.missing }}", Serde(json!({"inputs": {}})))
+            .unwrap_err();
         assert_eq!(error.kind(), minijinja::ErrorKind::UndefinedError);
     }
 
     #[test]
     fn single_expressions_are_recognised() {
-        assert_eq!(single_expression("{{ steps.a.output }}"), Some("steps.a.output"));
+        assert_eq!(
+            single_expression("{{ steps.a.output }}"),
+            Some("steps.a.output")
+        );
         assert_eq!(single_expression("x {{ a }}"), None);
         assert_eq!(single_expression("{{ a }} {{ b }}"), None);
     }

@@ -50,7 +50,11 @@ fn unknown_keys_at_every_level() {
         vec![
             (1, 1, "unknown key `nmae`; did you mean `name`?".into()),
             (3, 3, "unknown key `sandbx`; did you mean `sandbox`?".into()),
-            (7, 18, "unknown key `command`; did you mean `commands`?".into()),
+            (
+                7,
+                18,
+                "unknown key `command`; did you mean `commands`?".into()
+            ),
         ]
     );
 }
@@ -58,7 +62,10 @@ fn unknown_keys_at_every_level() {
 #[test]
 fn habits_from_other_tools_get_a_hint() {
     let yaml = "steps:\n  a: { prompt: p }\n  b: { prompt: q, depends_on: [a] }\n";
-    assert_eq!(errors(yaml), one(3, 19, "unknown key `depends_on`; did you mean `needs`?"));
+    assert_eq!(
+        errors(yaml),
+        one(3, 19, "unknown key `depends_on`; did you mean `needs`?")
+    );
 }
 
 #[test]
@@ -73,7 +80,10 @@ fn needs_naming_a_missing_step() {
 #[test]
 fn cycles_print_their_path() {
     let yaml = "steps:\n  a:\n    needs: [c]\n    prompt: A\n  b:\n    prompt: B {{ steps.a.output }}\n  c:\n    needs: [b]\n    prompt: C\n";
-    assert_eq!(errors(yaml), one(3, 13, "dependency cycle: `a` → `c` → `b` → `a`"));
+    assert_eq!(
+        errors(yaml),
+        one(3, 13, "dependency cycle: `a` → `c` → `b` → `a`")
+    );
 }
 
 #[test]
@@ -96,7 +106,8 @@ fn template_syntax_errors_point_into_a_multi_line_prompt() {
 
 #[test]
 fn references_to_steps_that_do_not_exist_or_are_the_step_itself() {
-    let yaml = "steps:\n  a:\n    prompt: |\n      {{ steps.b.output }}\n      {{ steps.a.status }}\n";
+    let yaml =
+        "steps:\n  a:\n    prompt: |\n      {{ steps.b.output }}\n      {{ steps.a.status }}\n";
     assert_eq!(
         errors(yaml),
         vec![
@@ -112,7 +123,11 @@ fn undeclared_inputs_and_unknown_variables() {
     assert_eq!(
         errors(yaml),
         vec![
-            (5, 17, "unknown input `modul`; did you mean `module`?".into()),
+            (
+                5,
+                17,
+                "unknown input `modul`; did you mean `module`?".into()
+            ),
             (5, 36, "unknown variable `item`".into()),
         ]
     );
@@ -120,12 +135,21 @@ fn undeclared_inputs_and_unknown_variables() {
 
 #[test]
 fn env_needs_the_allow_list_and_loop_needs_for_each() {
-    let yaml = "env: [CI]\nsteps:\n  a:\n    prompt: \"{{ env.CI }} {{ env.HOME }} {{ loop.index }}\"\n";
+    let yaml =
+        "env: [CI]\nsteps:\n  a:\n    prompt: \"{{ env.CI }} {{ env.HOME }} {{ loop.index }}\"\n";
     assert_eq!(
         errors(yaml),
         vec![
-            (4, 30, "environment variable `HOME` is not in the `env` allow-list".into()),
-            (4, 45, "`loop` is only defined in the prompt of a step with `for_each`".into()),
+            (
+                4,
+                30,
+                "environment variable `HOME` is not in the `env` allow-list".into()
+            ),
+            (
+                4,
+                45,
+                "`loop` is only defined in the prompt of a step with `for_each`".into()
+            ),
         ]
     );
 }
@@ -136,8 +160,16 @@ fn for_each_and_if_must_compile() {
     let found = errors(yaml);
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!((found[0].0, found[1].0), (3, 4));
-    assert!(found[0].2.starts_with("syntax error in `for_each` of step `a`: "), "{found:?}");
-    assert!(found[1].2.starts_with("syntax error in `if` of step `a`: "), "{found:?}");
+    assert!(
+        found[0]
+            .2
+            .starts_with("syntax error in `for_each` of step `a`: "),
+        "{found:?}"
+    );
+    assert!(
+        found[1].2.starts_with("syntax error in `if` of step `a`: "),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -146,10 +178,21 @@ fn output_schemas_must_be_json_schema_and_files_must_exist() {
     std::fs::write(dir.path().join("bad.json"), "{ not json").unwrap();
     let yaml = "steps:\n  a:\n    prompt: p\n    output_schema: { type: objekt }\n  b:\n    prompt: p\n    output_schema: missing.json\n  c:\n    prompt: p\n    output_schema: bad.json\n";
     let text = render_in(dir.path(), yaml);
-    assert!(text.contains("error: `output_schema` of step `a` is not a valid json schema"), "{text}");
+    assert!(
+        text.contains("error: `output_schema` of step `a` is not a valid json schema"),
+        "{text}"
+    );
     assert!(text.contains(" --> w.yaml:4:28\n"), "{text}");
-    assert!(text.contains("error: cannot read schema file `missing.json`: no such file\n --> w.yaml:7:20\n"), "{text}");
-    assert!(text.contains("error: schema file `bad.json` is not valid json: "), "{text}");
+    assert!(
+        text.contains(
+            "error: cannot read schema file `missing.json`: no such file\n --> w.yaml:7:20\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: schema file `bad.json` is not valid json: "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -159,8 +202,16 @@ fn durations_policies_and_sandbox_values() {
         errors(yaml),
         vec![
             (2, 12, "invalid duration `10 minutes`".into()),
-            (3, 13, "invalid approval `on-failure`; did you mean `on-request`?".into()),
-            (4, 12, "invalid sandbox `workspace_write`; did you mean `workspace-write`?".into()),
+            (
+                3,
+                13,
+                "invalid approval `on-failure`; did you mean `on-request`?".into()
+            ),
+            (
+                4,
+                12,
+                "invalid sandbox `workspace_write`; did you mean `workspace-write`?".into()
+            ),
             (5, 11, "invalid effort `extreme`".into()),
             (7, 28, "invalid duration `90`".into()),
         ]
@@ -170,13 +221,20 @@ fn durations_policies_and_sandbox_values() {
 #[test]
 fn on_failure_explains_that_it_was_removed() {
     let text = render("defaults: { approval: on-failure }\nsteps:\n  a: { prompt: p }\n");
-    assert!(text.contains("= help: `on-failure` was removed from the app-server protocol"), "{text}");
+    assert!(
+        text.contains("= help: `on-failure` was removed from the app-server protocol"),
+        "{text}"
+    );
 }
 
 #[test]
 fn max_parallel_zero() {
-    let yaml = "steps:\n  a:\n    for_each: \"[1]\"\n    max_parallel: 0\n    prompt: \"{{ item }}\"\n";
-    assert_eq!(errors(yaml), one(4, 19, "`max_parallel` must be at least 1, found 0"));
+    let yaml =
+        "steps:\n  a:\n    for_each: \"[1]\"\n    max_parallel: 0\n    prompt: \"{{ item }}\"\n";
+    assert_eq!(
+        errors(yaml),
+        one(4, 19, "`max_parallel` must be at least 1, found 0")
+    );
 }
 
 #[test]
@@ -185,7 +243,11 @@ fn thread_and_fork_must_name_a_defined_thread() {
     assert_eq!(
         errors(yaml),
         vec![
-            (4, 27, "unknown thread `plnner`; did you mean `planner`?".into()),
+            (
+                4,
+                27,
+                "unknown thread `plnner`; did you mean `planner`?".into()
+            ),
             (5, 25, "unknown thread `nowhere`".into()),
         ]
     );
@@ -193,14 +255,25 @@ fn thread_and_fork_must_name_a_defined_thread() {
 
 #[test]
 fn a_fork_needs_a_step_of_its_thread_upstream() {
-    let yaml = "threads:\n  t: {}\nsteps:\n  a: { prompt: p, thread: t }\n  b: { prompt: p, fork: t }\n";
-    assert_eq!(errors(yaml), one(5, 25, "step `b` forks thread `t` before any of its steps has run"));
+    let yaml =
+        "threads:\n  t: {}\nsteps:\n  a: { prompt: p, thread: t }\n  b: { prompt: p, fork: t }\n";
+    assert_eq!(
+        errors(yaml),
+        one(
+            5,
+            25,
+            "step `b` forks thread `t` before any of its steps has run"
+        )
+    );
 }
 
 #[test]
 fn one_thread_key_per_step() {
     let yaml = "threads:\n  t: {}\nsteps:\n  a: { prompt: p, thread: t, fork: t }\n";
-    assert_eq!(errors(yaml), one(4, 36, "step `a` sets both `thread` and `fork`"));
+    assert_eq!(
+        errors(yaml),
+        one(4, 36, "step `a` sets both `thread` and `fork`")
+    );
 }
 
 #[test]
@@ -221,8 +294,16 @@ fn input_defaults_must_match_their_type() {
     assert_eq!(
         errors(yaml),
         vec![
-            (2, 32, "default of input `n` is `three`, not a value of type `integer`".into()),
-            (3, 54, "default of input `level` is `mid`, not one of `low`, `high`".into()),
+            (
+                2,
+                32,
+                "default of input `n` is `three`, not a value of type `integer`".into()
+            ),
+            (
+                3,
+                54,
+                "default of input `level` is `mid`, not one of `low`, `high`".into()
+            ),
         ]
     );
 }
@@ -231,7 +312,10 @@ fn input_defaults_must_match_their_type() {
 fn names_must_be_identifiers() {
     let yaml = "steps:\n  split-module: { prompt: p }\n";
     let text = render(yaml);
-    assert!(text.starts_with("error: invalid step id `split-module`\n --> w.yaml:2:3\n"), "{text}");
+    assert!(
+        text.starts_with("error: invalid step id `split-module`\n --> w.yaml:2:3\n"),
+        "{text}"
+    );
     assert!(text.contains("e.g. `split_module`"), "{text}");
 }
 
@@ -253,5 +337,9 @@ fn all_semantic_errors_come_at_once() {
 fn unreadable_files_are_an_error_not_a_panic() {
     let error = weft::workflow::load("/nonexistent/w.yaml").unwrap_err();
     assert!(matches!(error, LoadError::Read { .. }));
-    assert!(error.render().starts_with("error: cannot read `/nonexistent/w.yaml`: "));
+    assert!(
+        error
+            .render()
+            .starts_with("error: cannot read `/nonexistent/w.yaml`: ")
+    );
 }

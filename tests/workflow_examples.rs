@@ -18,11 +18,12 @@ fn every_example_workflow_validates_and_plans() {
 }
 
 fn check_descriptions(schema: &serde_json::Value, at: &str, missing: &mut Vec<String>) {
-    let Some(object) = schema.as_object() else { return };
+    let Some(object) = schema.as_object() else {
+        return;
+    };
     if let Some(props) = object.get("properties").and_then(|p| p.as_object()) {
         for (name, prop) in props {
-            let described = prop.get("description").is_some()
-                || prop.get("$ref").is_some();
+            let described = prop.get("description").is_some() || prop.get("$ref").is_some();
             if !described {
                 missing.push(format!("{at}/{name}"));
             }
@@ -42,15 +43,25 @@ fn the_workflow_schema_is_valid_and_documents_every_field() {
     jsonschema::draft202012::meta::validate(&schema).unwrap();
     let mut missing = Vec::new();
     check_descriptions(&schema, "", &mut missing);
-    assert!(missing.is_empty(), "properties without a description: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "properties without a description: {missing:?}"
+    );
 }
 
 #[test]
 fn example_output_schemas_are_strict_mode_ready() {
     fn strict(schema: &serde_json::Value) -> bool {
-        let Some(object) = schema.as_object() else { return true };
+        let Some(object) = schema.as_object() else {
+            return true;
+        };
         if let Some(props) = object.get("properties").and_then(|p| p.as_object()) {
-            let required: Vec<&str> = object["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let required: Vec<&str> = object["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
             if object.get("additionalProperties") != Some(&serde_json::json!(false)) {
                 return false;
             }
@@ -65,7 +76,12 @@ fn example_output_schemas_are_strict_mode_ready() {
         if path.file_name().unwrap() == "workflow.schema.json" {
             continue;
         }
-        let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert!(strict(&schema), "{} is not strict-mode ready", path.display());
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            strict(&schema),
+            "{} is not strict-mode ready",
+            path.display()
+        );
     }
 }

@@ -18,7 +18,18 @@ fn pairs(list: &[&str]) -> Vec<(String, String)> {
 
 #[test]
 fn values_are_typed_by_their_declaration_and_defaults_fill_in() {
-    let got = resolve(&workflow(), &pairs(&["module=src/a.rs", "n=7", "files=[\"x\"]", "level=high", "dry=true"]), None).unwrap();
+    let got = resolve(
+        &workflow(),
+        &pairs(&[
+            "module=src/a.rs",
+            "n=7",
+            "files=[\"x\"]",
+            "level=high",
+            "dry=true",
+        ]),
+        None,
+    )
+    .unwrap();
     assert_eq!(
         serde_json::Value::Object(got),
         json!({"module": "src/a.rs", "n": 7, "ratio": null, "dry": true, "files": ["x"], "opts": null, "level": "high"})
@@ -28,13 +39,25 @@ fn values_are_typed_by_their_declaration_and_defaults_fill_in() {
 #[test]
 fn missing_required_inputs_and_wrong_types_name_the_input() {
     let w = workflow();
-    assert_eq!(resolve(&w, &[], None).unwrap_err(), InputError::Missing("module".into()));
+    assert_eq!(
+        resolve(&w, &[], None).unwrap_err(),
+        InputError::Missing("module".into())
+    );
     let error = resolve(&w, &pairs(&["module=x", "n=seven"]), None).unwrap_err();
-    assert_eq!(error.to_string(), "input `n` must be an integer, got `seven`");
+    assert_eq!(
+        error.to_string(),
+        "input `n` must be an integer, got `seven`"
+    );
     let error = resolve(&w, &pairs(&["module=x", "level=mid"]), None).unwrap_err();
-    assert_eq!(error.to_string(), "input `level` must be one of `low`, `high`, got `mid`");
+    assert_eq!(
+        error.to_string(),
+        "input `level` must be one of `low`, `high`, got `mid`"
+    );
     let error = resolve(&w, &pairs(&["modul=x"]), None).unwrap_err();
-    assert_eq!(error.to_string(), "unknown input `modul`; did you mean `module`?");
+    assert_eq!(
+        error.to_string(),
+        "unknown input `modul`; did you mean `module`?"
+    );
     assert!(parse_pair("novalue").is_err());
 }
 
@@ -44,8 +67,14 @@ fn an_inputs_file_in_yaml_or_json_and_pairs_win() {
     let file = dir.path().join("in.yaml");
     std::fs::write(&file, "module: m.rs\nn: 2\nopts: { a: 1 }\n").unwrap();
     let got = resolve(&workflow(), &pairs(&["n=3"]), Some(&file)).unwrap();
-    assert_eq!((got["module"].clone(), got["n"].clone(), got["opts"].clone()), (json!("m.rs"), json!(3), json!({"a": 1})));
+    assert_eq!(
+        (got["module"].clone(), got["n"].clone(), got["opts"].clone()),
+        (json!("m.rs"), json!(3), json!({"a": 1}))
+    );
     std::fs::write(&file, "{\"module\": 5}").unwrap();
     let error = resolve(&workflow(), &[], Some(&file)).unwrap_err();
-    assert_eq!(error.to_string(), "input `module` must be a string, got `5`");
+    assert_eq!(
+        error.to_string(),
+        "input `module` must be a string, got `5`"
+    );
 }

@@ -32,7 +32,12 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -
         match (args.format, result) {
             (ValidateFormat::Text, Ok(w)) => {
                 let n = w.steps.len();
-                let _ = writeln!(out, "ok: {} ({n} {})", path.display(), if n == 1 { "step" } else { "steps" });
+                let _ = writeln!(
+                    out,
+                    "ok: {} ({n} {})",
+                    path.display(),
+                    if n == 1 { "step" } else { "steps" }
+                );
             }
             (ValidateFormat::Text, Err(e)) => {
                 let _ = writeln!(err, "{}", e.render());
@@ -46,17 +51,29 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -
     }
     if args.format == ValidateFormat::Json {
         let doc = json!({ "valid": bad_files == 0, "files": reports });
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
     } else if bad_files > 0 {
         let _ = writeln!(
             err,
             "{problems} {} in {bad_files} of {} {}",
             if problems == 1 { "error" } else { "errors" },
             args.files.len(),
-            if args.files.len() == 1 { "file" } else { "files" },
+            if args.files.len() == 1 {
+                "file"
+            } else {
+                "files"
+            },
         );
     }
-    if bad_files == 0 { EXIT_SUCCESS } else { EXIT_INVALID }
+    if bad_files == 0 {
+        EXIT_SUCCESS
+    } else {
+        EXIT_INVALID
+    }
 }
 
 /// `weft plan FILE`.

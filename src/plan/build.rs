@@ -193,13 +193,20 @@ fn check_cycles(workflow: &Workflow, edges: &Edges) -> Result<(), Diagnostics> {
             .map(|&i| format!("`{}`", workflow.steps[i].id.value))
             .collect();
         let (first, second) = (cycle[0], cycle[1]);
-        let span = edges.0.get(&(second, first)).map_or(workflow.steps[first].id.span, |e| e.1);
+        let span = edges
+            .0
+            .get(&(second, first))
+            .map_or(workflow.steps[first].id.span, |e| e.1);
         errors.push(
             Diagnostic::new(span, format!("dependency cycle: {}", names.join(" → ")))
                 .with_help("each step waits for the next one (through `needs` or a `steps.X` reference); remove one of these dependencies"),
         );
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// A cycle through the lowest-numbered member, following "waits for" (reverse edges).
@@ -219,7 +226,11 @@ fn cycle_path(graph: &DiGraph<usize, EdgeKind>, members: &BTreeSet<usize>) -> Ve
             path.push(start);
             return path;
         }
-        let next = preds.iter().copied().find(|p| !seen.contains(p)).unwrap_or(start);
+        let next = preds
+            .iter()
+            .copied()
+            .find(|p| !seen.contains(p))
+            .unwrap_or(start);
         path.push(next);
         if next == start || !seen.insert(next) {
             return path;
@@ -232,9 +243,14 @@ fn cycle_path(graph: &DiGraph<usize, EdgeKind>, members: &BTreeSet<usize>) -> Ve
 fn topo_order(graph: &DiGraph<usize, EdgeKind>) -> Vec<usize> {
     let n = graph.node_count();
     let mut indegree: Vec<usize> = (0..n)
-        .map(|i| graph.neighbors_directed(NodeIndex::new(i), Direction::Incoming).count())
+        .map(|i| {
+            graph
+                .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
+                .count()
+        })
         .collect();
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
@@ -279,25 +295,47 @@ fn ancestors(graph: &DiGraph<usize, EdgeKind>, of: usize) -> BTreeSet<usize> {
     seen
 }
 
-fn add_forks(workflow: &Workflow, order: &[usize], edges: &mut Edges) -> Result<HashMap<usize, usize>, Diagnostics> {
+fn add_forks(
+    workflow: &Workflow,
+    order: &[usize],
+    edges: &mut Edges,
+) -> Result<HashMap<usize, usize>, Diagnostics> {
     let mut errors = Diagnostics::default();
     let mut points = HashMap::new();
     for (i, step) in workflow.steps.iter().enumerate() {
-        let ThreadRef::Fork(name) = &step.thread else { continue };
+        let ThreadRef::Fork(name) = &step.thread else {
+            continue;
+        };
         if workflow.thread(&name.value).is_none() {
             continue;
         }
         let chain = thread_chain(workflow, order, &name.value);
         let upstream = ancestors(&edges.graph(workflow.steps.len()), i);
-        let seen: Vec<usize> = chain.iter().copied().filter(|c| upstream.contains(c)).collect();
+        let seen: Vec<usize> = chain
+            .iter()
+            .copied()
+            .filter(|c| upstream.contains(c))
+            .collect();
         let Some(&last) = seen.last() else {
             let help = match chain.first() {
-                Some(&first) => format!("a fork starts from the thread's history: add `needs: [{}]`", workflow.steps[first].id.value),
-                None => format!("no step runs on thread `{}`; give one `thread: {}`", name.value, name.value),
+                Some(&first) => format!(
+                    "a fork starts from the thread's history: add `needs: [{}]`",
+                    workflow.steps[first].id.value
+                ),
+                None => format!(
+                    "no step runs on thread `{}`; give one `thread: {}`",
+                    name.value, name.value
+                ),
             };
             errors.push(
-                Diagnostic::new(name.span, format!("step `{}` forks thread `{}` before any of its steps has run", step.id.value, name.value))
-                    .with_help(help),
+                Diagnostic::new(
+                    name.span,
+                    format!(
+                        "step `{}` forks thread `{}` before any of its steps has run",
+                        step.id.value, name.value
+                    ),
+                )
+                .with_help(help),
             );
             continue;
         };
@@ -306,10 +344,18 @@ fn add_forks(workflow: &Workflow, order: &[usize], edges: &mut Edges) -> Result<
             edges.add(i, next, EdgeKind::Fork, name.span);
         }
     }
-    if errors.is_empty() { Ok(points) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(points)
+    } else {
+        Err(errors)
+    }
 }
 
-fn assemble(workflow: &Workflow, graph: DiGraph<usize, EdgeKind>, forks: &HashMap<usize, usize>) -> Plan {
+fn assemble(
+    workflow: &Workflow,
+    graph: DiGraph<usize, EdgeKind>,
+    forks: &HashMap<usize, usize>,
+) -> Plan {
     let order = topo_order(&graph);
     let n = workflow.steps.len();
     let mut level = vec![0usize; n];
@@ -346,9 +392,25 @@ fn assemble(workflow: &Workflow, graph: DiGraph<usize, EdgeKind>, forks: &HashMa
         l.sort_unstable();
     }
     let steps = (0..n)
-        .map(|i| planned_step(workflow, &graph, i, level[i], critical_path.contains(&i), forks.get(&i).copied()))
+        .map(|i| {
+            planned_step(
+                workflow,
+                &graph,
+                i,
+                level[i],
+                critical_path.contains(&i),
+                forks.get(&i).copied(),
+            )
+        })
         .collect();
-    Plan { name: workflow.name.clone(), graph, steps, order, levels, critical_path }
+    Plan {
+        name: workflow.name.clone(),
+        graph,
+        steps,
+        order,
+        levels,
+        critical_path,
+    }
 }
 
 fn planned_step(
@@ -362,14 +424,24 @@ fn planned_step(
     let step = &workflow.steps[i];
     let mut deps: Vec<Dependency> = graph
         .edges_directed(NodeIndex::new(i), Direction::Incoming)
-        .map(|e| Dependency { step: petgraph::visit::EdgeRef::source(&e).index(), kind: *e.weight() })
+        .map(|e| Dependency {
+            step: petgraph::visit::EdgeRef::source(&e).index(),
+            kind: *e.weight(),
+        })
         .collect();
     deps.sort_by_key(|d| (d.step, d.kind));
     let thread = match &step.thread {
         ThreadRef::Fresh => ThreadPlan::Fresh,
-        ThreadRef::Named(n) => ThreadPlan::Named { name: n.value.clone() },
-        ThreadRef::Fork(n) => ThreadPlan::Fork { name: n.value.clone(), after: fork_after },
-        ThreadRef::Resume(t) => ThreadPlan::Resume { id: t.value.clone() },
+        ThreadRef::Named(n) => ThreadPlan::Named {
+            name: n.value.clone(),
+        },
+        ThreadRef::Fork(n) => ThreadPlan::Fork {
+            name: n.value.clone(),
+            after: fork_after,
+        },
+        ThreadRef::Resume(t) => ThreadPlan::Resume {
+            id: t.value.clone(),
+        },
     };
     PlannedStep {
         id: step.id.value.clone(),

@@ -27,7 +27,9 @@ pub fn render(plan: &Plan, workflow: &Workflow, format: Format) -> String {
         Format::Text => text(plan, workflow),
         Format::Mermaid => mermaid(plan),
         Format::Dot => dot(plan),
-        Format::Json => serde_json::to_string_pretty(&to_json(plan, workflow)).unwrap_or_default() + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&to_json(plan, workflow)).unwrap_or_default() + "\n"
+        }
     }
 }
 
@@ -69,8 +71,12 @@ fn policies_text(step: &PlannedStep) -> String {
 fn approvals_text(step: &PlannedStep) -> Option<String> {
     let rules = &step.policies.approvals;
     let list = |v: &Option<Vec<String>>| {
-        v.as_ref()
-            .map(|v| v.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))
+        v.as_ref().map(|v| {
+            v.iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     };
     let mut parts = Vec::new();
     parts.extend(list(&rules.commands).map(|c| format!("commands {c}")));
@@ -93,7 +99,11 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
             step_text(&mut out, plan, workflow, i);
         }
     }
-    let path: Vec<&str> = plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let path: Vec<&str> = plan
+        .critical_path
+        .iter()
+        .map(|&i| plan.steps[i].id.as_str())
+        .collect();
     let _ = writeln!(out, "\ncritical path (*): {}", path.join(" → "));
     out
 }
@@ -108,7 +118,11 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
         .iter()
         .map(|d| format!("{}{}", plan.steps[d.step].id, kind_note(d.kind)))
         .collect();
-    let needs = if needs.is_empty() { "-".into() } else { needs.join(", ") };
+    let needs = if needs.is_empty() {
+        "-".into()
+    } else {
+        needs.join(", ")
+    };
     let _ = writeln!(out, "    needs     {needs}");
     let _ = writeln!(out, "    thread    {}", thread_text(plan, &planned.thread));
     let _ = writeln!(out, "    policies  {}", policies_text(planned));
@@ -116,8 +130,15 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
         let _ = writeln!(out, "    approves  {approves}");
     }
     if let Some(each) = &step.for_each {
-        let limit = step.max_parallel.map(|m| format!(", max_parallel {m}")).unwrap_or_default();
-        let _ = writeln!(out, "    for_each  {} as {}{limit}", each.value, step.as_name);
+        let limit = step
+            .max_parallel
+            .map(|m| format!(", max_parallel {m}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    for_each  {} as {}{limit}",
+            each.value, step.as_name
+        );
     }
     if let Some(cond) = &step.if_expr {
         let _ = writeln!(out, "    if        {}", cond.value);
@@ -133,7 +154,13 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
 fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart TD\n");
     for step in &plan.steps {
-        let _ = writeln!(out, "  {}[\"{}<br/>{}\"]", step.id, step.id, thread_text(plan, &step.thread).replace('"', "'"));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}<br/>{}\"]",
+            step.id,
+            step.id,
+            thread_text(plan, &step.thread).replace('"', "'")
+        );
     }
     for step in &plan.steps {
         for dep in &step.deps {
@@ -146,7 +173,11 @@ fn mermaid(plan: &Plan) -> String {
             let _ = writeln!(out, "  {from} {arrow} {}", step.id);
         }
     }
-    let critical: Vec<&str> = plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let critical: Vec<&str> = plan
+        .critical_path
+        .iter()
+        .map(|&i| plan.steps[i].id.as_str())
+        .collect();
     out.push_str("  classDef critical stroke-width:3px\n");
     if !critical.is_empty() {
         let _ = writeln!(out, "  class {} critical", critical.join(","));
@@ -155,10 +186,19 @@ fn mermaid(plan: &Plan) -> String {
 }
 
 fn dot(plan: &Plan) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n", plan.name.replace('"', "\\\""));
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n",
+        plan.name.replace('"', "\\\"")
+    );
     for step in &plan.steps {
         let width = if step.critical { ", penwidth=3" } else { "" };
-        let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"{width}];", step.id, step.id, thread_text(plan, &step.thread).replace('"', "'"));
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\\n{}\"{width}];",
+            step.id,
+            step.id,
+            thread_text(plan, &step.thread).replace('"', "'")
+        );
     }
     for step in &plan.steps {
         for dep in &step.deps {
@@ -167,7 +207,11 @@ fn dot(plan: &Plan) -> String {
                 EdgeKind::ThreadOrder => " [style=dashed, label=\"thread\"]".into(),
                 EdgeKind::Fork => " [style=dashed, label=\"fork\"]".into(),
             };
-            let _ = writeln!(out, "  \"{}\" -> \"{}\"{style};", plan.steps[dep.step].id, step.id);
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\"{style};",
+                plan.steps[dep.step].id, step.id
+            );
         }
     }
     out.push_str("}\n");

@@ -79,7 +79,10 @@ impl Diagnostic {
 fn caret(file: &SourceFile, span: Span, line: &str) -> String {
     let line_start = file.line_range(file.line_index(span.start)).start;
     let start = file.clamp(span.start) - line_start;
-    let end = file.clamp(span.end).saturating_sub(line_start).min(line.len());
+    let end = file
+        .clamp(span.end)
+        .saturating_sub(line_start)
+        .min(line.len());
     let start = start.min(line.len());
     let pad: String = line[..start]
         .chars()
@@ -140,7 +143,8 @@ impl Diagnostics {
 
     /// Sort by position and drop exact duplicates.
     pub fn sort(&mut self) {
-        self.0.sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+        self.0
+            .sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
         self.0.dedup();
     }
 
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn renders_location_line_and_caret() {
         let file = SourceFile::new("w.yaml", "steps:\n  a:\n    promt: hi\n");
-        let d = Diagnostic::new(Span::new(16, 21), "unknown key `promt`; did you mean `prompt`?");
+        let d = Diagnostic::new(
+            Span::new(16, 21),
+            "unknown key `promt`; did you mean `prompt`?",
+        );
         assert_eq!(
             d.render(&file),
             "error: unknown key `promt`; did you mean `prompt`?\n --> w.yaml:3:5\n  |\n3 |     promt: hi\n  |     ^^^^^\n"
@@ -186,7 +193,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(suggest("promt", ["prompt", "needs"]), "; did you mean `prompt`?");
+        assert_eq!(
+            suggest("promt", ["prompt", "needs"]),
+            "; did you mean `prompt`?"
+        );
         assert_eq!(suggest("zzz", ["prompt", "needs"]), "");
     }
 }

@@ -57,7 +57,11 @@ pub fn parse_pair(text: &str) -> Result<(String, String), InputError> {
 
 /// The inputs of a run: the file's values, then `pairs` over them, then defaults; every
 /// declared input present (optional ones without a default are null).
-pub fn resolve(workflow: &Workflow, pairs: &[(String, String)], file: Option<&Path>) -> Result<Map<String, Value>, InputError> {
+pub fn resolve(
+    workflow: &Workflow,
+    pairs: &[(String, String)],
+    file: Option<&Path>,
+) -> Result<Map<String, Value>, InputError> {
     let mut given = Map::new();
     if let Some(path) = file {
         given = read_file(path)?;
@@ -86,7 +90,10 @@ pub fn resolve(workflow: &Workflow, pairs: &[(String, String)], file: Option<&Pa
     let ordered = workflow
         .inputs
         .iter()
-        .filter_map(|i| out.get(&i.name.value).map(|v| (i.name.value.clone(), v.clone())))
+        .filter_map(|i| {
+            out.get(&i.name.value)
+                .map(|v| (i.name.value.clone(), v.clone()))
+        })
         .collect();
     Ok(ordered)
 }
@@ -101,7 +108,11 @@ fn declared<'a>(workflow: &'a Workflow, name: &str) -> Result<&'a Input, InputEr
 fn expected(input: &Input) -> String {
     match input.ty {
         InputType::Enum => {
-            let list: Vec<String> = input.values.iter().map(|v| format!("`{}`", plain(v))).collect();
+            let list: Vec<String> = input
+                .values
+                .iter()
+                .map(|v| format!("`{}`", plain(v)))
+                .collect();
             format!("one of {}", list.join(", "))
         }
         InputType::Integer => "an integer".into(),
@@ -112,7 +123,9 @@ fn expected(input: &Input) -> String {
 }
 
 fn plain(value: &Value) -> String {
-    value.as_str().map_or_else(|| value.to_string(), str::to_string)
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string)
 }
 
 fn type_error(input: &Input, text: &str) -> InputError {
@@ -156,7 +169,10 @@ fn read_file(path: &Path) -> Result<Map<String, Value>, InputError> {
     let file = SourceFile::new(path, text);
     let value = parse(&file).map_err(|d| {
         let at = file.position(d.span.start);
-        fail(format!("line {}, column {}: {}", at.line, at.column, d.message))
+        fail(format!(
+            "line {}, column {}: {}",
+            at.line, at.column, d.message
+        ))
     })?;
     match value.root.to_json() {
         Value::Object(map) => Ok(map),

@@ -40,7 +40,10 @@ impl LoadError {
     pub fn render(&self) -> String {
         match self {
             LoadError::Read { .. } => format!("error: {self}\n"),
-            LoadError::Invalid { source_file, diagnostics } => diagnostics.render(source_file),
+            LoadError::Invalid {
+                source_file,
+                diagnostics,
+            } => diagnostics.render(source_file),
         }
     }
 
@@ -56,9 +59,14 @@ impl LoadError {
                 message: self.to_string(),
                 help: None,
             }],
-            LoadError::Invalid { source_file, diagnostics } => {
-                diagnostics.0.iter().map(|d| d.to_json(source_file)).collect()
-            }
+            LoadError::Invalid {
+                source_file,
+                diagnostics,
+            } => diagnostics
+                .0
+                .iter()
+                .map(|d| d.to_json(source_file))
+                .collect(),
         }
     }
 
@@ -91,19 +99,29 @@ pub fn load(path: impl AsRef<Path>) -> Result<Workflow, LoadError> {
             let source_file = Arc::new(SourceFile::new(path, text));
             let mut diagnostics = Diagnostics::default();
             diagnostics.error(Span::new(at, at + 1), "the file is not valid utf-8");
-            Err(LoadError::Invalid { source_file, diagnostics })
+            Err(LoadError::Invalid {
+                source_file,
+                diagnostics,
+            })
         }
     }
 }
 
 /// Load a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
-pub fn load_str(path: impl Into<PathBuf>, text: impl Into<String>, base_dir: &Path) -> Result<Workflow, LoadError> {
+pub fn load_str(
+    path: impl Into<PathBuf>,
+    text: impl Into<String>,
+    base_dir: &Path,
+) -> Result<Workflow, LoadError> {
     let source_file = Arc::new(SourceFile::new(path, text));
     let (workflow, mut diagnostics) = analyze(&source_file, base_dir);
     diagnostics.sort();
     match workflow {
         Some(workflow) if diagnostics.is_empty() => Ok(workflow),
-        _ => Err(LoadError::Invalid { source_file, diagnostics }),
+        _ => Err(LoadError::Invalid {
+            source_file,
+            diagnostics,
+        }),
     }
 }
 
@@ -137,7 +155,11 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
             return (None, diagnostics);
         }
     };
-    let cx = Context { source, root: &root, base_dir };
+    let cx = Context {
+        source,
+        root: &root,
+        base_dir,
+    };
     let workflow = lower(raw, &cx, &mut diagnostics);
     validate(&workflow, &mut diagnostics);
     (Some(workflow), diagnostics)

@@ -46,7 +46,11 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         .into_iter()
         .map(|(name, options)| {
             let (options, developer_instructions) = lower_options(options, out);
-            ThreadDef { name, options, developer_instructions }
+            ThreadDef {
+                name,
+                options,
+                developer_instructions,
+            }
         })
         .collect();
     let steps = raw
@@ -79,15 +83,26 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
 
 fn lower_input(name: Spanned<String>, raw: RawInput, out: &mut Diagnostics) -> Input {
     let ty = raw.ty.value;
-    let values = raw.values.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+    let values = raw
+        .values
+        .as_ref()
+        .map(|v| v.value.clone())
+        .unwrap_or_default();
     match (&raw.values, ty) {
         (None, InputType::Enum) => out.push(
-            Diagnostic::new(raw.ty.span, format!("enum input `{}` has no `values`", name.value))
-                .with_help("list the allowed values: `values: [a, b]`"),
+            Diagnostic::new(
+                raw.ty.span,
+                format!("enum input `{}` has no `values`", name.value),
+            )
+            .with_help("list the allowed values: `values: [a, b]`"),
         ),
         (Some(v), t) if t != InputType::Enum => out.error(
             v.span,
-            format!("`values` only applies to `type: enum`, and input `{}` is {}", name.value, t.as_str()),
+            format!(
+                "`values` only applies to `type: enum`, and input `{}` is {}",
+                name.value,
+                t.as_str()
+            ),
         ),
         _ => {}
     }
@@ -121,10 +136,15 @@ fn lower_input(name: Spanned<String>, raw: RawInput, out: &mut Diagnostics) -> I
 }
 
 fn plain(value: &Value) -> String {
-    value.as_str().map_or_else(|| value.to_string(), str::to_string)
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string)
 }
 
-fn lower_timeout(timeout: Option<Spanned<String>>, out: &mut Diagnostics) -> Option<std::time::Duration> {
+fn lower_timeout(
+    timeout: Option<Spanned<String>>,
+    out: &mut Diagnostics,
+) -> Option<std::time::Duration> {
     let timeout = timeout?;
     match parse_duration(&timeout.value) {
         Some(d) if !d.is_zero() => Some(d),
@@ -134,8 +154,13 @@ fn lower_timeout(timeout: Option<Spanned<String>>, out: &mut Diagnostics) -> Opt
         }
         None => {
             out.push(
-                Diagnostic::new(timeout.span, format!("invalid duration `{}`", timeout.value))
-                    .with_help("write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `90s`, `10m`, `1h30m`"),
+                Diagnostic::new(
+                    timeout.span,
+                    format!("invalid duration `{}`", timeout.value),
+                )
+                .with_help(
+                    "write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `90s`, `10m`, `1h30m`",
+                ),
             );
             None
         }
@@ -169,8 +194,14 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         ] {
             if let Some(span) = span {
                 out.push(
-                    Diagnostic::new(span, format!("`{key}` only applies to a step with `for_each`"))
-                        .with_help(format!("add `for_each: <expression>` to step `{}` or remove `{key}`", id.value)),
+                    Diagnostic::new(
+                        span,
+                        format!("`{key}` only applies to a step with `for_each`"),
+                    )
+                    .with_help(format!(
+                        "add `for_each: <expression>` to step `{}` or remove `{key}`",
+                        id.value
+                    )),
                 );
             }
         }
@@ -217,7 +248,10 @@ fn lower_thread(
         out.push(
             Diagnostic::new(
                 given[1].1.span,
-                format!("step `{}` sets both `{}` and `{}`", id.value, given[0].0, given[1].0),
+                format!(
+                    "step `{}` sets both `{}` and `{}`",
+                    id.value, given[0].0, given[1].0
+                ),
             )
             .with_help("a step runs on one thread: keep one of `thread`, `fork` and `resume`"),
         );
@@ -255,32 +289,55 @@ fn load_schema(
             }));
             span = cx.root.walk(&path).span;
         }
-        out.error(span, format!("`output_schema` of step `{step}` is not a valid json schema: {error}"));
+        out.error(
+            span,
+            format!("`output_schema` of step `{step}` is not a valid json schema: {error}"),
+        );
         return None;
     }
     Some(value)
 }
 
-fn read_schema_file(path: &str, span: Span, cx: &Context<'_>, out: &mut Diagnostics) -> Option<Value> {
+fn read_schema_file(
+    path: &str,
+    span: Span,
+    cx: &Context<'_>,
+    out: &mut Diagnostics,
+) -> Option<Value> {
     let full = cx.base_dir.join(path);
     let text = match std::fs::read_to_string(&full) {
         Ok(text) => text,
         Err(error) => {
             out.push(
-                Diagnostic::new(span, format!("cannot read schema file `{path}`: {}", lower_io(&error)))
-                    .with_help(format!("paths are relative to the workflow file; looked for `{}`", full.display())),
+                Diagnostic::new(
+                    span,
+                    format!("cannot read schema file `{path}`: {}", lower_io(&error)),
+                )
+                .with_help(format!(
+                    "paths are relative to the workflow file; looked for `{}`",
+                    full.display()
+                )),
             );
             return None;
         }
     };
-    let is_yaml = matches!(full.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    let is_yaml = matches!(
+        full.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
     if is_yaml {
         let file = SourceFile::new(&full, text);
         return match parse::parse(&file) {
             Ok(parsed) => Some(parsed.root.to_json()),
             Err(d) => {
                 let at = file.position(d.span.start);
-                out.error(span, format!("schema file `{path}` is not valid yaml (line {}, column {}): {}", at.line, at.column, d.message));
+                out.error(
+                    span,
+                    format!(
+                        "schema file `{path}` is not valid yaml (line {}, column {}): {}",
+                        at.line, at.column, d.message
+                    ),
+                );
                 None
             }
         };
@@ -288,7 +345,10 @@ fn read_schema_file(path: &str, span: Span, cx: &Context<'_>, out: &mut Diagnost
     match serde_json::from_str(&text) {
         Ok(value) => Some(value),
         Err(error) => {
-            out.error(span, format!("schema file `{path}` is not valid json: {error}"));
+            out.error(
+                span,
+                format!("schema file `{path}` is not valid json: {error}"),
+            );
             None
         }
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use super::raw::InputType;
 use super::policy::{Approval, ApprovalRules, Effort, Sandbox};
+pub use super::raw::InputType;
 use super::source::SourceFile;
 use super::spanned::Spanned;
 

@@ -154,7 +154,10 @@ impl Node {
             }
         }
         if let NodeKind::Map(entries) = &mut node.kind {
-            let key = Node { span: value.span, kind: NodeKind::Str(key.to_string()) };
+            let key = Node {
+                span: value.span,
+                kind: NodeKind::Str(key.to_string()),
+            };
             entries.push((key, value));
         }
     }

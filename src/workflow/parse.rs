@@ -88,10 +88,10 @@ fn parse_inner(file: &SourceFile) -> Result<Parsed, Diagnostic> {
             }
         }
     }
-    let root = builder
-        .root
-        .take()
-        .unwrap_or(Node { span: Span::at(0), kind: NodeKind::Null });
+    let root = builder.root.take().unwrap_or(Node {
+        span: Span::at(0),
+        kind: NodeKind::Null,
+    });
     Ok(Parsed {
         root,
         duplicates: builder.duplicates,
@@ -139,9 +139,10 @@ impl Builder<'_> {
             })?,
             Event::SequenceEnd | Event::MappingEnd => self.close(span)?,
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    Diagnostic::new(span, "alias refers to an unknown anchor")
-                })?;
+                let node =
+                    self.anchors.get(&id).cloned().ok_or_else(|| {
+                        Diagnostic::new(span, "alias refers to an unknown anchor")
+                    })?;
                 self.nodes += count(&node);
                 self.finish(node, 0)?;
             }
@@ -169,14 +170,29 @@ impl Builder<'_> {
             return Ok(());
         };
         let (node, anchor) = match frame {
-            Frame::Seq { start, anchor, items } => (
-                Node { span: Span::new(start, end.end), kind: NodeKind::Seq(items) },
+            Frame::Seq {
+                start,
+                anchor,
+                items,
+            } => (
+                Node {
+                    span: Span::new(start, end.end),
+                    kind: NodeKind::Seq(items),
+                },
                 anchor,
             ),
-            Frame::Map { start, anchor, entries, .. } => {
+            Frame::Map {
+                start,
+                anchor,
+                entries,
+                ..
+            } => {
                 let entries = self.dedup(entries);
                 (
-                    Node { span: Span::new(start, end.end), kind: NodeKind::Map(entries) },
+                    Node {
+                        span: Span::new(start, end.end),
+                        kind: NodeKind::Map(entries),
+                    },
                     anchor,
                 )
             }
@@ -216,8 +232,9 @@ impl Builder<'_> {
                 let line = self.file.position(*first).line;
                 let what = if in_steps { "step id" } else { "key" };
                 self.duplicates.push(
-                    Diagnostic::new(key.span, format!("duplicate {what} `{text}`"))
-                        .with_help(format!("`{text}` is first defined on line {line}; rename or remove one")),
+                    Diagnostic::new(key.span, format!("duplicate {what} `{text}`")).with_help(
+                        format!("`{text}` is first defined on line {line}; rename or remove one"),
+                    ),
                 );
                 continue;
             }
@@ -240,7 +257,10 @@ fn count(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
         NodeKind::Map(entries) => {
-            1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>()
+            1 + entries
+                .iter()
+                .map(|(k, v)| count(k) + count(v))
+                .sum::<usize>()
         }
         _ => 1,
     }
@@ -352,6 +372,10 @@ mod tests {
     fn syntax_errors_have_a_position() {
         let file = SourceFile::new("t.yaml", "a: [1, 2\nb: 3\n");
         let error = parse(&file).unwrap_err();
-        assert!(error.message.starts_with("invalid yaml: "), "{}", error.message);
+        assert!(
+            error.message.starts_with("invalid yaml: "),
+            "{}",
+            error.message
+        );
     }
 }

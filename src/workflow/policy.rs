@@ -109,7 +109,10 @@ impl ApprovalRules {
 
     /// True when `path` matches an allowed file pattern.
     pub fn allows_file(&self, path: &str) -> bool {
-        self.files.iter().flatten().any(|p| glob_match(p, path, true))
+        self.files
+            .iter()
+            .flatten()
+            .any(|p| glob_match(p, path, true))
     }
 
     /// Field by field, `over` wins where it says something.

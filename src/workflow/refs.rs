@@ -126,7 +126,9 @@ pub fn locate(file: &SourceFile, span: Span, text: &str, range: Range<usize>) ->
     let raw = &file.text[file.clamp(span.start)..file.clamp(span.end)];
     let needle = text.get(start..end).unwrap_or("");
     if !needle.is_empty() && !needle.contains('\n') {
-        let nth = text.get(..start).map_or(0, |before| before.matches(needle).count());
+        let nth = text
+            .get(..start)
+            .map_or(0, |before| before.matches(needle).count());
         if let Some((at, _)) = raw.match_indices(needle).nth(nth) {
             let at = span.start + at;
             return Span::new(at, at + needle.len());
@@ -164,7 +166,11 @@ pub fn step_code(step: &Step) -> Vec<(&'static str, &Spanned<String>, Kind)> {
 
 /// The step ids a step's templates and expressions read (`steps.<id>`), with their spans;
 /// code that does not compile contributes nothing.
-pub fn step_references(env: &Environment<'static>, file: &SourceFile, step: &Step) -> Vec<Spanned<String>> {
+pub fn step_references(
+    env: &Environment<'static>,
+    file: &SourceFile,
+    step: &Step,
+) -> Vec<Spanned<String>> {
     let mut out: Vec<Spanned<String>> = Vec::new();
     for (_, code, kind) in step_code(step) {
         for reference in analyze(env, file, code, kind).unwrap_or_default() {

@@ -126,7 +126,8 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             };
             let mut violations = one(span, message, None);
             violations[0].prune.clear();
-            violations[0].fill = stand_in(property, node.span).map(|n| (path.clone(), property.to_string(), n));
+            violations[0].fill =
+                stand_in(property, node.span).map(|n| (path.clone(), property.to_string(), n));
             violations
         }
         ValidationErrorKind::Enum { options } => {
@@ -162,17 +163,26 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
         ),
         ValidationErrorKind::MinLength { .. } => one(
             node.span,
-            format!("`{}` must not be empty", field_name(&path).unwrap_or_default()),
+            format!(
+                "`{}` must not be empty",
+                field_name(&path).unwrap_or_default()
+            ),
             None,
         ),
         ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MinItems { .. } => one(
             key_span(root, &path).unwrap_or(node.span),
-            format!("`{}` must not be empty", field_name(&path).unwrap_or_default()),
+            format!(
+                "`{}` must not be empty",
+                field_name(&path).unwrap_or_default()
+            ),
             None,
         ),
         ValidationErrorKind::UniqueItems => one(
             node.span,
-            format!("`{}` lists a value twice", field_name(&path).unwrap_or_default()),
+            format!(
+                "`{}` lists a value twice",
+                field_name(&path).unwrap_or_default()
+            ),
             None,
         ),
         _ => {
@@ -190,7 +200,10 @@ fn stand_in(property: &str, span: Span) -> Option<Node> {
         "steps" => NodeKind::Map(Vec::new()),
         _ => return None,
     };
-    Some(Node { span: Span::at(span.start), kind })
+    Some(Node {
+        span: Span::at(span.start),
+        kind,
+    })
 }
 
 fn key_span(root: &Node, path: &[PathSegment]) -> Option<Span> {
@@ -225,7 +238,11 @@ fn unknown_keys(
             prune.push(PathSegment::Key(key.clone()));
             let mut diagnostic = Diagnostic::new(span, format!("unknown key `{key}`{hint}"));
             diagnostic.help = help;
-            Violation { diagnostic, prune, fill: None }
+            Violation {
+                diagnostic,
+                prune,
+                fill: None,
+            }
         })
         .collect()
 }
@@ -276,10 +293,16 @@ fn bad_enum(node: &Node, path: &[PathSegment], options: &Value) -> (String, Opti
     let field = field_name(path).unwrap_or_default();
     let choices: Vec<String> = options
         .as_array()
-        .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let value = node.to_json();
-    let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
     if text == "on-failure" {
         return (
             format!("invalid {field} `on-failure`; did you mean `on-request`?"),
@@ -298,12 +321,16 @@ fn is_duration(path: &[PathSegment]) -> bool {
     matches!(path.last(), Some(PathSegment::Key(k)) if k == "timeout")
 }
 
-const DURATION_HELP: &str = "write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `90s`, `10m`, `1h30m`";
+const DURATION_HELP: &str =
+    "write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `90s`, `10m`, `1h30m`";
 
 fn bad_type(node: &Node, path: &[PathSegment], kind: &TypeKind) -> (String, Option<String>) {
     if is_duration(path) {
         let text = node.to_json().to_string();
-        return (format!("invalid duration `{text}`"), Some(DURATION_HELP.into()));
+        return (
+            format!("invalid duration `{text}`"),
+            Some(DURATION_HELP.into()),
+        );
     }
     let expected = match kind {
         TypeKind::Single(t) => article(&t.to_string()),
@@ -317,7 +344,10 @@ fn bad_type(node: &Node, path: &[PathSegment], kind: &TypeKind) -> (String, Opti
         Some(PathSegment::Index(_)) => format!(" in `{}`", field_name(path).unwrap_or_default()),
         None => " at the top level".into(),
     };
-    (format!("expected {expected}{field}, found {}", node.describe()), None)
+    (
+        format!("expected {expected}{field}, found {}", node.describe()),
+        None,
+    )
 }
 
 fn article(json_type: &str) -> String {
@@ -337,7 +367,11 @@ fn bad_pattern(
 ) -> (Span, String, Option<String>) {
     let text = error.instance().as_str().unwrap_or_default().to_string();
     if is_duration(path) {
-        return (node.span, format!("invalid duration `{text}`"), Some(DURATION_HELP.into()));
+        return (
+            node.span,
+            format!("invalid duration `{text}`"),
+            Some(DURATION_HELP.into()),
+        );
     }
     let (message, help) = bad_name(&text, &path[..path.len().saturating_sub(1)]);
     (node.span, message, help)

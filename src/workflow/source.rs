@@ -94,7 +94,11 @@ impl SourceFile {
 
     /// The byte range of the 0-based line `index`, without its line break.
     pub fn line_range(&self, index: usize) -> std::ops::Range<usize> {
-        let start = self.line_starts.get(index).copied().unwrap_or(self.text.len());
+        let start = self
+            .line_starts
+            .get(index)
+            .copied()
+            .unwrap_or(self.text.len());
         let end = self
             .line_starts
             .get(index + 1)

@@ -36,7 +36,10 @@ fn check_needs(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
             let hint = suggest(&need.value, step_ids(workflow));
             out.error(
                 need.span,
-                format!("step `{}` needs unknown step `{}`{hint}", step.id.value, need.value),
+                format!(
+                    "step `{}` needs unknown step `{}`{hint}",
+                    step.id.value, need.value
+                ),
             );
         }
     }
@@ -52,9 +55,9 @@ fn check_thread(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
         let names = workflow.threads.iter().map(|t| t.name.value.as_str());
         let hint = suggest(&name.value, names);
         let help = if key == "thread" {
-            format!("define it under `threads:` or write `thread: fresh` for a new thread per turn")
+            "define it under `threads:` or write `thread: fresh` for a new thread per turn"
         } else {
-            format!("`fork` names a thread defined under `threads:`")
+            "`fork` names a thread defined under `threads:`"
         };
         out.push(
             Diagnostic::new(name.span, format!("unknown thread `{}`{hint}", name.value))
@@ -73,16 +76,30 @@ fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
     let env = crate::template::environment();
     for (role, code, kind) in refs::step_code(step) {
         let item = (role == "prompt" && step.for_each.is_some()).then_some(step.as_name.as_str());
-        let scope = Scope { step: Some(step), item };
+        let scope = Scope {
+            step: Some(step),
+            item,
+        };
         check_code(workflow, &env, code, kind, &scope, role, out);
     }
 }
 
 fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
     let env = crate::template::environment();
-    let scope = Scope { step: None, item: None };
+    let scope = Scope {
+        step: None,
+        item: None,
+    };
     for output in &workflow.outputs {
-        check_code(workflow, &env, &output.template, Kind::Template, &scope, "output", out);
+        check_code(
+            workflow,
+            &env,
+            &output.template,
+            Kind::Template,
+            &scope,
+            "output",
+            out,
+        );
     }
 }
 
@@ -114,7 +131,11 @@ fn check_code(
     }
 }
 
-fn check_reference(workflow: &Workflow, reference: &Reference, scope: &Scope<'_>) -> Option<Diagnostic> {
+fn check_reference(
+    workflow: &Workflow,
+    reference: &Reference,
+    scope: &Scope<'_>,
+) -> Option<Diagnostic> {
     let path = &reference.path;
     let span = reference.span;
     let second = path.get(1).map(String::as_str);
@@ -133,19 +154,27 @@ fn check_reference(workflow: &Workflow, reference: &Reference, scope: &Scope<'_>
         }
         "steps" => check_step_reference(workflow, reference, scope),
         "workflow" if matches!(second, None | Some("name" | "description")) => None,
-        "workflow" => fail(format!("unknown field `workflow.{}`; `workflow` has `name` and `description`", second?)),
+        "workflow" => fail(format!(
+            "unknown field `workflow.{}`; `workflow` has `name` and `description`",
+            second?
+        )),
         "run" if matches!(second, None | Some("id")) => None,
-        "run" => fail(format!("unknown field `run.{}`; did you mean `run.id`?", second?)),
+        "run" => fail(format!(
+            "unknown field `run.{}`; did you mean `run.id`?",
+            second?
+        )),
         "env" => check_env(workflow, reference),
         "loop" if scope.item.is_some() => match second {
-            Some(f) if !LOOP_FIELDS.contains(&f) => {
-                fail(format!("unknown field `loop.{f}`{}", suggest(f, LOOP_FIELDS.iter().copied())))
-            }
+            Some(f) if !LOOP_FIELDS.contains(&f) => fail(format!(
+                "unknown field `loop.{f}`{}",
+                suggest(f, LOOP_FIELDS.iter().copied())
+            )),
             _ => None,
         },
-        "loop" => Some(
-            Diagnostic::new(span, "`loop` is only defined in the prompt of a step with `for_each`".to_string()),
-        ),
+        "loop" => Some(Diagnostic::new(
+            span,
+            "`loop` is only defined in the prompt of a step with `for_each`".to_string(),
+        )),
         name if scope.item == Some(name) => None,
         name => {
             let mut known = vec!["inputs", "steps", "workflow", "run", "env"];
@@ -160,7 +189,11 @@ fn check_reference(workflow: &Workflow, reference: &Reference, scope: &Scope<'_>
     }
 }
 
-fn check_step_reference(workflow: &Workflow, reference: &Reference, scope: &Scope<'_>) -> Option<Diagnostic> {
+fn check_step_reference(
+    workflow: &Workflow,
+    reference: &Reference,
+    scope: &Scope<'_>,
+) -> Option<Diagnostic> {
     let span = reference.span;
     let Some(id) = reference.path.get(1) else {
         return Some(
@@ -170,7 +203,10 @@ fn check_step_reference(workflow: &Workflow, reference: &Reference, scope: &Scop
     };
     if let Some(step) = scope.step {
         if *id == step.id.value {
-            return Some(Diagnostic::new(span, format!("step `{id}` cannot read its own result")));
+            return Some(Diagnostic::new(
+                span,
+                format!("step `{id}` cannot read its own result"),
+            ));
         }
     }
     if workflow.step(id).is_none() {
@@ -181,7 +217,10 @@ fn check_step_reference(workflow: &Workflow, reference: &Reference, scope: &Scop
         Some(field) if !STEP_FIELDS.contains(&field.as_str()) => Some(
             Diagnostic::new(
                 span,
-                format!("unknown field `{field}` of step `{id}`{}", suggest(field, STEP_FIELDS.iter().copied())),
+                format!(
+                    "unknown field `{field}` of step `{id}`{}",
+                    suggest(field, STEP_FIELDS.iter().copied())
+                ),
             )
             .with_help("a step has `output`, `status`, `thread_id` and `usage`"),
         ),
@@ -191,13 +230,19 @@ fn check_step_reference(workflow: &Workflow, reference: &Reference, scope: &Scop
 
 fn check_env(workflow: &Workflow, reference: &Reference) -> Option<Diagnostic> {
     let Some(name) = reference.path.get(1) else {
-        return Some(Diagnostic::new(reference.span, "read one variable at a time: `env.NAME`"));
+        return Some(Diagnostic::new(
+            reference.span,
+            "read one variable at a time: `env.NAME`",
+        ));
     };
     if workflow.env.iter().any(|e| e.value == *name) {
         return None;
     }
     Some(
-        Diagnostic::new(reference.span, format!("environment variable `{name}` is not in the `env` allow-list"))
-            .with_help(format!("add it to the top-level list: `env: [{name}]`")),
+        Diagnostic::new(
+            reference.span,
+            format!("environment variable `{name}` is not in the `env` allow-list"),
+        )
+        .with_help(format!("add it to the top-level list: `env: [{name}]`")),
     )
 }
