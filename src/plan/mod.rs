@@ -3,6 +3,7 @@
 //! renderers for `weft plan`.
 
 mod build;
+mod edges;
 mod policies;
 mod render;
 
