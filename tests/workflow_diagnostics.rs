@@ -277,6 +277,15 @@ fn one_thread_key_per_step() {
 }
 
 #[test]
+fn a_misspelled_prompt_is_one_error_not_two() {
+    let yaml = "steps:\n  a:\n    promt: p\n";
+    assert_eq!(
+        errors(yaml),
+        one(3, 5, "unknown key `promt`; did you mean `prompt`?")
+    );
+}
+
+#[test]
 fn a_step_with_no_prompt() {
     let yaml = "steps:\n  survey:\n    needs: [other]\n";
     assert_eq!(

@@ -139,7 +139,7 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
     let violations = schema::check(&root);
     let structural = !violations.is_empty();
     for violation in violations {
-        diagnostics.push(violation.diagnostic);
+        diagnostics.extend(violation.diagnostic);
         root.remove(&violation.prune);
         if let Some((path, key, value)) = violation.fill {
             root.insert(&path, &key, value);

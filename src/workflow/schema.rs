@@ -44,8 +44,8 @@ fn validator() -> Option<&'static Validator> {
 
 /// A schema violation: the diagnostic, and the path to drop so the rest can still be checked.
 pub struct Violation {
-    /// What to report.
-    pub diagnostic: Diagnostic,
+    /// What to report (`None` when another diagnostic already says it).
+    pub diagnostic: Option<Diagnostic>,
     /// The part of the tree that is wrong.
     pub prune: Vec<PathSegment>,
     /// A missing required key and a stand-in value, so the rest can still be checked.
@@ -56,7 +56,10 @@ pub struct Violation {
 pub fn check(root: &Node) -> Vec<Violation> {
     let Some(validator) = validator() else {
         return vec![Violation {
-            diagnostic: Diagnostic::new(root.span, "weft's workflow schema does not compile"),
+            diagnostic: Some(Diagnostic::new(
+                root.span,
+                "weft's workflow schema does not compile",
+            )),
             prune: Vec::new(),
             fill: None,
         }];
@@ -66,7 +69,33 @@ pub fn check(root: &Node) -> Vec<Violation> {
     for error in validator.iter_errors(&instance) {
         out.extend(describe(root, &error));
     }
+    drop_missing_when_misspelled(&mut out);
     out
+}
+
+/// "step `a` has no `prompt`" says nothing new next to "unknown key `promt`; did you mean
+/// `prompt`?" in the same mapping: keep the stand-in value, drop the message.
+fn drop_missing_when_misspelled(violations: &mut [Violation]) {
+    let misspelled: Vec<(Vec<PathSegment>, String)> = violations
+        .iter()
+        .filter_map(|v| {
+            let (_, parent) = v.prune.split_last()?;
+            let wanted = v
+                .diagnostic
+                .as_ref()?
+                .message
+                .split("did you mean `")
+                .nth(1)?;
+            Some((parent.to_vec(), wanted.trim_end_matches("`?").to_string()))
+        })
+        .collect();
+    for v in violations.iter_mut() {
+        if let Some((path, key, _)) = &v.fill {
+            if misspelled.iter().any(|(p, k)| p == path && k == key) {
+                v.diagnostic = None;
+            }
+        }
+    }
 }
 
 fn segments(error: &ValidationError<'_>) -> Vec<PathSegment> {
@@ -103,7 +132,7 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
         let mut diagnostic = Diagnostic::new(span, message);
         diagnostic.help = help;
         vec![Violation {
-            diagnostic,
+            diagnostic: Some(diagnostic),
             prune: path.clone(),
             fill: None,
         }]
@@ -239,7 +268,7 @@ fn unknown_keys(
             let mut diagnostic = Diagnostic::new(span, format!("unknown key `{key}`{hint}"));
             diagnostic.help = help;
             Violation {
-                diagnostic,
+                diagnostic: Some(diagnostic),
                 prune,
                 fill: None,
             }
