@@ -5,6 +5,10 @@
 //! validates, plans and executes workflow files (the `weft` binary).
 #![deny(clippy::print_stdout)]
 
+pub mod cli;
 pub mod engine;
 pub mod error;
+pub mod plan;
 pub mod report;
+pub mod template;
+pub mod workflow;

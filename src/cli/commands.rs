@@ -1,0 +1,110 @@
+//! `weft validate`, `weft plan` and `weft schema`. Each writes to the given streams and
+//! returns its exit code; `run` dispatches (add a match arm for a new subcommand).
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::args::{Cli, Command, PlanArgs, ValidateArgs, ValidateFormat};
+use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
+use crate::plan::{Plan, render};
+use crate::workflow::{self, WORKFLOW_SCHEMA, inputs};
+
+/// Run the parsed command line; returns the exit code.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match cli.command {
+        Command::Validate(args) => validate(&args, out, err),
+        Command::Plan(args) => plan(&args, out, err),
+        Command::Schema => schema(out),
+    }
+}
+
+/// `weft validate FILE...`.
+pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut reports = Vec::new();
+    let (mut bad_files, mut problems) = (0, 0);
+    for path in &args.files {
+        let result = workflow::load(path);
+        if let Err(error) = &result {
+            bad_files += 1;
+            problems += error.count();
+        }
+        match (args.format, result) {
+            (ValidateFormat::Text, Ok(w)) => {
+                let n = w.steps.len();
+                let _ = writeln!(
+                    out,
+                    "ok: {} ({n} {})",
+                    path.display(),
+                    if n == 1 { "step" } else { "steps" }
+                );
+            }
+            (ValidateFormat::Text, Err(e)) => {
+                let _ = writeln!(err, "{}", e.render());
+            }
+            (ValidateFormat::Json, result) => reports.push(json!({
+                "file": path.display().to_string(),
+                "valid": result.is_ok(),
+                "diagnostics": result.err().map(|e| e.to_json()).unwrap_or_default(),
+            })),
+        }
+    }
+    if args.format == ValidateFormat::Json {
+        let doc = json!({ "valid": bad_files == 0, "files": reports });
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+    } else if bad_files > 0 {
+        let _ = writeln!(
+            err,
+            "{problems} {} in {bad_files} of {} {}",
+            if problems == 1 { "error" } else { "errors" },
+            args.files.len(),
+            if args.files.len() == 1 {
+                "file"
+            } else {
+                "files"
+            },
+        );
+    }
+    if bad_files == 0 {
+        EXIT_SUCCESS
+    } else {
+        EXIT_INVALID
+    }
+}
+
+/// `weft plan FILE`.
+pub fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let workflow = match workflow::load(&args.file) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = writeln!(err, "{}", e.render());
+            return EXIT_INVALID;
+        }
+    };
+    if !args.inputs.is_empty() || args.inputs_file.is_some() {
+        if let Err(e) = inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref()) {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_INVALID;
+        }
+    }
+    match Plan::build(&workflow) {
+        Ok(plan) => {
+            let _ = write!(out, "{}", render(&plan, &workflow, args.format));
+            EXIT_SUCCESS
+        }
+        Err(diagnostics) => {
+            let _ = writeln!(err, "{}", diagnostics.render(&workflow.source));
+            EXIT_INVALID
+        }
+    }
+}
+
+/// `weft schema`.
+pub fn schema(out: &mut dyn Write) -> i32 {
+    let _ = write!(out, "{WORKFLOW_SCHEMA}");
+    EXIT_SUCCESS
+}

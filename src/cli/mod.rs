@@ -1,0 +1,7 @@
+//! The `weft` command line: clap arguments and the subcommands built on the workflow layer.
+
+mod args;
+mod commands;
+
+pub use args::{Cli, Command, PlanArgs, ValidateArgs, ValidateFormat};
+pub use commands::{plan, run, schema, validate};

@@ -1,0 +1,12 @@
+//! The execution plan: the step DAG (from `needs`, `steps.X` references, named-thread
+//! order and forks), its levels and critical path, each step's effective policies, and
+//! renderers for `weft plan`.
+
+mod build;
+mod edges;
+mod policies;
+mod render;
+
+pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
+pub use policies::Policies;
+pub use render::{Format, render};

@@ -1,0 +1,202 @@
+//! Diagnostics: a span in a workflow file, a one-sentence message, an optional fix,
+//! rendered as text (`file:line:col`, the line, a caret) or as JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::source::{SourceFile, Span};
+
+/// One problem in a workflow file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where the problem is.
+    pub span: Span,
+    /// What is wrong: one lowercase sentence, names in backticks, no trailing period.
+    pub message: String,
+    /// How to fix it, when that takes more than the message says.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `span`.
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            span,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Add a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Render as text against `file`: the message, `--> file:line:col`, the line and a caret.
+    pub fn render(&self, file: &SourceFile) -> String {
+        let start = file.position(self.span.start);
+        let line_index = file.line_index(self.span.start);
+        let line = file.line_text(line_index);
+        let number = start.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let mut out = String::new();
+        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(
+            out,
+            "{gutter}--> {}:{}:{}",
+            file.path().display(),
+            start.line,
+            start.column
+        );
+        let _ = writeln!(out, "{gutter} |");
+        let _ = writeln!(out, "{number} | {line}");
+        let _ = writeln!(out, "{gutter} | {}", caret(file, self.span, line));
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "{gutter} = help: {help}");
+        }
+        out
+    }
+
+    /// The machine-readable form, positions 1-based.
+    pub fn to_json(&self, file: &SourceFile) -> JsonDiagnostic {
+        let start = file.position(self.span.start);
+        let end = file.position(self.span.end);
+        JsonDiagnostic {
+            file: file.path().display().to_string(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            message: self.message.clone(),
+            help: self.help.clone(),
+        }
+    }
+}
+
+/// The caret line under `line`: the indentation copied (tabs kept), then `^` per character.
+fn caret(file: &SourceFile, span: Span, line: &str) -> String {
+    let line_start = file.line_range(file.line_index(span.start)).start;
+    let start = file.clamp(span.start) - line_start;
+    let end = file
+        .clamp(span.end)
+        .saturating_sub(line_start)
+        .min(line.len());
+    let start = start.min(line.len());
+    let pad: String = line[..start]
+        .chars()
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let width = if end > start {
+        line[start..end].chars().count()
+    } else {
+        1
+    };
+    format!("{pad}{}", "^".repeat(width.max(1)))
+}
+
+/// A diagnostic as `weft validate --format json` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JsonDiagnostic {
+    /// The workflow file.
+    pub file: String,
+    /// 1-based line of the start.
+    pub line: usize,
+    /// 1-based column of the start, in characters.
+    pub column: usize,
+    /// 1-based line of the end.
+    pub end_line: usize,
+    /// 1-based column of the end (exclusive).
+    pub end_column: usize,
+    /// The message.
+    pub message: String,
+    /// The fix, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// The diagnostics of one file, in source order once sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Add one.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// Add one made of a span and a message.
+    pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.push(Diagnostic::new(span, message));
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Sort by position and drop exact duplicates.
+    pub fn sort(&mut self) {
+        self.0
+            .sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+        self.0.dedup();
+    }
+
+    /// Render them all, separated by blank lines.
+    pub fn render(&self, file: &SourceFile) -> String {
+        let parts: Vec<String> = self.0.iter().map(|d| d.render(file)).collect();
+        parts.join("\n")
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+/// `; did you mean `x`?` when one of `candidates` is close to `name`, else nothing.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let best = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, c)) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let file = SourceFile::new("w.yaml", "steps:\n  a:\n    promt: hi\n");
+        let d = Diagnostic::new(
+            Span::new(16, 21),
+            "unknown key `promt`; did you mean `prompt`?",
+        );
+        assert_eq!(
+            d.render(&file),
+            "error: unknown key `promt`; did you mean `prompt`?\n --> w.yaml:3:5\n  |\n3 |     promt: hi\n  |     ^^^^^\n"
+        );
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            suggest("promt", ["prompt", "needs"]),
+            "; did you mean `prompt`?"
+        );
+        assert_eq!(suggest("zzz", ["prompt", "needs"]), "");
+    }
+}

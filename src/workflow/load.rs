@@ -1,0 +1,166 @@
+//! `load`: read a workflow file, parse it, check it against the schema, lower it and run
+//! every semantic check; all problems come back together as one [`LoadError`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::de::from_node;
+use super::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
+use super::lower::{Context, lower};
+use super::model::Workflow;
+use super::parse::parse;
+use super::raw::RawWorkflow;
+use super::schema;
+use super::source::{SourceFile, Span};
+use super::validate::validate;
+
+/// Why a workflow could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read `{}`: {message}", path.display())]
+    Read {
+        /// The path as given.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The file is not a valid workflow; every problem found is listed.
+    #[error("{}", .source_file.path.display())]
+    Invalid {
+        /// The file, to render the diagnostics against.
+        source_file: Arc<SourceFile>,
+        /// The problems, in source order.
+        diagnostics: Diagnostics,
+    },
+}
+
+impl LoadError {
+    /// The diagnostics as text: `error: …`, `--> file:line:col`, the line and a caret.
+    pub fn render(&self) -> String {
+        match self {
+            LoadError::Read { .. } => format!("error: {self}\n"),
+            LoadError::Invalid {
+                source_file,
+                diagnostics,
+            } => diagnostics.render(source_file),
+        }
+    }
+
+    /// The diagnostics in machine-readable form.
+    pub fn to_json(&self) -> Vec<JsonDiagnostic> {
+        match self {
+            LoadError::Read { path, .. } => vec![JsonDiagnostic {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+                message: self.to_string(),
+                help: None,
+            }],
+            LoadError::Invalid {
+                source_file,
+                diagnostics,
+            } => diagnostics
+                .0
+                .iter()
+                .map(|d| d.to_json(source_file))
+                .collect(),
+        }
+    }
+
+    /// How many problems.
+    pub fn count(&self) -> usize {
+        match self {
+            LoadError::Read { .. } => 1,
+            LoadError::Invalid { diagnostics, .. } => diagnostics.len(),
+        }
+    }
+}
+
+/// Load and check the workflow file at `path`.
+pub fn load(path: impl AsRef<Path>) -> Result<Workflow, LoadError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string().to_lowercase(),
+    })?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    match String::from_utf8(bytes) {
+        Ok(text) => load_str(path, text, &base_dir),
+        Err(error) => {
+            let at = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            let source_file = Arc::new(SourceFile::new(path, text));
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.error(Span::new(at, at + 1), "the file is not valid utf-8");
+            Err(LoadError::Invalid {
+                source_file,
+                diagnostics,
+            })
+        }
+    }
+}
+
+/// Load a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
+pub fn load_str(
+    path: impl Into<PathBuf>,
+    text: impl Into<String>,
+    base_dir: &Path,
+) -> Result<Workflow, LoadError> {
+    let source_file = Arc::new(SourceFile::new(path, text));
+    let (workflow, mut diagnostics) = analyze(&source_file, base_dir);
+    diagnostics.sort();
+    match workflow {
+        Some(workflow) if diagnostics.is_empty() => Ok(workflow),
+        _ => Err(LoadError::Invalid {
+            source_file,
+            diagnostics,
+        }),
+    }
+}
+
+fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let parsed = match parse(source) {
+        Ok(parsed) => parsed,
+        Err(syntax) => {
+            diagnostics.push(syntax);
+            return (None, diagnostics);
+        }
+    };
+    diagnostics.extend(parsed.duplicates);
+    let mut root = parsed.root;
+    let violations = schema::check(&root);
+    let structural = !violations.is_empty();
+    for violation in violations {
+        diagnostics.extend(violation.diagnostic);
+        root.remove(&violation.prune);
+        if let Some((path, key, value)) = violation.fill {
+            root.insert(&path, &key, value);
+        }
+    }
+    let raw: RawWorkflow = match from_node(&root) {
+        Ok(raw) => raw,
+        Err(error) => {
+            if !structural {
+                let span = error.span.unwrap_or(root.span);
+                diagnostics.push(Diagnostic::new(span, error.message));
+            }
+            return (None, diagnostics);
+        }
+    };
+    let cx = Context {
+        source,
+        root: &root,
+        base_dir,
+    };
+    let workflow = lower(raw, &cx, &mut diagnostics);
+    validate(&workflow, &mut diagnostics);
+    (Some(workflow), diagnostics)
+}

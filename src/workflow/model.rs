@@ -1,0 +1,192 @@
+//! The loaded workflow, as the planner and the engine use it: names keep their spans,
+//! output schemas are loaded, durations parsed, steps in declaration order.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::policy::{Approval, ApprovalRules, Effort, Sandbox};
+pub use super::raw::InputType;
+use super::source::SourceFile;
+use super::spanned::Spanned;
+
+/// A loaded, valid workflow file.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// `name`, or the file stem when the file has none.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// Declared inputs, in file order.
+    pub inputs: Vec<Input>,
+    /// `defaults`: what every step inherits.
+    pub defaults: Options,
+    /// Named threads, in file order.
+    pub threads: Vec<ThreadDef>,
+    /// The environment variables templates may read as `env.NAME`.
+    pub env: Vec<Spanned<String>>,
+    /// Steps, in declaration order.
+    pub steps: Vec<Step>,
+    /// `outputs`: name and template, in file order.
+    pub outputs: Vec<Output>,
+    /// Token budget for the whole run.
+    pub max_tokens: Option<u64>,
+    /// The file's path as given.
+    pub path: PathBuf,
+    /// The directory relative paths in the file are resolved against.
+    pub base_dir: PathBuf,
+    /// The file's text, for diagnostics.
+    pub source: Arc<SourceFile>,
+}
+
+impl Workflow {
+    /// The step with id `id`.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id.value == id)
+    }
+
+    /// The named thread `name`.
+    pub fn thread(&self, name: &str) -> Option<&ThreadDef> {
+        self.threads.iter().find(|t| t.name.value == name)
+    }
+
+    /// The declared input `name`.
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|i| i.name.value == name)
+    }
+}
+
+/// A declared input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// Its type.
+    pub ty: InputType,
+    /// `description`.
+    pub description: Option<String>,
+    /// `default`, already checked against `ty`.
+    pub default: Option<Value>,
+    /// Required: `required`, else true unless there is a default.
+    pub required: bool,
+    /// The allowed values of an `enum` input.
+    pub values: Vec<Value>,
+}
+
+/// Policies and limits that `defaults`, a thread and a step can each set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    /// The model.
+    pub model: Option<String>,
+    /// Reasoning effort.
+    pub effort: Option<Effort>,
+    /// Approval policy.
+    pub approval: Option<Approval>,
+    /// Sandbox mode.
+    pub sandbox: Option<Sandbox>,
+    /// Per-turn timeout.
+    pub timeout: Option<Duration>,
+    /// Extra attempts after a failed or invalid answer.
+    pub retries: Option<u32>,
+    /// Working directory of the turn (relative to where weft runs).
+    pub cwd: Option<PathBuf>,
+    /// What weft approves when asked.
+    pub approvals: Option<ApprovalRules>,
+    /// Token budget per turn.
+    pub max_tokens: Option<u64>,
+}
+
+impl Options {
+    /// Field by field, `over` wins where it says something (approval rules merge per list).
+    pub fn overlay(&self, over: &Options) -> Options {
+        let approvals = match (&self.approvals, &over.approvals) {
+            (Some(base), Some(top)) => Some(base.overlay(top)),
+            (base, top) => top.clone().or_else(|| base.clone()),
+        };
+        Options {
+            model: over.model.clone().or_else(|| self.model.clone()),
+            effort: over.effort.or(self.effort),
+            approval: over.approval.or(self.approval),
+            sandbox: over.sandbox.or(self.sandbox),
+            timeout: over.timeout.or(self.timeout),
+            retries: over.retries.or(self.retries),
+            cwd: over.cwd.clone().or_else(|| self.cwd.clone()),
+            approvals,
+            max_tokens: over.max_tokens.or(self.max_tokens),
+        }
+    }
+}
+
+/// A named thread: one conversation shared by the steps that name it.
+#[derive(Debug, Clone)]
+pub struct ThreadDef {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// Options its steps (and steps forking it) inherit over `defaults`.
+    pub options: Options,
+    /// Developer instructions sent when the thread starts.
+    pub developer_instructions: Option<String>,
+}
+
+/// Which conversation a step's turn runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadRef {
+    /// A new thread for every turn (`thread: fresh` or nothing).
+    Fresh,
+    /// The named thread (`thread: NAME`).
+    Named(Spanned<String>),
+    /// A new thread forked from the named thread's history (`fork: NAME`).
+    Fork(Spanned<String>),
+    /// An existing thread by id; the value is a template (`resume: "{{ inputs.thread }}"`).
+    Resume(Spanned<String>),
+}
+
+impl ThreadRef {
+    /// The thread name for `Named` and `Fork`.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ThreadRef::Named(n) | ThreadRef::Fork(n) => Some(&n.value),
+            ThreadRef::Fresh | ThreadRef::Resume(_) => None,
+        }
+    }
+}
+
+/// One step: a turn (or one turn per `for_each` item).
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Its id.
+    pub id: Spanned<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// The prompt template.
+    pub prompt: Spanned<String>,
+    /// Explicit dependencies.
+    pub needs: Vec<Spanned<String>>,
+    /// Its thread.
+    pub thread: ThreadRef,
+    /// The JSON Schema its answer must satisfy (loaded when given as a path).
+    pub output_schema: Option<Value>,
+    /// Its own options (the planner resolves the effective ones).
+    pub options: Options,
+    /// `if`: an expression; the step is skipped when it is falsy.
+    pub if_expr: Option<Spanned<String>>,
+    /// `for_each`: an expression giving a list; one turn per element.
+    pub for_each: Option<Spanned<String>>,
+    /// `as`: the name of the element in templates (`item` by default).
+    pub as_name: String,
+    /// At most this many `for_each` turns at once.
+    pub max_parallel: Option<u32>,
+    /// A failure of this step does not fail its dependents or the run.
+    pub continue_on_error: bool,
+}
+
+/// One entry of `outputs`.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// The template giving its value.
+    pub template: Spanned<String>,
+}

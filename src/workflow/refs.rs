@@ -1,0 +1,183 @@
+//! What a template or expression reads: compile it, list its undeclared variables as
+//! dotted paths (`steps.survey.output`), and locate each in the workflow file, so that
+//! errors point into the template at the right line.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use minijinja::Environment;
+
+use super::diagnostic::Diagnostic;
+use super::model::{Step, ThreadRef};
+use super::source::{SourceFile, Span};
+use super::spanned::Spanned;
+
+/// Whether the text is a template (`{{ … }}`) or a bare expression (`if`, `for_each`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A template.
+    Template,
+    /// An expression.
+    Expression,
+}
+
+/// One variable path a template reads, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The dotted path, split: `["steps", "survey", "output"]`.
+    pub path: Vec<String>,
+    /// Where it is written in the workflow file.
+    pub span: Span,
+}
+
+/// Compile `code` and list what it reads; a syntax error comes back located.
+pub fn analyze(
+    env: &Environment<'static>,
+    file: &SourceFile,
+    code: &Spanned<String>,
+    kind: Kind,
+) -> Result<Vec<Reference>, Diagnostic> {
+    let text = code.value.as_str();
+    let variables = match kind {
+        Kind::Template => env
+            .template_from_str(text)
+            .map(|t| t.undeclared_variables(true)),
+        Kind::Expression => env
+            .compile_expression(text)
+            .map(|e| e.undeclared_variables(true)),
+    };
+    let variables = variables.map_err(|error| {
+        let range = error.range().unwrap_or(0..0);
+        let span = locate(file, code.span, text, range);
+        let detail = error.detail().unwrap_or("invalid syntax").to_string();
+        Diagnostic::new(span, detail)
+    })?;
+    let mut paths: BTreeSet<Vec<String>> = variables
+        .iter()
+        .map(|v| v.split('.').map(str::to_string).collect())
+        .collect();
+    if paths.iter().any(|p| p.len() == 1 && p[0] == "steps") {
+        let subscripts = subscripted_steps(text);
+        if !subscripts.is_empty() {
+            paths.retain(|p| !(p.len() == 1 && p[0] == "steps"));
+            paths.extend(subscripts.into_iter().map(|id| vec!["steps".into(), id]));
+        }
+    }
+    Ok(paths
+        .into_iter()
+        .map(|path| {
+            let span = find(file, code.span, text, &path);
+            Reference { path, span }
+        })
+        .collect())
+}
+
+/// Step ids read as `steps["id"]` or `steps['id']`.
+fn subscripted_steps(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("steps[") {
+        rest = &rest[i + 6..];
+        let trimmed = rest.trim_start();
+        let Some(quote) = trimmed.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        if let Some(end) = trimmed[1..].find(quote) {
+            out.push(trimmed[1..1 + end].to_string());
+        }
+    }
+    out
+}
+
+/// Where `path` is written inside `code`: the dotted text, else its subscript, else its root.
+fn find(file: &SourceFile, span: Span, text: &str, path: &[String]) -> Span {
+    let dotted = path.join(".");
+    let candidates = [
+        dotted.clone(),
+        path.iter().take(2).cloned().collect::<Vec<_>>().join("."),
+        path.get(1).cloned().unwrap_or_default(),
+        path[0].clone(),
+    ];
+    for needle in candidates.iter().filter(|n| !n.is_empty()) {
+        if let Some(at) = find_word(text, needle) {
+            let located = locate(file, span, text, at..at + needle.len());
+            let width = located.end - located.start;
+            return Span::new(located.start, located.start + width.min(dotted.len()));
+        }
+    }
+    span
+}
+
+/// The first occurrence of `needle` not inside a longer identifier.
+fn find_word(text: &str, needle: &str) -> Option<usize> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| is_ident(c) || c == '.') && !after.is_some_and(is_ident)
+    })
+}
+
+/// Map `range` of the parsed value `text` (written at `span`) back to the file: find the
+/// same occurrence of that text inside the span, else map lines (block scalars) or offsets.
+pub fn locate(file: &SourceFile, span: Span, text: &str, range: Range<usize>) -> Span {
+    let start = range.start.min(text.len());
+    let end = range.end.clamp(start, text.len());
+    let raw = &file.text[file.clamp(span.start)..file.clamp(span.end)];
+    let needle = text.get(start..end).unwrap_or("");
+    if !needle.is_empty() && !needle.contains('\n') {
+        let nth = text
+            .get(..start)
+            .map_or(0, |before| before.matches(needle).count());
+        if let Some((at, _)) = raw.match_indices(needle).nth(nth) {
+            let at = span.start + at;
+            return Span::new(at, at + needle.len());
+        }
+    }
+    let before = text.get(..start).unwrap_or("");
+    let line = before.matches('\n').count();
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+    let quoted = raw.starts_with(['"', '\'']);
+    let first = file.line_index(span.start);
+    let first_col = file.position(span.start).column - 1;
+    let at = if line == 0 {
+        file.offset_of(first, first_col + col + usize::from(quoted))
+    } else {
+        file.offset_of(first + line, first_col + col)
+    };
+    let at = at.clamp(span.start, span.end.max(span.start));
+    Span::new(at, (at + 1).min(span.end.max(at + 1)))
+}
+
+/// Every template and expression of a step, with its kind and role in messages.
+pub fn step_code(step: &Step) -> Vec<(&'static str, &Spanned<String>, Kind)> {
+    let mut code = vec![("prompt", &step.prompt, Kind::Template)];
+    if let Some(e) = &step.if_expr {
+        code.push(("if", e, Kind::Expression));
+    }
+    if let Some(e) = &step.for_each {
+        code.push(("for_each", e, Kind::Expression));
+    }
+    if let ThreadRef::Resume(t) = &step.thread {
+        code.push(("resume", t, Kind::Template));
+    }
+    code
+}
+
+/// The step ids a step's templates and expressions read (`steps.<id>`), with their spans;
+/// code that does not compile contributes nothing.
+pub fn step_references(
+    env: &Environment<'static>,
+    file: &SourceFile,
+    step: &Step,
+) -> Vec<Spanned<String>> {
+    let mut out: Vec<Spanned<String>> = Vec::new();
+    for (_, code, kind) in step_code(step) {
+        for reference in analyze(env, file, code, kind).unwrap_or_default() {
+            if reference.path.len() >= 2 && reference.path[0] == "steps" {
+                out.push(Spanned::new(reference.path[1].clone(), reference.span));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,248 @@
+//! Semantic checks across the file: `needs` and thread names resolve, every template and
+//! expression compiles and reads only what its context holds, and the plan is acyclic.
+
+use super::diagnostic::{Diagnostic, Diagnostics, suggest};
+use super::model::{Step, ThreadRef, Workflow};
+use super::refs::{self, Kind, Reference};
+use super::spanned::Spanned;
+
+/// The fields of `steps.<id>`.
+const STEP_FIELDS: &[&str] = &["output", "status", "thread_id", "usage"];
+/// The fields of `loop` in a `for_each` step.
+const LOOP_FIELDS: &[&str] = &["index", "index0", "length", "first", "last"];
+
+/// Run every semantic check on `workflow`, adding what fails to `out`.
+pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
+    for step in &workflow.steps {
+        check_needs(workflow, step, out);
+        check_thread(workflow, step, out);
+        check_step_code(workflow, step, out);
+    }
+    check_outputs(workflow, out);
+    if let Err(errors) = crate::plan::Plan::build(workflow) {
+        out.extend(errors.0);
+    }
+}
+
+fn step_ids(workflow: &Workflow) -> impl Iterator<Item = &str> {
+    workflow.steps.iter().map(|s| s.id.value.as_str())
+}
+
+fn check_needs(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
+    for need in &step.needs {
+        if need.value == step.id.value {
+            out.error(need.span, format!("step `{}` needs itself", step.id.value));
+        } else if workflow.step(&need.value).is_none() {
+            let hint = suggest(&need.value, step_ids(workflow));
+            out.error(
+                need.span,
+                format!(
+                    "step `{}` needs unknown step `{}`{hint}",
+                    step.id.value, need.value
+                ),
+            );
+        }
+    }
+}
+
+fn check_thread(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
+    let (name, key) = match &step.thread {
+        ThreadRef::Named(name) => (name, "thread"),
+        ThreadRef::Fork(name) => (name, "fork"),
+        ThreadRef::Fresh | ThreadRef::Resume(_) => return,
+    };
+    if workflow.thread(&name.value).is_none() {
+        let names = workflow.threads.iter().map(|t| t.name.value.as_str());
+        let hint = suggest(&name.value, names);
+        let help = if key == "thread" {
+            "define it under `threads:` or write `thread: fresh` for a new thread per turn"
+        } else {
+            "`fork` names a thread defined under `threads:`"
+        };
+        out.push(
+            Diagnostic::new(name.span, format!("unknown thread `{}`{hint}", name.value))
+                .with_help(help),
+        );
+    }
+}
+
+/// What a piece of code may read besides the workflow-wide names.
+struct Scope<'a> {
+    step: Option<&'a Step>,
+    item: Option<&'a str>,
+}
+
+fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
+    let env = crate::template::environment();
+    for (role, code, kind) in refs::step_code(step) {
+        let item = (role == "prompt" && step.for_each.is_some()).then_some(step.as_name.as_str());
+        let scope = Scope {
+            step: Some(step),
+            item,
+        };
+        check_code(workflow, &env, code, kind, &scope, role, out);
+    }
+}
+
+fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
+    let env = crate::template::environment();
+    let scope = Scope {
+        step: None,
+        item: None,
+    };
+    for output in &workflow.outputs {
+        check_code(
+            workflow,
+            &env,
+            &output.template,
+            Kind::Template,
+            &scope,
+            "output",
+            out,
+        );
+    }
+}
+
+fn check_code(
+    workflow: &Workflow,
+    env: &minijinja::Environment<'static>,
+    code: &Spanned<String>,
+    kind: Kind,
+    scope: &Scope<'_>,
+    role: &str,
+    out: &mut Diagnostics,
+) {
+    match refs::analyze(env, &workflow.source, code, kind) {
+        Err(mut syntax) => {
+            let whose = match scope.step {
+                Some(step) => format!("`{role}` of step `{}`", step.id.value),
+                None => "output".to_string(),
+            };
+            syntax.message = format!("syntax error in {whose}: {}", syntax.message);
+            out.push(syntax);
+        }
+        Ok(references) => {
+            for reference in references {
+                if let Some(d) = check_reference(workflow, &reference, scope) {
+                    out.push(d);
+                }
+            }
+        }
+    }
+}
+
+fn check_reference(
+    workflow: &Workflow,
+    reference: &Reference,
+    scope: &Scope<'_>,
+) -> Option<Diagnostic> {
+    let path = &reference.path;
+    let span = reference.span;
+    let second = path.get(1).map(String::as_str);
+    let fail = |message: String| Some(Diagnostic::new(span, message));
+    match path[0].as_str() {
+        "inputs" => {
+            let name = second?;
+            if workflow.input(name).is_some() {
+                return None;
+            }
+            let hint = suggest(name, workflow.inputs.iter().map(|i| i.name.value.as_str()));
+            Some(
+                Diagnostic::new(span, format!("unknown input `{name}`{hint}"))
+                    .with_help("declare it under `inputs:`"),
+            )
+        }
+        "steps" => check_step_reference(workflow, reference, scope),
+        "workflow" if matches!(second, None | Some("name" | "description")) => None,
+        "workflow" => fail(format!(
+            "unknown field `workflow.{}`; `workflow` has `name` and `description`",
+            second?
+        )),
+        "run" if matches!(second, None | Some("id")) => None,
+        "run" => fail(format!(
+            "unknown field `run.{}`; did you mean `run.id`?",
+            second?
+        )),
+        "env" => check_env(workflow, reference),
+        "loop" if scope.item.is_some() => match second {
+            Some(f) if !LOOP_FIELDS.contains(&f) => fail(format!(
+                "unknown field `loop.{f}`{}",
+                suggest(f, LOOP_FIELDS.iter().copied())
+            )),
+            _ => None,
+        },
+        "loop" => Some(Diagnostic::new(
+            span,
+            "`loop` is only defined in the prompt of a step with `for_each`".to_string(),
+        )),
+        name if scope.item == Some(name) => None,
+        name => {
+            let mut known = vec!["inputs", "steps", "workflow", "run", "env"];
+            known.extend(scope.item);
+            let hint = suggest(name, known.iter().copied());
+            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            Some(
+                Diagnostic::new(span, format!("unknown variable `{name}`{hint}"))
+                    .with_help(format!("templates can read {}", list.join(", "))),
+            )
+        }
+    }
+}
+
+fn check_step_reference(
+    workflow: &Workflow,
+    reference: &Reference,
+    scope: &Scope<'_>,
+) -> Option<Diagnostic> {
+    let span = reference.span;
+    let Some(id) = reference.path.get(1) else {
+        return Some(
+            Diagnostic::new(span, "`steps` must be followed by a step id")
+                .with_help("write `steps.<id>.output`, `steps.<id>.status`, `steps.<id>.thread_id` or `steps.<id>.usage`"),
+        );
+    };
+    if let Some(step) = scope.step {
+        if *id == step.id.value {
+            return Some(Diagnostic::new(
+                span,
+                format!("step `{id}` cannot read its own result"),
+            ));
+        }
+    }
+    if workflow.step(id).is_none() {
+        let hint = suggest(id, step_ids(workflow));
+        return Some(Diagnostic::new(span, format!("unknown step `{id}`{hint}")));
+    }
+    match reference.path.get(2) {
+        Some(field) if !STEP_FIELDS.contains(&field.as_str()) => Some(
+            Diagnostic::new(
+                span,
+                format!(
+                    "unknown field `{field}` of step `{id}`{}",
+                    suggest(field, STEP_FIELDS.iter().copied())
+                ),
+            )
+            .with_help("a step has `output`, `status`, `thread_id` and `usage`"),
+        ),
+        _ => None,
+    }
+}
+
+fn check_env(workflow: &Workflow, reference: &Reference) -> Option<Diagnostic> {
+    let Some(name) = reference.path.get(1) else {
+        return Some(Diagnostic::new(
+            reference.span,
+            "read one variable at a time: `env.NAME`",
+        ));
+    };
+    if workflow.env.iter().any(|e| e.value == *name) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            reference.span,
+            format!("environment variable `{name}` is not in the `env` allow-list"),
+        )
+        .with_help(format!("add it to the top-level list: `env: [{name}]`")),
+    )
+}
