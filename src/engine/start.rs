@@ -78,10 +78,7 @@ pub(super) fn next_unit<A: Agent>(s: &mut Scheduler<'_, A>, i: usize) -> Prepare
         Ok(p) => p,
         Err(e) => return failure(format!("the prompt could not be rendered: {e}")),
     };
-    let approvals = match approvals {
-        Ok(a) => Arc::new(a),
-        Err(e) => return failure(e),
-    };
+    let approvals = Arc::new(approvals);
     let step = &s.spec.steps[i];
     Prepared::Unit(Box::new(Unit {
         step: i,

@@ -329,7 +329,7 @@ async fn token_budgets_stop_the_turn() {
     let (report, _) = run(&agent, run_spec(vec![big])).await;
     assert_eq!(
         record(&report, "big").error.as_deref(),
-        Some("exceeded the step's token budget of 100; the turn was interrupted")
+        Some("exceeded the token budget of 100 per turn; the turn was interrupted")
     );
     let mut spec = run_spec(vec![step("a", "a", &[]), step("b", "b", &[])]);
     spec.max_tokens = Some(700);

@@ -13,6 +13,7 @@ use super::agent::{
 };
 use super::event::Status;
 use super::output::{OutputError, OutputSchema};
+use crate::workflow::policy::format_duration;
 
 /// Where a unit's thread comes from, decided by the scheduler.
 #[derive(Debug, Clone)]
@@ -326,7 +327,7 @@ async fn one_turn<A: Agent>(
                     AgentEvent::Usage(turn_usage) => {
                         let mut so_far = used_before;
                         so_far.add(&turn_usage);
-                        if unit.max_tokens.is_some_and(|b| so_far.total_tokens > b) && stopped.is_none() {
+                        if unit.max_tokens.is_some_and(|b| turn_usage.total_tokens > b) && stopped.is_none() {
                             stopped = Some(StopReason::StepBudget(unit.max_tokens.unwrap_or_default()));
                             let _ = stop_tx.send(stopped.clone());
                         }
@@ -360,41 +361,23 @@ async fn one_turn<A: Agent>(
 pub fn describe_stop(reason: &StopReason) -> String {
     match reason {
         StopReason::Timeout(t) => {
-            format!("timed out after {}; the turn was interrupted", humanize(*t))
+            format!(
+                "timed out after {}; the turn was interrupted",
+                format_duration(*t)
+            )
         }
         StopReason::StepBudget(n) => {
-            format!("exceeded the step's token budget of {n}; the turn was interrupted")
+            format!("exceeded the token budget of {n} per turn; the turn was interrupted")
         }
         StopReason::RunBudget(n) => {
             format!("exceeded the run's token budget of {n}; the turn was interrupted")
         }
         StopReason::RunTimeout(t) => format!(
             "the run timed out after {}; the turn was interrupted",
-            humanize(*t)
+            format_duration(*t)
         ),
         StopReason::Cancelled => "interrupted".into(),
     }
-}
-
-/// `90s`, `10m`, `1h30m`, `250ms`.
-pub fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 || ms % 1000 != 0 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out += &format!("{h}h");
-    }
-    if m > 0 {
-        out += &format!("{m}m");
-    }
-    if s > 0 || out.is_empty() {
-        out += &format!("{s}s");
-    }
-    out
 }
 
 fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -407,14 +390,6 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_the_file() {
-        assert_eq!(humanize(Duration::from_secs(90)), "1m30s");
-        assert_eq!(humanize(Duration::from_secs(600)), "10m");
-        assert_eq!(humanize(Duration::from_millis(250)), "250ms");
-        assert_eq!(humanize(Duration::from_secs(3600)), "1h");
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

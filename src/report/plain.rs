@@ -5,7 +5,7 @@ use std::io::Write;
 use super::EventWriter;
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
-use crate::engine::unit::humanize;
+use crate::workflow::policy::format_duration;
 
 /// Writes one readable line per event. Deltas are shown only when `verbose`.
 pub struct Plain<W: Write + Send> {
@@ -39,7 +39,7 @@ fn ms(duration_ms: u64) -> String {
     if duration_ms >= 1000 {
         format!("{:.1}s", d.as_secs_f64())
     } else {
-        humanize(d)
+        format_duration(d)
     }
 }
 
