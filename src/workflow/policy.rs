@@ -124,7 +124,8 @@ impl ApprovalRules {
     }
 }
 
-/// Match `text` against a glob with `*`, `**` and `?`; with `paths`, `*` and `?` never match `/`.
+/// Match `text` against a glob with `*`, `**` and `?`; with `paths`, `*` and `?` never match `/`,
+/// and `**/` also matches no directory at all (`src/**/*.rs` matches `src/lib.rs`).
 pub fn glob_match(pattern: &str, text: &str, paths: bool) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
@@ -138,6 +139,9 @@ fn glob_from(p: &[char], t: &[char], paths: bool) -> bool {
             let double = p.get(1) == Some(&'*');
             let rest = if double { &p[2..] } else { &p[1..] };
             let crosses = double || !paths;
+            if double && rest.first() == Some(&'/') && glob_from(&rest[1..], t, paths) {
+                return true;
+            }
             (0..=t.len())
                 .take_while(|&i| i == 0 || crosses || t[i - 1] != '/')
                 .any(|i| glob_from(rest, &t[i..], paths))
