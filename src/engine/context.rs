@@ -4,7 +4,7 @@
 //! fan-out item and `loop`). Values that came from the model are data: they are inserted
 //! as values and never rendered as templates themselves.
 
-use minijinja::{Environment, UndefinedBehavior, Value as JinjaValue};
+use minijinja::{Environment, Value as JinjaValue};
 use serde_json::Value;
 
 /// A minijinja environment with strict undefined, shared by every render of a run.
@@ -20,9 +20,7 @@ impl Default for Renderer {
 
 impl Renderer {
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut env = crate::template::environment();
         env.add_filter("tojson", tojson);
         Self { env }
     }

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod approvals;
+mod build;
 pub mod context;
 pub mod event;
 pub mod output;
@@ -10,6 +11,7 @@ pub mod spec;
 mod start;
 pub mod unit;
 
+pub use build::{RunOptions, run_spec};
 pub use scheduler::{RunReport, StepRecord, execute};
 
 #[cfg(test)]

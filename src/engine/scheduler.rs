@@ -526,9 +526,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
             ThreadMode::Named(name) => {
                 self.threads.insert(name.clone(), id.clone());
             }
-            ThreadMode::Resume(original) => {
-                self.threads
-                    .insert(format!("resume:{original}"), id.clone());
+            ThreadMode::Resume(_) => {
+                self.threads.insert(format!("resume:{id}"), id.clone());
             }
             ThreadMode::Fresh | ThreadMode::Fork(_) => {}
         }

@@ -54,6 +54,7 @@ pub(super) fn next_unit<A: Agent>(s: &mut Scheduler<'_, A>, i: usize) -> Prepare
         );
     }
     let rendered = s.renderer.render(&step.prompt, &context);
+    let thread = thread_plan(s, step, &context);
     let approvals = ApprovalRules::new(&step.approve_commands, &step.approve_files);
     if let StepState::Running(running) = &mut s.states[i] {
         running.next += 1;
@@ -79,12 +80,16 @@ pub(super) fn next_unit<A: Agent>(s: &mut Scheduler<'_, A>, i: usize) -> Prepare
         Err(e) => return failure(format!("the prompt could not be rendered: {e}")),
     };
     let approvals = Arc::new(approvals);
+    let thread = match thread {
+        Ok(t) => t,
+        Err(e) => return failure(format!("the `resume` thread id could not be rendered: {e}")),
+    };
     let step = &s.spec.steps[i];
     Prepared::Unit(Box::new(Unit {
         step: i,
         index,
         prompt,
-        thread: thread_plan(s, step),
+        thread,
         turn: turn_spec(step, approvals),
         schema: s.schemas[i].clone(),
         timeout: step.timeout,
@@ -94,7 +99,11 @@ pub(super) fn next_unit<A: Agent>(s: &mut Scheduler<'_, A>, i: usize) -> Prepare
     }))
 }
 
-fn thread_plan<A: Agent>(s: &Scheduler<'_, A>, step: &StepSpec) -> ThreadPlan {
+fn thread_plan<A: Agent>(
+    s: &Scheduler<'_, A>,
+    step: &StepSpec,
+    context: &Value,
+) -> Result<ThreadPlan, String> {
     let options = |name: Option<&str>| {
         let named = name.map(|n| s.spec.thread_spec(n)).unwrap_or_default();
         ThreadOptions {
@@ -107,7 +116,7 @@ fn thread_plan<A: Agent>(s: &Scheduler<'_, A>, step: &StepSpec) -> ThreadPlan {
             sandbox: step.sandbox.clone(),
         }
     };
-    match &step.thread {
+    Ok(match &step.thread {
         ThreadMode::Fresh => ThreadPlan::Open(ThreadOpen::Start, options(None)),
         ThreadMode::Named(name) => match s.threads.get(name) {
             Some(id) => ThreadPlan::Existing(id.clone()),
@@ -117,11 +126,14 @@ fn thread_plan<A: Agent>(s: &Scheduler<'_, A>, step: &StepSpec) -> ThreadPlan {
             Some(id) => ThreadPlan::Open(ThreadOpen::Fork(id.clone()), options(Some(name))),
             None => ThreadPlan::Open(ThreadOpen::Start, options(Some(name))),
         },
-        ThreadMode::Resume(id) => match s.threads.get(&format!("resume:{id}")) {
-            Some(current) => ThreadPlan::Existing(current.clone()),
-            None => ThreadPlan::Open(ThreadOpen::Resume(id.clone()), options(None)),
-        },
-    }
+        ThreadMode::Resume(template) => {
+            let id = s.renderer.render(template, context)?.trim().to_string();
+            match s.threads.get(&format!("resume:{id}")) {
+                Some(current) => ThreadPlan::Existing(current.clone()),
+                None => ThreadPlan::Open(ThreadOpen::Resume(id), options(None)),
+            }
+        }
+    })
 }
 
 fn turn_spec(step: &StepSpec, approvals: Arc<ApprovalRules>) -> TurnSpec {
