@@ -5,4 +5,6 @@
 //! validates, plans and executes workflow files (the `weft` binary).
 #![deny(clippy::print_stdout)]
 
+pub mod client;
 pub mod error;
+pub mod mock;
