@@ -6,8 +6,10 @@
 #![deny(clippy::print_stdout)]
 
 pub mod cli;
+pub mod client;
 pub mod engine;
 pub mod error;
+pub mod mock;
 pub mod plan;
 pub mod report;
 pub mod template;

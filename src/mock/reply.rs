@@ -1,0 +1,134 @@
+//! What the mock model answers, and how an answer becomes Responses API SSE events.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// Usage every mock response reports: input, output and total tokens.
+pub const MOCK_USAGE: (u64, u64, u64) = (10, 5, 15);
+
+/// The mock model's answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockReply {
+    /// An assistant message, streamed as one `output_text.delta` per word.
+    Text(String),
+    /// An assistant message whose text is this JSON (for output-schema turns).
+    Json(Value),
+    /// An `exec_command` tool call (`"login": false`). With `escalated`, it asks to run
+    /// outside the sandbox, so codex requests approval under `on-request`. Codex runs it
+    /// and sends another request ending in its `function_call_output`.
+    Command {
+        /// The shell command.
+        cmd: String,
+        /// Ask for `require_escalated` sandbox permissions.
+        escalated: bool,
+    },
+    /// An HTTP error with this status and JSON body.
+    Error {
+        /// HTTP status code.
+        status: u16,
+        /// The JSON body.
+        body: Value,
+    },
+    /// The inner reply after a delay.
+    Delayed(Duration, Box<MockReply>),
+    /// Start the stream and never finish it (until codex disconnects).
+    Stall,
+}
+
+impl MockReply {
+    /// Shorthand for [`MockReply::Text`].
+    pub fn text(text: impl Into<String>) -> MockReply {
+        MockReply::Text(text.into())
+    }
+
+    /// Shorthand for a [`MockReply::Command`] that does not escalate.
+    pub fn command(cmd: impl Into<String>) -> MockReply {
+        MockReply::Command {
+            cmd: cmd.into(),
+            escalated: false,
+        }
+    }
+}
+
+/// The SSE events of a complete answer to request number `n`.
+pub(crate) fn events(reply: &MockReply, n: usize) -> Vec<Value> {
+    let mut events =
+        vec![json!({"type": "response.created", "response": {"id": format!("resp_{n}")}})];
+    match reply {
+        MockReply::Text(text) => events.extend(message_events(text, n)),
+        MockReply::Json(value) => events.extend(message_events(&value.to_string(), n)),
+        MockReply::Command { cmd, escalated } => events.push(command_event(cmd, *escalated, n)),
+        MockReply::Error { .. } | MockReply::Delayed(..) | MockReply::Stall => {}
+    }
+    events.push(completed(n));
+    events
+}
+
+/// The first events of a stream that never completes.
+pub(crate) fn stall_events(n: usize) -> Vec<Value> {
+    vec![json!({"type": "response.created", "response": {"id": format!("resp_{n}")}})]
+}
+
+/// One SSE frame.
+pub(crate) fn frame(event: &Value) -> String {
+    let kind = event["type"].as_str().unwrap_or("message");
+    format!("event: {kind}\ndata: {event}\n\n")
+}
+
+fn message_events(text: &str, n: usize) -> Vec<Value> {
+    let id = format!("msg_{n}");
+    let added = json!({"type": "response.output_item.added", "output_index": 0,
+        "item": {"type": "message", "role": "assistant", "id": id, "status": "in_progress", "content": []}});
+    let deltas = split_words(text).into_iter().map(|delta| {
+        json!({"type": "response.output_text.delta", "item_id": id, "output_index": 0,
+               "content_index": 0, "delta": delta})
+    });
+    let done = json!({"type": "response.output_item.done", "output_index": 0,
+        "item": {"type": "message", "role": "assistant", "id": id, "status": "completed",
+                 "content": [{"type": "output_text", "text": text, "annotations": []}]}});
+    std::iter::once(added).chain(deltas).chain([done]).collect()
+}
+
+fn command_event(cmd: &str, escalated: bool, n: usize) -> Value {
+    let mut arguments = json!({"cmd": cmd, "login": false});
+    if escalated {
+        arguments["sandbox_permissions"] = json!("require_escalated");
+        arguments["justification"] = json!("the test asks for it");
+    }
+    json!({"type": "response.output_item.done", "output_index": 0,
+        "item": {"type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+                 "name": "exec_command", "arguments": arguments.to_string()}})
+}
+
+fn completed(n: usize) -> Value {
+    let (input, output, total) = MOCK_USAGE;
+    json!({"type": "response.completed", "response": {"id": format!("resp_{n}"), "usage": {
+        "input_tokens": input, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": total}}})
+}
+
+/// Split after each space, so the pieces concatenate back to `text` exactly.
+fn split_words(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (at, _) in text.match_indices(' ') {
+        pieces.push(&text[start..=at]);
+        start = at + 1;
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_concatenate_back_to_the_text() {
+        let text = "one two  three";
+        assert_eq!(super::split_words(text).concat(), text);
+        assert_eq!(super::split_words(text).len(), 4);
+    }
+}

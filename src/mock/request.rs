@@ -1,0 +1,91 @@
+//! A request the mock model received, with helpers to read what codex sent.
+
+use serde_json::Value;
+
+/// One logged `POST /v1/responses` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MockRequest {
+    /// 0-based arrival order.
+    pub index: usize,
+    /// The JSON body as codex sent it (`model`, `input`, `tools`, `text`, ...).
+    pub body: Value,
+}
+
+impl MockRequest {
+    /// The input items (`input`): the whole conversation so far.
+    pub fn input(&self) -> &[Value] {
+        self.body["input"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The text of every user message, oldest first (codex's own context messages, such
+    /// as `<environment_context>`, included).
+    pub fn user_texts(&self) -> Vec<String> {
+        self.texts_of_role("user")
+    }
+
+    /// The text of the last user message: the prompt of the current turn.
+    pub fn last_user_text(&self) -> Option<String> {
+        self.user_texts().pop()
+    }
+
+    /// The text of every message in the input, any role, oldest first.
+    pub fn input_texts(&self) -> Vec<String> {
+        self.input().iter().filter_map(message_text).collect()
+    }
+
+    /// The text of every assistant message in the input (earlier answers), oldest first.
+    pub fn assistant_texts(&self) -> Vec<String> {
+        self.texts_of_role("assistant")
+    }
+
+    /// The JSON Schema of the turn's output (`text.format.schema`), if it has one.
+    pub fn output_schema(&self) -> Option<&Value> {
+        let format = &self.body["text"]["format"];
+        (format["type"] == "json_schema").then_some(&format["schema"])
+    }
+
+    /// The outputs of the tool calls in the input (`function_call_output`), oldest first.
+    pub fn function_call_outputs(&self) -> Vec<String> {
+        self.input()
+            .iter()
+            .filter(|item| item["type"] == "function_call_output")
+            .map(|item| match &item["output"] {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
+    /// Whether the input ends with a tool call's output: codex is asking what to do after
+    /// running a command the mock asked for.
+    pub fn is_after_tool_call(&self) -> bool {
+        self.input()
+            .last()
+            .is_some_and(|item| item["type"] == "function_call_output")
+    }
+
+    /// Whether `needle` appears anywhere in the body.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.body.to_string().contains(needle)
+    }
+
+    fn texts_of_role(&self, role: &str) -> Vec<String> {
+        self.input()
+            .iter()
+            .filter(|item| item["role"] == role)
+            .filter_map(message_text)
+            .collect()
+    }
+}
+
+fn message_text(item: &Value) -> Option<String> {
+    if item["type"] != "message" {
+        return None;
+    }
+    let parts = item["content"].as_array()?;
+    let text: Vec<&str> = parts.iter().filter_map(|p| p["text"].as_str()).collect();
+    Some(text.join(""))
+}
