@@ -4,10 +4,6 @@ use clap::Parser;
 
 fn main() {
     let cli = weft::cli::Cli::parse();
-    let code = weft::cli::run(
-        cli,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    let code = weft::cli::run(cli, &mut std::io::stdout(), &mut std::io::stderr());
     std::process::exit(code);
 }

@@ -26,6 +26,83 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the JSON Schema of workflow files (for editors: yaml-language-server).
     Schema,
+    /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
+    /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
+    Run(RunArgs),
+}
+
+/// `weft run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// An input value, `name=value` (JSON for arrays and objects); repeatable.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub inputs: Vec<(String, String)>,
+    /// A JSON or YAML file of input values (`--input` wins over it).
+    #[arg(long = "inputs", value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
+    /// How many turns may run at once.
+    #[arg(long, short = 'j', default_value_t = 4, env = "WEFT_JOBS")]
+    pub jobs: usize,
+    /// Stop starting steps after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// A time limit for the whole run (`30m`, `1h`); running turns are interrupted.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+    /// Use this model for every step (overrides the file).
+    #[arg(long, env = "WEFT_MODEL")]
+    pub model: Option<String>,
+    /// Use this reasoning effort for every step (overrides the file).
+    #[arg(long, value_parser = ["none", "minimal", "low", "medium", "high", "xhigh"])]
+    pub effort: Option<String>,
+    /// The codex binary (default: `codex` on PATH).
+    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
+    pub codex_bin: Option<PathBuf>,
+    /// A Codex config override passed to the app-server as `-c key=value`; repeatable.
+    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub config: Vec<(String, String)>,
+    /// What stdout carries: the workflow outputs as text, or one JSON document with the
+    /// status, outputs and every step's result.
+    #[arg(long, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+    /// Also write every event as JSON Lines to this file.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Where run records go.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".weft/runs",
+        env = "WEFT_RUNS_DIR"
+    )]
+    pub runs_dir: PathBuf,
+    /// Fail a turn when the agent sends nothing for this long.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_arg)]
+    pub idle_timeout: std::time::Duration,
+    /// Validate, render the prompts that do not depend on other steps, show the plan; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also show what the agent writes, as it writes it.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// What `weft run` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    /// The workflow outputs, one `name: value` per line.
+    Text,
+    /// `{"status", "outputs", "steps": {id: {status, output, thread_id, usage, duration_ms}}}`.
+    Json,
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::workflow::policy::parse_duration(text).ok_or_else(|| {
+        format!("invalid duration `{text}`: write a number and a unit (`90s`, `10m`, `1h30m`)")
+    })
 }
 
 /// `weft validate`.

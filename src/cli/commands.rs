@@ -16,6 +16,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         Command::Validate(args) => validate(&args, out, err),
         Command::Plan(args) => plan(&args, out, err),
         Command::Schema => schema(out),
+        Command::Run(args) => super::run::run(&args, out, err),
     }
 }
 

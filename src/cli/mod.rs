@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod run;
 
-pub use args::{Cli, Command, PlanArgs, ValidateArgs, ValidateFormat};
+pub use args::{Cli, Command, PlanArgs, RunArgs, RunOutput, ValidateArgs, ValidateFormat};
 pub use commands::{plan, run, schema, validate};

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod approvals;
 mod build;
+mod codex;
 pub mod context;
 pub mod event;
 pub mod output;
@@ -12,6 +13,7 @@ mod start;
 pub mod unit;
 
 pub use build::{RunOptions, run_spec};
+pub use codex::{CodexAgent, CodexConfig};
 pub use scheduler::{RunReport, StepRecord, execute};
 
 #[cfg(test)]
