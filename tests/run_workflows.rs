@@ -75,7 +75,7 @@ fn four_step_model(request: &MockRequest) -> MockReply {
     if text.starts_with("SURVEY") {
         MockReply::Json(json!({"items": ["parse", "render", "check"]}))
     } else if text.starts_with("PLAN") {
-        MockReply::text("two files: parse.rs and render.rs")
+        MockReply::text("two files: parse.rs and render.rs {{ 7*7 }}")
     } else if text.starts_with("EDIT") {
         MockReply::text("edited")
     } else {
@@ -112,9 +112,171 @@ async fn a_named_thread_carries_history_and_fresh_threads_do_not() {
     assert!(plan.assistant_texts().iter().any(|t| t.contains("parse")));
     assert!(plan.contains("Plan only."), "developer instructions reach the model");
     let edit = find("EDIT");
-    assert_eq!(marker(&edit), "EDIT following two files: parse.rs and render.rs");
+    assert_eq!(
+        marker(&edit),
+        "EDIT following two files: parse.rs and render.rs {{ 7*7 }}",
+        "model output is data, never rendered as a template"
+    );
     assert!(!edit.contains("SURVEY the module"), "a fresh thread has no history");
     assert_eq!(marker(&find("CHECK")), "CHECK parse,render,check");
     assert!(find("SURVEY").output_schema().is_some());
     assert!(plan.output_schema().is_none(), "the schema is for its own turn only");
+}
+
+#[tokio::test]
+async fn fan_out_runs_one_turn_per_element_within_max_parallel() {
+    let env = TestEnv::start(|r| {
+        let text = marker(r);
+        if text.starts_with("LIST") {
+            MockReply::Json(json!({"files": ["a.rs", "b.rs", "c.rs", "d.rs", "e.rs"]}))
+        } else {
+            let reply = MockReply::text(format!("done {}", text.trim_start_matches("MOVE ")));
+            MockReply::Delayed(Duration::from_millis(300), Box::new(reply))
+        }
+    })
+    .await;
+    let file = write(
+        &env.work(),
+        "fan.yaml",
+        r#"
+steps:
+  list:
+    prompt: LIST the files
+    output_schema:
+      type: object
+      required: [files]
+      additionalProperties: false
+      properties: { files: { type: array, items: { type: string } } }
+  move:
+    for_each: steps.list.output.files
+    as: file
+    max_parallel: 2
+    prompt: MOVE {{ loop.index }} {{ file }}
+"#,
+    );
+    let out = weft(&env, &["run", &file, "--output", "json", "--jobs", "8"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["steps"]["move"]["output"],
+        json!(["done 1 a.rs", "done 2 b.rs", "done 3 c.rs", "done 4 d.rs", "done 5 e.rs"])
+    );
+    assert_eq!(env.mock.max_concurrency(), 2, "max_parallel bounds the fan-out");
+}
+
+const COUNT_SCHEMA: &str = r#"
+    output_schema:
+      type: object
+      required: [count]
+      additionalProperties: false
+      properties: { count: { type: integer } }
+"#;
+
+#[tokio::test]
+async fn an_invalid_answer_is_retried_with_the_errors_then_accepted() {
+    let env = TestEnv::start(|r| {
+        if marker(r).starts_with("Your previous answer") {
+            MockReply::Json(json!({"count": 3}))
+        } else {
+            MockReply::Json(json!({"count": "three"}))
+        }
+    })
+    .await;
+    let yaml = format!("steps:\n  count:\n    prompt: COUNT the files\n    retries: 1\n{COUNT_SCHEMA}");
+    let file = write(&env.work(), "retry.yaml", &yaml);
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["steps"]["count"]["output"], json!({"count": 3}));
+    assert_eq!(report["steps"]["count"]["attempts"], 2);
+    let requests = env.mock.requests();
+    let retry = requests.last().expect("a retry request");
+    assert!(marker(retry).contains("at `/count`"), "{}", marker(retry));
+    assert!(retry.user_texts().iter().any(|t| t == "COUNT the files"), "same thread");
+}
+
+#[tokio::test]
+async fn a_never_valid_answer_fails_the_step_naming_the_errors() {
+    let env = TestEnv::start(|_| MockReply::Json(json!({"count": "many"}))).await;
+    let yaml = format!("steps:\n  count:\n    prompt: COUNT\n    retries: 1\n{COUNT_SCHEMA}");
+    let file = write(&env.work(), "never.yaml", &yaml);
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let error = report["steps"]["count"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("at `/count`"), "{error}");
+    assert!(error.contains(r#"{"count":"many"}"#), "the last answer is named: {error}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: step `count` failed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn if_skips_a_step_and_its_dependents() {
+    let env = TestEnv::start(|_| MockReply::text("ok")).await;
+    let file = write(
+        &env.work(),
+        "if.yaml",
+        r#"
+inputs:
+  deep: { type: boolean, default: false }
+steps:
+  quick:
+    prompt: QUICK
+  deep:
+    if: inputs.deep
+    prompt: DEEP
+  report:
+    needs: [deep]
+    prompt: REPORT
+"#,
+    );
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["steps"]["quick"]["status"], "succeeded");
+    assert_eq!(report["steps"]["deep"]["status"], "skipped");
+    assert_eq!(report["steps"]["report"]["status"], "skipped");
+    assert_eq!(env.mock.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_step_timeout_interrupts_the_turn() {
+    let env = TestEnv::start(|r| {
+        if marker(r).starts_with("SLOW") {
+            MockReply::Stall
+        } else {
+            MockReply::text("fine")
+        }
+    })
+    .await;
+    let file = write(
+        &env.work(),
+        "timeout.yaml",
+        "steps:\n  slow:\n    prompt: SLOW\n    timeout: 1s\n  other:\n    prompt: OTHER\n",
+    );
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(
+        report["steps"]["slow"]["error"],
+        "timed out after 1s; the turn was interrupted"
+    );
+    assert_eq!(report["steps"]["other"]["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_token_budget_stops_the_step() {
+    let env = TestEnv::start(|_| MockReply::text("a long answer")).await;
+    let file = write(
+        &env.work(),
+        "budget.yaml",
+        "steps:\n  big:\n    prompt: BIG\n    max_tokens: 5\n",
+    );
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(
+        report["steps"]["big"]["error"],
+        "exceeded the token budget of 5 per turn; the turn was interrupted"
+    );
 }
