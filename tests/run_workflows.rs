@@ -91,7 +91,10 @@ async fn a_named_thread_carries_history_and_fresh_threads_do_not() {
     let report = json_stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["status"], "succeeded");
-    assert_eq!(report["outputs"]["items"], json!(["parse", "render", "check"]));
+    assert_eq!(
+        report["outputs"]["items"],
+        json!(["parse", "render", "check"])
+    );
     assert_eq!(report["outputs"]["said"], json!("checked {{ 7*7 }}"));
     let steps = &report["steps"];
     assert_eq!(steps["survey"]["thread_id"], steps["plan"]["thread_id"]);
@@ -110,17 +113,26 @@ async fn a_named_thread_carries_history_and_fresh_threads_do_not() {
     assert_eq!(marker(&plan), "PLAN 3 items");
     assert!(plan.user_texts().iter().any(|t| t == "SURVEY the module"));
     assert!(plan.assistant_texts().iter().any(|t| t.contains("parse")));
-    assert!(plan.contains("Plan only."), "developer instructions reach the model");
+    assert!(
+        plan.contains("Plan only."),
+        "developer instructions reach the model"
+    );
     let edit = find("EDIT");
     assert_eq!(
         marker(&edit),
         "EDIT following two files: parse.rs and render.rs {{ 7*7 }}",
         "model output is data, never rendered as a template"
     );
-    assert!(!edit.contains("SURVEY the module"), "a fresh thread has no history");
+    assert!(
+        !edit.contains("SURVEY the module"),
+        "a fresh thread has no history"
+    );
     assert_eq!(marker(&find("CHECK")), "CHECK parse,render,check");
     assert!(find("SURVEY").output_schema().is_some());
-    assert!(plan.output_schema().is_none(), "the schema is for its own turn only");
+    assert!(
+        plan.output_schema().is_none(),
+        "the schema is for its own turn only"
+    );
 }
 
 #[tokio::test]
@@ -159,9 +171,19 @@ steps:
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(
         report["steps"]["move"]["output"],
-        json!(["done 1 a.rs", "done 2 b.rs", "done 3 c.rs", "done 4 d.rs", "done 5 e.rs"])
+        json!([
+            "done 1 a.rs",
+            "done 2 b.rs",
+            "done 3 c.rs",
+            "done 4 d.rs",
+            "done 5 e.rs"
+        ])
     );
-    assert_eq!(env.mock.max_concurrency(), 2, "max_parallel bounds the fan-out");
+    assert_eq!(
+        env.mock.max_concurrency(),
+        2,
+        "max_parallel bounds the fan-out"
+    );
 }
 
 const COUNT_SCHEMA: &str = r#"
@@ -182,7 +204,8 @@ async fn an_invalid_answer_is_retried_with_the_errors_then_accepted() {
         }
     })
     .await;
-    let yaml = format!("steps:\n  count:\n    prompt: COUNT the files\n    retries: 1\n{COUNT_SCHEMA}");
+    let yaml =
+        format!("steps:\n  count:\n    prompt: COUNT the files\n    retries: 1\n{COUNT_SCHEMA}");
     let file = write(&env.work(), "retry.yaml", &yaml);
     let out = weft(&env, &["run", &file, "--output", "json"]).await;
     let report = json_stdout(&out);
@@ -192,7 +215,10 @@ async fn an_invalid_answer_is_retried_with_the_errors_then_accepted() {
     let requests = env.mock.requests();
     let retry = requests.last().expect("a retry request");
     assert!(marker(retry).contains("at `/count`"), "{}", marker(retry));
-    assert!(retry.user_texts().iter().any(|t| t == "COUNT the files"), "same thread");
+    assert!(
+        retry.user_texts().iter().any(|t| t == "COUNT the files"),
+        "same thread"
+    );
 }
 
 #[tokio::test]
@@ -203,9 +229,14 @@ async fn a_never_valid_answer_fails_the_step_naming_the_errors() {
     let out = weft(&env, &["run", &file, "--output", "json"]).await;
     let report = json_stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{report:#}");
-    let error = report["steps"]["count"]["error"].as_str().unwrap_or_default();
+    let error = report["steps"]["count"]["error"]
+        .as_str()
+        .unwrap_or_default();
     assert!(error.contains("at `/count`"), "{error}");
-    assert!(error.contains(r#"{"count":"many"}"#), "the last answer is named: {error}");
+    assert!(
+        error.contains(r#"{"count":"many"}"#),
+        "the last answer is named: {error}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error: step `count` failed"), "{stderr}");
 }
@@ -279,4 +310,142 @@ async fn a_token_budget_stops_the_step() {
         report["steps"]["big"]["error"],
         "exceeded the token budget of 5 per turn; the turn was interrupted"
     );
+}
+
+#[tokio::test]
+async fn approvals_follow_the_step_rules() {
+    let env = TestEnv::start(|r| {
+        if r.is_after_tool_call() {
+            return MockReply::text("done");
+        }
+        let cmd = if marker(r).starts_with("ALLOW") {
+            "touch allowed.txt"
+        } else {
+            "touch denied.txt"
+        };
+        MockReply::Command {
+            cmd: cmd.into(),
+            escalated: true,
+        }
+    })
+    .await;
+    let file = write(
+        &env.work(),
+        "approvals.yaml",
+        r#"
+defaults:
+  approval: on-request
+  approvals: { commands: ["touch allowed*"] }
+steps:
+  allowed:
+    prompt: ALLOW
+  denied:
+    prompt: DENY
+"#,
+    );
+    let events = env.work().join("events.jsonl");
+    let events_arg = events.display().to_string();
+    let out = weft(
+        &env,
+        &["run", &file, "--events", &events_arg, "--output", "json"],
+    )
+    .await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert!(
+        env.work().join("allowed.txt").exists(),
+        "the allowed command ran"
+    );
+    assert!(
+        !env.work().join("denied.txt").exists(),
+        "the declined command did not"
+    );
+    let log = std::fs::read_to_string(&events).expect("events file");
+    let decided: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .filter(|e| e["type"] == "approval.decided")
+        .collect();
+    let verdict = |step: &str| {
+        decided
+            .iter()
+            .find(|e| e["step"] == step)
+            .map(|e| e["approved"].clone())
+    };
+    assert_eq!(verdict("allowed"), Some(json!(true)), "{decided:?}");
+    assert_eq!(verdict("denied"), Some(json!(false)), "{decided:?}");
+}
+
+/// Starts `weft run FILE --output json` in the background, once the model has been asked
+/// to answer `marker_prefix` (which stalls), returns the child and the app-server pids.
+async fn start_stalled_run(env: &TestEnv, file: &str) -> (tokio::process::Child, Vec<u32>) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", file, "--output", "json"])
+        .current_dir(env.work())
+        .env("CODEX_BIN", codex_bin())
+        .env("CODEX_HOME", env.codex_home())
+        .env("TMPDIR", env.tmp())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn weft");
+    let pid = child.id().expect("weft pid");
+    let mock = &env.mock;
+    support::wait_until(Duration::from_secs(60), || !mock.requests().is_empty()).await;
+    let tree = support::descendants_of(pid);
+    (child, tree)
+}
+
+const STALLS: &str =
+    "steps:\n  stuck:\n    prompt: STUCK\n  after:\n    needs: [stuck]\n    prompt: AFTER\n";
+
+#[tokio::test]
+async fn the_app_server_dying_mid_run_exits_3_with_a_named_error() {
+    let env = TestEnv::start(|_| MockReply::Stall).await;
+    let file = write(&env.work(), "stall.yaml", STALLS);
+    let (child, tree) = start_stalled_run(&env, &file).await;
+    let codex: Vec<u32> = tree
+        .iter()
+        .copied()
+        .filter(|p| support::command_name(*p) == "codex")
+        .collect();
+    assert!(
+        !codex.is_empty(),
+        "the app-server runs under weft: {tree:?}"
+    );
+    support::send_signal(codex[0], libc::SIGKILL);
+    let out = within_for(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("weft exits");
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{report:#}");
+    assert_eq!(report["steps"]["stuck"]["status"], "failed");
+    assert_eq!(report["steps"]["after"]["status"], "skipped");
+    let error = report["steps"]["stuck"]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(error.contains("app-server exited"), "{error}");
+}
+
+#[tokio::test]
+async fn sigint_interrupts_the_run_exits_130_and_leaves_no_process() {
+    let env = TestEnv::start(|_| MockReply::Stall).await;
+    let file = write(&env.work(), "stall.yaml", STALLS);
+    let (child, tree) = start_stalled_run(&env, &file).await;
+    assert!(!tree.is_empty());
+    support::send_signal(child.id().expect("pid"), libc::SIGINT);
+    let out = within_for(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("weft exits");
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(130), "{report:#}");
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["steps"]["stuck"]["status"], "interrupted");
+    assert_eq!(report["steps"]["after"]["status"], "skipped");
+    let alive: Vec<u32> = tree
+        .into_iter()
+        .filter(|p| support::pid_alive(*p))
+        .collect();
+    assert!(alive.is_empty(), "processes left behind: {alive:?}");
 }
