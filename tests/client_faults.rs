@@ -104,13 +104,7 @@ async fn a_silent_turn_trips_the_watchdog_and_is_interrupted() {
     server.start_thread("th").await;
     let thread = within(thread).await.unwrap().unwrap();
     let turn = tokio::spawn(async move { thread.run("hang", TurnOptions::default()).await });
-    let start = server.expect("turn/start").await;
-    server
-        .reply(
-            &start,
-            json!({"turn": {"id": "tu", "status": "inProgress", "items": []}}),
-        )
-        .await;
+    server.start_turn("tu").await;
     let failed = within(turn).await.unwrap();
     let Err(Error::Watchdog { turn_id, idle }) = failed else {
         panic!("expected the watchdog, got {failed:?}");

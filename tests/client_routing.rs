@@ -52,12 +52,7 @@ async fn events_before_the_reply_are_kept_and_foreign_ones_dropped() {
     server
         .notify("item/completed", agent_message("th", "old", "old turn"))
         .await;
-    server
-        .reply(
-            &start,
-            json!({"turn": {"id": "tu", "status": "inProgress", "items": []}}),
-        )
-        .await;
+    server.accept_turn(&start, "tu").await;
     server
         .notify("turn/completed", completed("other", "tx"))
         .await;
@@ -81,13 +76,7 @@ async fn a_second_turn_on_a_thread_waits_for_the_first_to_complete() {
     let (thread, mut server) = connect_with_thread("th").await;
     let first_thread = thread.clone();
     let first = tokio::spawn(async move { first_thread.turn("one", TurnOptions::default()).await });
-    let start = server.expect("turn/start").await;
-    server
-        .reply(
-            &start,
-            json!({"turn": {"id": "t1", "status": "inProgress", "items": []}}),
-        )
-        .await;
+    server.start_turn("t1").await;
     drop(within(first).await.unwrap().unwrap());
     let second_thread = thread.clone();
     let second =
@@ -96,12 +85,7 @@ async fn a_second_turn_on_a_thread_waits_for_the_first_to_complete() {
     server.notify("turn/completed", completed("th", "t1")).await;
     let start = server.expect("turn/start").await;
     assert_eq!(start["params"]["input"][0]["text"], "two");
-    server
-        .reply(
-            &start,
-            json!({"turn": {"id": "t2", "status": "inProgress", "items": []}}),
-        )
-        .await;
+    server.accept_turn(&start, "t2").await;
     server.notify("turn/completed", completed("th", "t2")).await;
     let result = within(second).await.unwrap().unwrap();
     assert_eq!(
@@ -115,13 +99,7 @@ async fn usage_and_errors_stream_and_a_failed_turn_carries_the_server_error() {
     let (thread, mut server) = connect_with_thread("th").await;
     let mut turn = {
         let starting = tokio::spawn(async move { thread.turn("x", TurnOptions::default()).await });
-        let start = server.expect("turn/start").await;
-        server
-            .reply(
-                &start,
-                json!({"turn": {"id": "tu", "status": "inProgress", "items": []}}),
-            )
-            .await;
+        server.start_turn("tu").await;
         within(starting).await.unwrap().unwrap()
     };
     let usage = json!({"threadId": "th", "turnId": "tu",
@@ -168,13 +146,7 @@ async fn a_closed_pipe_fails_open_turns_and_pending_calls() {
     let (thread, mut server) = connect_with_thread("th").await;
     let turning = thread.clone();
     let turn = tokio::spawn(async move { turning.run("x", TurnOptions::default()).await });
-    let start = server.expect("turn/start").await;
-    server
-        .reply(
-            &start,
-            json!({"turn": {"id": "tu", "status": "inProgress", "items": []}}),
-        )
-        .await;
+    server.start_turn("tu").await;
     let client = thread.client().clone();
     let call = tokio::spawn(async move { client.request("thread/list", json!({})).await });
     server.expect("thread/list").await;

@@ -98,6 +98,19 @@ impl Scripted {
         self.reply(&request, json!({"thread": {"id": id}})).await;
     }
 
+    /// Answer the `turn/start` `request` with an in-progress turn `id`.
+    pub async fn accept_turn(&mut self, request: &Value, id: &str) {
+        let turn = json!({"turn": {"id": id, "status": "inProgress", "items": []}});
+        self.reply(request, turn).await;
+    }
+
+    /// Expect a `turn/start` and answer it with an in-progress turn `id`; the request.
+    pub async fn start_turn(&mut self, id: &str) -> Value {
+        let request = self.expect("turn/start").await;
+        self.accept_turn(&request, id).await;
+        request
+    }
+
     /// Send a turn notification.
     pub async fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({"method": method, "params": params})).await;
