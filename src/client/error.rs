@@ -86,8 +86,8 @@ pub enum Error {
     TurnFailed {
         /// The failed turn.
         turn_id: String,
-        /// The server's description of the failure.
-        error: TurnError,
+        /// The server's description of the failure (boxed to keep `Error` small).
+        error: Box<TurnError>,
     },
     /// A turn produced no event for `idle`, so the client gave up on it.
     #[error("turn `{turn_id}` timed out: no event for {idle:?}")]

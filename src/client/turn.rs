@@ -150,7 +150,7 @@ impl TurnHandle {
         match self.outcome.take() {
             Some(Ok(result)) if result.status == TurnStatus::Failed => Err(Error::TurnFailed {
                 turn_id: result.turn_id,
-                error: result.error.unwrap_or_default(),
+                error: Box::new(result.error.unwrap_or_default()),
             }),
             Some(outcome) => outcome,
             None => Err(Error::Closed),

@@ -207,3 +207,4 @@ pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::set_permissions(&path, mode).expect("chmod script");
     path
 }
+pub mod scripted;
