@@ -53,9 +53,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         }
     };
     let report = runtime.block_on(async {
-        let agent = CodexAgent::start(codex_config(args))
-            .await
-            .map_err(|e| e.to_string())?;
+        let agent = match CodexAgent::start(codex_config(args)).await {
+            Ok(agent) => agent,
+            Err(e) => {
+                reporter.write_event(&RunEvent::RunFinished {
+                    status: Status::Failed,
+                    duration_ms: 0,
+                    usage: Default::default(),
+                });
+                return Err(e.to_string());
+            }
+        };
         let agent = std::sync::Arc::new(agent);
         let cancel = cancel_on_signal();
         let mut sink = |e: &RunEvent| reporter.write_event(e);

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""weft against its peers, side by side, on one app-server binary and one mock model.
+
+usage: bench.py WEFT_BIN [--rounds R]   (CODEX_BIN set; peers' Python SDK importable)
+
+1. N = 1, 10, 50 independent one-turn steps: weft vs the bare JSON-RPC floor
+   (floor_raw.py) vs the official Python SDK (peer_pysdk.py, asyncio.gather over
+   threads). Runs alternate in a rotating order; each figure is a median, and the
+   comparisons are ratios of medians. Every client is timed after it is up: weft by
+   its run's own duration (`duration_ms`: threads started, turns run), the peers by
+   the wall time they print; weft's whole-process wall time is shown beside it.
+2. A DAG with 300 ms of model latency per answer: weft's makespan against the
+   critical-path bound (turns on the longest path x 300 ms).
+3. weft's own peak resident memory (not the app-server's) at 50 concurrent steps.
+"""
+import json, os, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WEFT = sys.argv[1]
+ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
+
+
+def codex_home(root: Path, port: int) -> Path:
+    home = root / f"home-{port}"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f"""model = "mock-model"
+model_provider = "mock"
+approval_policy = "never"
+sandbox_mode = "read-only"
+check_for_update_on_startup = false
+[model_providers.mock]
+name = "mock"
+base_url = "http://127.0.0.1:{port}/v1"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+[analytics]
+enabled = false
+[features]
+shell_snapshot = false
+""")
+    return home
+
+
+def start_mock(port: int, delay_ms: int = 0) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, str(HERE / "mock_model.py"), "--port", str(port),
+                          "--delay-ms", str(delay_ms)])
+    for _ in range(100):
+        try:
+            import socket
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the mock model did not start")
+
+
+def workflow(path: Path, n: int) -> None:
+    steps = "".join(f"  s{i}:\n    prompt: task {i}\n" for i in range(n))
+    path.write_text(f"name: bench-{n}\nsteps:\n{steps}")
+
+
+def run_weft(wf: Path, env: dict, jobs: int, extra_env=None) -> tuple[float, float, str]:
+    e = dict(env, **(extra_env or {}))
+    t0 = time.perf_counter()
+    out = subprocess.run([WEFT, "run", str(wf), "--output", "json", "--jobs", str(jobs),
+                          "--runs-dir", str(Path(env["BENCH_TMP"]) / "runs")],
+                         env=e, capture_output=True, text=True, cwd=env["BENCH_TMP"])
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"weft failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    report = json.loads(out.stdout)
+    return report["duration_ms"] / 1000, wall, out.stderr
+
+
+def run_peer(script: str, n: int, env: dict) -> float:
+    out = subprocess.run([sys.executable, str(HERE / script), str(n)], env=env,
+                         capture_output=True, text=True, cwd=env["BENCH_TMP"])
+    if out.returncode != 0:
+        raise SystemExit(f"{script} failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def throughput(root: Path, env: dict) -> list[str]:
+    lines = ["| N | weft (run) | weft (process) | bare JSON-RPC | Python SDK | weft / bare | SDK / bare | weft / SDK |",
+             "|---|---|---|---|---|---|---|---|"]
+    for n in (1, 10, 50):
+        wf = root / f"bench-{n}.yaml"
+        workflow(wf, n)
+        times = {"weft": [], "wall": [], "floor": [], "sdk": []}
+        rounds = ROUNDS if n < 50 else max(3, ROUNDS - 2)
+        for r in range(rounds):
+            order = ["weft", "floor", "sdk"]
+            order = order[r % 3:] + order[:r % 3]
+            for who in order:
+                if who == "weft":
+                    run, wall, _ = run_weft(wf, env, jobs=n)
+                    times["weft"].append(run)
+                    times["wall"].append(wall)
+                elif who == "floor":
+                    times["floor"].append(run_peer("floor_raw.py", n, env))
+                else:
+                    times["sdk"].append(run_peer("peer_pysdk.py", n, env))
+        m = {k: median(v) for k, v in times.items()}
+        lines.append(f"| {n} | {m['weft']:.3f} s | {m['wall']:.3f} s | {m['floor']:.3f} s | {m['sdk']:.3f} s "
+                     f"| {m['weft'] / m['floor']:.2f} | {m['sdk'] / m['floor']:.2f} | {m['weft'] / m['sdk']:.2f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+DAG = """name: bench-dag
+steps:
+  survey: { prompt: survey }
+  a: { prompt: "a {{ steps.survey.output }}" }
+  b: { prompt: "b {{ steps.survey.output }}" }
+  c: { prompt: "c {{ steps.survey.output }}" }
+  merge: { prompt: "merge {{ steps.a.output }} {{ steps.b.output }}" }
+  report: { prompt: "report {{ steps.merge.output }} {{ steps.c.output }}" }
+"""
+
+
+def dag(root: Path, env: dict) -> list[str]:
+    wf = root / "dag.yaml"
+    wf.write_text(DAG)
+    spans = [run_weft(wf, env, jobs=4)[0] for _ in range(ROUNDS)]
+    bound = 4 * 0.300
+    m = median(spans)
+    return [f"| 6 steps, 4 on the critical path, 300 ms per answer | {m:.3f} s | {bound:.3f} s | {m / bound:.2f} |"]
+
+
+def memory(root: Path, env: dict) -> list[str]:
+    wf = root / "bench-50.yaml"
+    workflow(wf, 50)
+    peaks = []
+    for _ in range(3):
+        _, _, stderr = run_weft(wf, env, jobs=50, extra_env={"WEFT_PEAK_RSS": "1"})
+        line = [l for l in stderr.splitlines() if l.startswith("weft peak rss:")][-1]
+        peaks.append(int(line.split()[3]))
+    return [f"| 50 concurrent one-turn steps | {median(peaks) / 1024:.1f} MiB | {max(peaks) / 1024:.1f} MiB |"]
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = dict(os.environ, BENCH_TMP=tmp, TMPDIR=str(root))
+        mock = start_mock(18791)
+        try:
+            env["CODEX_HOME"] = str(codex_home(root, 18791))
+            print("## One-turn steps (medians)\n", flush=True)
+            table = throughput(root, env)
+            mem = memory(root, env)
+        finally:
+            mock.terminate()
+        slow = start_mock(18792, delay_ms=300)
+        try:
+            env["CODEX_HOME"] = str(codex_home(root, 18792))
+            spans = dag(root, env)
+        finally:
+            slow.terminate()
+    print("\n".join(["", *table, "", "## DAG makespan", "",
+                     "| workflow | weft makespan (median) | critical-path bound | ratio |", "|---|---|---|---|",
+                     *spans, "", "## weft's own peak memory", "", "| run | median | max |", "|---|---|---|", *mem]))
+
+
+main()
