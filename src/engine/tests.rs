@@ -429,3 +429,19 @@ async fn approvals_follow_the_rules() {
     assert_eq!(seen, vec![Some(false), Some(true)]);
     assert_eq!(decided, vec![("no".into(), false), ("ok".into(), true)]);
 }
+
+#[tokio::test]
+async fn the_run_timeout_interrupts_everything_and_fails_the_run() {
+    let agent = Arc::new(FakeAgent::new(|_| {
+        FakeTurn::answer("x").slow(Duration::from_secs(30))
+    }));
+    let mut spec = run_spec(vec![step("a", "a", &[]), step("b", "b", &[0])]);
+    spec.timeout = Some(Duration::from_millis(50));
+    let (report, _) = run(&agent, spec).await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(
+        record(&report, "a").error.as_deref(),
+        Some("the run timed out after 50ms; the turn was interrupted")
+    );
+    assert_eq!(record(&report, "b").status, Status::Skipped);
+}
