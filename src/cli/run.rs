@@ -132,26 +132,29 @@ fn reporter(
     Ok(reporter)
 }
 
-/// A watch that turns true on the first SIGINT or SIGTERM.
+/// A watch that turns true on the first SIGINT or SIGTERM. A second one exits at once
+/// (the app-server dies with weft: the client asks the kernel for that).
 fn cancel_on_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = match signal(SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
-        tx.closed().await;
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("interrupted again: exiting now");
+        std::process::exit(EXIT_INTERRUPTED);
     });
     rx
 }
