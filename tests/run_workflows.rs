@@ -449,3 +449,63 @@ async fn sigint_interrupts_the_run_exits_130_and_leaves_no_process() {
         .collect();
     assert!(alive.is_empty(), "processes left behind: {alive:?}");
 }
+
+#[tokio::test]
+async fn forks_start_from_the_named_thread_and_do_not_change_it() {
+    let env = TestEnv::start(|r| MockReply::text(format!("answer to {}", marker(r)))).await;
+    let file = write(
+        &env.work(),
+        "fork.yaml",
+        r#"
+threads:
+  main: {}
+steps:
+  read:
+    thread: main
+    prompt: READ the log
+  guess_a:
+    fork: main
+    needs: [read]
+    prompt: HYPOTHESIS A
+  guess_b:
+    fork: main
+    needs: [read]
+    prompt: HYPOTHESIS B
+  decide:
+    thread: main
+    needs: [guess_a, guess_b]
+    prompt: DECIDE between {{ steps.guess_a.output }} and {{ steps.guess_b.output }}
+"#,
+    );
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    let steps = &report["steps"];
+    let main = &steps["read"]["thread_id"];
+    assert_eq!(&steps["decide"]["thread_id"], main);
+    assert_ne!(&steps["guess_a"]["thread_id"], main);
+    assert_ne!(steps["guess_a"]["thread_id"], steps["guess_b"]["thread_id"]);
+    let requests = env.mock.requests();
+    let find = |prefix: &str| {
+        requests
+            .iter()
+            .find(|r| marker(r).starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} request"))
+            .clone()
+    };
+    let a = find("HYPOTHESIS A");
+    assert!(
+        a.user_texts().iter().any(|t| t == "READ the log"),
+        "a fork carries the history"
+    );
+    assert!(!a.contains("HYPOTHESIS B"), "forks do not see each other");
+    let decide = find("DECIDE");
+    assert!(decide.user_texts().iter().any(|t| t == "READ the log"));
+    assert!(
+        !decide
+            .user_texts()
+            .iter()
+            .any(|t| t.starts_with("HYPOTHESIS")),
+        "the named thread does not see its forks' turns"
+    );
+}
