@@ -181,7 +181,10 @@ async fn attempts<A: Agent>(
                     input = prompt;
                 } else {
                     let delay = backoff(unit.retry_delay, attempt);
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.wait_for(Option::is_some) => {}
+                    }
                 }
                 result.error = Some(reason);
             }
