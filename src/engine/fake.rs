@@ -102,6 +102,10 @@ impl Agent for FakeAgent {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let approval = plan.approval.as_ref().map(|cmd| {
+            let _ = events.send(AgentEvent::ApprovalRequested {
+                kind: "command".into(),
+                subject: cmd.clone(),
+            });
             let verdict = turn.approvals.decide_command(std::slice::from_ref(cmd));
             let _ = events.send(AgentEvent::Approval {
                 kind: "command".into(),
