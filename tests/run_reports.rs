@@ -98,6 +98,24 @@ steps:
 }
 
 #[tokio::test]
+async fn color_is_used_when_asked_and_never_off_a_terminal() {
+    let env = TestEnv::start(|_| MockReply::text("ok")).await;
+    let file = write(&env.work(), "c.yaml", "steps:\n  only:\n    prompt: ONLY\n");
+    let always = weft(&env, &["run", &file, "--color", "always"]).await;
+    assert!(
+        stderr(&always).contains("\x1b[32msucceeded\x1b[0m"),
+        "{}",
+        stderr(&always)
+    );
+    let auto = weft(&env, &["run", &file]).await;
+    assert!(!stderr(&auto).contains('\x1b'), "{}", stderr(&auto));
+    let mut cmd = command(&env, &["run", &file, "--progress", "plain"]);
+    cmd.env("NO_COLOR", "1");
+    let no_color = run(cmd).await;
+    assert!(!stderr(&no_color).contains('\x1b'), "{}", stderr(&no_color));
+}
+
+#[tokio::test]
 async fn events_are_json_lines_that_match_the_schema() {
     let env = TestEnv::start(|r| {
         if r.is_after_tool_call() {

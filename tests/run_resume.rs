@@ -190,6 +190,13 @@ async fn resume_after_the_workflow_changed_is_refused_then_allowed_with_the_flag
         "failed",
         "the record is untouched"
     );
+    let as_run = env
+        .work()
+        .join(".weft/runs")
+        .join(&id)
+        .join("workflow.yaml");
+    let saved = || std::fs::read_to_string(&as_run).expect("the workflow as run");
+    assert_eq!(saved(), CHAIN);
 
     fixed.store(true, Ordering::SeqCst);
     let out = weft(
@@ -203,6 +210,7 @@ async fn resume_after_the_workflow_changed_is_refused_then_allowed_with_the_flag
     assert_eq!(report["steps"]["b"]["reused"], false);
     let asked: Vec<String> = env.mock.requests()[before..].iter().map(marker).collect();
     assert_eq!(asked, vec!["B, reworded, after A done", "C after B done"]);
+    assert!(saved().contains("B, reworded"), "the workflow as run now");
 }
 
 #[tokio::test]
@@ -293,14 +301,12 @@ async fn runs_and_threads_list_what_was_run() {
     assert_eq!(second.status.code(), Some(0));
     let ids = run_ids(&env);
     assert_eq!(ids.len(), 2, "a plain run always starts afresh");
-    let first = &ids[0];
+    let first = report["run_id"].as_str().expect("run id");
+    assert!(ids.iter().any(|id| id == first));
 
     let listed = weft(&env, &["runs"]).await;
     let text = String::from_utf8_lossy(&listed.stdout).to_string();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(first.as_str()))
-        .expect("listed");
+    let line = text.lines().find(|l| l.starts_with(first)).expect("listed");
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells[1], "three");
     assert_eq!(cells[4], "succeeded");
@@ -336,10 +342,7 @@ async fn runs_and_threads_list_what_was_run() {
         .lines()
         .find(|l| l.starts_with(thread))
         .expect("the thread is listed");
-    assert!(
-        row.contains(&format!("{first} one, {first} two, {first} three")),
-        "{text}"
-    );
+    assert!(row.contains(&format!("{first} one, two, three")), "{text}");
 
     let again = weft(&env, &["resume", "--last"]).await;
     assert_eq!(again.status.code(), Some(0));

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -22,11 +21,12 @@ use crate::workflow;
 /// `weft resume RUN | --last`.
 pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     match prepare(args) {
-        Ok(Prepared::Session(spec, seed, state)) => {
+        Ok(Prepared::Session(spec, seed, state, workflow_text)) => {
             let session = Session {
                 spec: *spec,
                 seed,
                 state: *state,
+                workflow_text,
                 agent: &args.agent,
                 report: &args.report,
             };
@@ -44,7 +44,7 @@ pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i3
 }
 
 enum Prepared {
-    Session(Box<RunSpec>, Seed, Box<RunState>),
+    Session(Box<RunSpec>, Seed, Box<RunState>, String),
     Nothing(String),
 }
 
@@ -69,7 +69,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
             "error: run {id} is still running (process {pid}); stop it first"
         ));
     }
-    let spec = spec_of(&state)?;
+    let (spec, text) = spec_of(&state)?;
     let changed = changed_steps(&state, &spec);
     if !changed.is_empty() && !args.allow_changed {
         return Err(refusal(&state, &changed));
@@ -80,14 +80,20 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
     next.status = RecordStatus::Running;
     next.pid = Some(std::process::id());
     next.sessions += 1;
-    next.workflow_hash = workflow_hash(&state.workflow_path).unwrap_or(next.workflow_hash);
+    next.workflow_hash = engine::sha256_hex(text.as_bytes());
     next.step_hashes = step_hashes(&spec);
     next.steps.retain(|s| spec.index_of(&s.id).is_some());
-    Ok(Prepared::Session(Box::new(spec), seed, Box::new(next)))
+    Ok(Prepared::Session(
+        Box::new(spec),
+        seed,
+        Box::new(next),
+        text,
+    ))
 }
 
-/// The run spec of the workflow file as it is now, with the recorded inputs and options.
-fn spec_of(state: &RunState) -> Result<RunSpec, String> {
+/// The run spec of the workflow file as it is now, with the recorded inputs and options;
+/// and the file's text.
+fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
     let path = &state.workflow_path;
     let workflow = workflow::load(path).map_err(|e| {
         format!(
@@ -113,11 +119,8 @@ fn spec_of(state: &RunState) -> Result<RunSpec, String> {
         Value::Object(map) => map.clone(),
         _ => Default::default(),
     };
-    Ok(engine::run_spec(&workflow, &plan, inputs, &options))
-}
-
-fn workflow_hash(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| engine::sha256_hex(&b))
+    let spec = engine::run_spec(&workflow, &plan, inputs, &options);
+    Ok((spec, workflow.source.text.clone()))
 }
 
 /// Steps whose definition differs from the recorded one, with what happened to them.

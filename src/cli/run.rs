@@ -47,6 +47,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         spec,
         seed: Seed::default(),
         state,
+        workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
         report: &args.report,
     };

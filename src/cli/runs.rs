@@ -199,6 +199,7 @@ pub fn transcript(events: &Path, step: &str) -> Vec<String> {
     let text = std::fs::read_to_string(events).unwrap_or_default();
     let mut lines = Vec::new();
     let mut writing = String::new();
+    let mut sessions = 0;
     let flush = |writing: &mut String, lines: &mut Vec<String>| {
         if !writing.trim().is_empty() {
             lines.push(format!("agent: {}", writing.trim()));
@@ -209,8 +210,9 @@ pub fn transcript(events: &Path, step: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| serde_json::from_str::<RunEvent>(l).ok())
     {
-        if let RunEvent::RunStarted { run_id, .. } = &event {
-            lines.push(format!("(session of run {run_id})"));
+        if let RunEvent::RunStarted { .. } = &event {
+            sessions += 1;
+            lines.push(format!("(session {sessions})"));
             continue;
         }
         if let RunEvent::TurnDelta { step: s, delta, .. } = &event {

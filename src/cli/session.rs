@@ -15,7 +15,8 @@ use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
 use crate::report::{
-    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState, summary,
+    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
+    WORKFLOW_FILE, summary, write_atomic,
 };
 
 /// What a session runs and how.
@@ -24,6 +25,8 @@ pub(super) struct Session<'a> {
     pub seed: Seed,
     /// The record to write (new, or the resumed run's, updated).
     pub state: RunState,
+    /// The workflow file as run: saved beside the record as `workflow.yaml`.
+    pub workflow_text: String,
     pub agent: &'a AgentArgs,
     pub report: &'a ReportArgs,
 }
@@ -34,7 +37,7 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
     let run_id = session.spec.run_id.clone();
     let colors = Colors::new(args.color.enabled());
     let hint = resume_hint(&run_id, &args.runs_dir);
-    let mut reporter = match reporter(args, session.state, &hint, colors) {
+    let mut reporter = match reporter(args, session.state, &session.workflow_text, &hint, colors) {
         Ok(r) => r,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");
@@ -93,6 +96,7 @@ pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
 fn reporter(
     args: &ReportArgs,
     state: RunState,
+    workflow_text: &str,
     hint: &str,
     colors: Colors,
 ) -> Result<Reporter, String> {
@@ -120,6 +124,8 @@ fn reporter(
     }
     let dir = args.runs_dir.join(&state.run_id);
     let recorder = RunRecorder::create(&dir, state)
+        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
+    write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes())
         .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
     reporter.add(recorder);
     Ok(reporter)
@@ -184,7 +190,11 @@ fn finish(
         }
         RunOutput::Off => {}
     }
-    let _ = write!(err, "\n{}", summary::table(&report.steps, colors));
+    let _ = write!(
+        err,
+        "\n{}",
+        summary::table(&report.steps, report.duration.as_millis() as u64, colors)
+    );
     if let Some(fatal) = &report.fatal {
         let _ = writeln!(err, "{} the agent failed: {fatal}", colors.error("error:"));
     }

@@ -30,7 +30,7 @@ pub fn threads(args: &ThreadsArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     ]];
     for t in &threads {
         let created = t.raw["createdAt"].as_u64().map(|s| utc(s * 1000));
-        let owner = owners.get(&t.id).map(|o| o.join(", "));
+        let owner = owners.get(&t.id).cloned();
         rows.push(vec![
             t.id.clone(),
             created.unwrap_or_default(),
@@ -61,31 +61,51 @@ fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, String> {
     })
 }
 
-/// Thread id → `RUN step` for every step (and fan-out element) in the records.
-fn owners(store: &RunStore) -> BTreeMap<String, Vec<String>> {
-    let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
+/// Thread id → `RUN step, step` for every step (and fan-out element) in the records.
+fn owners(store: &RunStore) -> BTreeMap<String, String> {
+    let mut owners: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for id in store.ids() {
         let Ok(state) = RunState::load(&store.run_dir(&id)) else {
             continue;
         };
         for step in &state.steps {
-            let units = std::iter::once(step).chain(&step.elements);
-            for unit in units {
+            for unit in std::iter::once(step).chain(&step.elements) {
                 let Some(thread) = &unit.thread_id else {
                     continue;
                 };
                 let name = match unit.index {
-                    Some(i) => format!("{id} {}#{i}", unit.id),
-                    None => format!("{id} {}", unit.id),
+                    Some(i) => format!("{}#{i}", unit.id),
+                    None => unit.id.clone(),
                 };
                 let list = owners.entry(thread.clone()).or_default();
-                if !list.contains(&name) {
-                    list.push(name);
+                if !list.iter().any(|(r, n)| r == &id && n == &name) {
+                    list.push((id.clone(), name));
                 }
             }
         }
     }
     owners
+        .into_iter()
+        .map(|(thread, list)| (thread, group_by_run(&list)))
+        .collect()
+}
+
+/// `r1 a, b; r2 c` from `[(r1, a), (r1, b), (r2, c)]`.
+fn group_by_run(list: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut current: Option<&str> = None;
+    for (run, step) in list {
+        if current == Some(run.as_str()) {
+            out.push_str(&format!(", {step}"));
+        } else {
+            if current.is_some() {
+                out.push_str("; ");
+            }
+            out.push_str(&format!("{run} {step}"));
+            current = Some(run);
+        }
+    }
+    out
 }
 
 fn clip(text: &str, max: usize) -> String {

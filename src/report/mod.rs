@@ -24,6 +24,6 @@ pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
 pub use state::{
     EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,
-    StepEntry,
+    StepEntry, WORKFLOW_FILE,
 };
 pub use store::RunStore;

@@ -16,6 +16,9 @@ pub const RECORD_VERSION: u32 = 1;
 /// The file name of the state inside a run directory.
 pub const STATE_FILE: &str = "run.json";
 
+/// The copy of the workflow file as run, inside a run directory.
+pub const WORKFLOW_FILE: &str = "workflow.yaml";
+
 /// The file name of the event log inside a run directory.
 pub const EVENTS_FILE: &str = "events.jsonl";
 

@@ -75,8 +75,9 @@ pub fn tokens(usage: &Usage) -> String {
     out
 }
 
-/// The end-of-run table: step, status, duration, attempts, tokens, and a total line.
-pub fn table(steps: &[StepRecord], colors: Colors) -> String {
+/// The end-of-run table: step, status, duration, attempts, tokens, and a total line with
+/// the session's wall-clock time.
+pub fn table(steps: &[StepRecord], wall_ms: u64, colors: Colors) -> String {
     let mut rows = vec![
         ["step", "status", "duration", "attempts", "tokens"]
             .iter()
@@ -84,10 +85,8 @@ pub fn table(steps: &[StepRecord], colors: Colors) -> String {
             .collect::<Vec<_>>(),
     ];
     let mut total = Usage::default();
-    let mut time = 0;
     for s in steps {
         total.add(&s.usage);
-        time += s.duration_ms;
         let status = if s.reused {
             format!("{} (kept)", s.status.as_str())
         } else {
@@ -104,7 +103,7 @@ pub fn table(steps: &[StepRecord], colors: Colors) -> String {
     rows.push(vec![
         "total".into(),
         String::new(),
-        duration(time),
+        duration(wall_ms),
         String::new(),
         tokens(&total),
     ]);
