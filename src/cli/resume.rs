@@ -15,7 +15,7 @@ use crate::engine::spec::{RunSpec, ThreadMode};
 use crate::engine::{self, RunOptions, Seed, StepRecord};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::plan::Plan;
-use crate::report::{RecordStatus, RunState, RunStore};
+use crate::report::{RecordStatus, RunState, RunStore, process_alive};
 use crate::workflow;
 
 /// `weft resume RUN | --last`.
@@ -63,7 +63,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
     }
     if let Some(pid) = state
         .pid
-        .filter(|p| state.status == RecordStatus::Running && alive(*p))
+        .filter(|p| state.status == RecordStatus::Running && process_alive(*p))
     {
         return Err(format!(
             "error: run {id} is still running (process {pid}); stop it first"
@@ -200,13 +200,4 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         }
     }
     seed
-}
-
-/// Whether process `pid` exists.
-fn alive(pid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
 }

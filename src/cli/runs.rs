@@ -11,7 +11,7 @@ use super::run::utc;
 use crate::engine::event::RunEvent;
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::report::summary::{align, duration, tokens};
-use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry};
+use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
 
 /// `weft runs [show RUN [STEP]]`.
 pub fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -62,9 +62,7 @@ fn header(names: &[&str]) -> Vec<String> {
 
 /// The run's status; a run recorded as running whose process is gone has `stopped`.
 fn run_status(state: &RunState) -> String {
-    let gone = state
-        .pid
-        .is_none_or(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    let gone = state.pid.is_none_or(|pid| !process_alive(pid));
     match state.status {
         RecordStatus::Running if gone => "stopped".into(),
         other => other.as_str().into(),

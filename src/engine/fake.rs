@@ -87,7 +87,10 @@ impl Agent for FakeAgent {
         how: ThreadOpen,
         options: ThreadOptions,
     ) -> Result<String, AgentError> {
-        let id = format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let id = match &how {
+            ThreadOpen::Resume(id) => id.clone(),
+            _ => format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst)),
+        };
         self.opened.lock().unwrap().push((how, options, id.clone()));
         Ok(id)
     }

@@ -5,6 +5,7 @@ pub mod approvals;
 mod build;
 mod codex;
 pub mod context;
+mod emit;
 pub mod event;
 pub mod output;
 mod resume;

@@ -7,7 +7,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::agent::Agent;
-use super::scheduler::{Scheduler, StepRecord, StepState, finished_event};
+use super::emit::finished_event;
+use super::scheduler::{Scheduler, StepRecord, StepState};
 use super::spec::{RunSpec, ThreadMode};
 
 /// What an earlier session of a run leaves to the next one.

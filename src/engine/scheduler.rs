@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::agent::{Agent, AgentEvent, StopReason, Usage};
+use super::agent::{Agent, StopReason, Usage};
 use super::context::Renderer;
+use super::emit::finished_event;
 use super::event::{RunEvent, Status};
 use super::output::OutputSchema;
 use super::resume::Seed;
@@ -428,71 +429,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
         }
     }
 
-    fn message(&mut self, step: usize, index: Option<usize>, msg: UnitMsg) {
-        let id = self.spec.steps[step].id.clone();
-        let event = match msg {
-            UnitMsg::Started {
-                thread_id,
-                attempt,
-                prompt,
-            } => RunEvent::StepStarted {
-                step: id,
-                index,
-                thread_id,
-                attempt,
-                prompt: Some(prompt),
-            },
-            UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
-                step: id,
-                index,
-                attempt,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Delta(delta)) => RunEvent::TurnDelta {
-                step: id,
-                index,
-                delta,
-            },
-            UnitMsg::Event(AgentEvent::Activity(activity)) => RunEvent::TurnActivity {
-                step: id,
-                index,
-                activity,
-            },
-            UnitMsg::Event(AgentEvent::ApprovalRequested { kind, subject }) => {
-                RunEvent::ApprovalRequested {
-                    step: id,
-                    index,
-                    kind,
-                    subject,
-                }
-            }
-            UnitMsg::Event(AgentEvent::Approval {
-                kind,
-                subject,
-                approved,
-                reason,
-            }) => RunEvent::ApprovalDecided {
-                step: id,
-                index,
-                kind,
-                subject,
-                approved,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Usage(usage)) => {
-                self.track_usage(step, index, usage);
-                RunEvent::TurnUsage {
-                    step: id,
-                    index,
-                    usage,
-                }
-            }
-        };
-        (self.sink)(&event);
-    }
-
     /// `unit_usage` is the unit's usage so far, over all its attempts.
-    fn track_usage(&mut self, step: usize, index: Option<usize>, unit_usage: Usage) {
+    pub(super) fn track_usage(&mut self, step: usize, index: Option<usize>, unit_usage: Usage) {
         self.unit_usage.insert((step, index), unit_usage);
         let Some(budget) = self.spec.max_tokens else {
             return;
@@ -664,22 +602,6 @@ impl<'s, A: Agent> Scheduler<'s, A> {
                 (name.clone(), value)
             })
             .collect()
-    }
-}
-
-/// The `step.finished` event of a step's record.
-pub(super) fn finished_event(rec: &StepRecord) -> RunEvent {
-    RunEvent::StepFinished {
-        step: rec.id.clone(),
-        index: None,
-        status: rec.status,
-        error: rec.error.clone(),
-        output: Some(rec.output.clone()),
-        duration_ms: rec.duration_ms,
-        usage: rec.usage,
-        thread_id: rec.thread_id.clone(),
-        attempts: rec.attempts,
-        reused: rec.reused,
     }
 }
 

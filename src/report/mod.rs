@@ -26,4 +26,4 @@ pub use state::{
     EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,
     StepEntry, WORKFLOW_FILE,
 };
-pub use store::RunStore;
+pub use store::{RunStore, process_alive};

@@ -128,12 +128,20 @@ fn label(step: &str, index: Option<usize>) -> String {
 
 /// Prints the complete lines of `text` (all of it when `all`) above the bars.
 fn flush_text(multi: &MultiProgress, key: &Key, text: &mut String, all: bool) {
+    let print = |line: &str| {
+        let clean: String = line
+            .trim_end()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let _ = multi.println(format!("{} > {clean}", label(&key.0, key.1)));
+    };
     while let Some(at) = text.find('\n') {
         let line: String = text.drain(..=at).collect();
-        let _ = multi.println(format!("{} > {}", label(&key.0, key.1), line.trim_end()));
+        print(&line);
     }
     if all && !text.trim().is_empty() {
-        let _ = multi.println(format!("{} > {}", label(&key.0, key.1), text.trim_end()));
+        print(text);
         text.clear();
     }
 }

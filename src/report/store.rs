@@ -85,3 +85,13 @@ impl RunStore {
 fn started_at(dir: &Path) -> Option<u64> {
     RunState::load(dir).ok().map(|s| s.started_at_ms)
 }
+
+/// Whether process `pid` exists (a run recorded as running may have died).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
