@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::common_args::{AgentArgs, ReportArgs};
+use super::record_args::{ResumeArgs, RunsArgs, ThreadsArgs};
 use crate::plan::Format;
 use crate::workflow::inputs::parse_pair;
 
@@ -29,6 +31,13 @@ pub enum Command {
     /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
     /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
     Run(RunArgs),
+    /// Continue a run that failed or was interrupted: steps that succeeded keep their
+    /// outputs, named threads continue, the rest runs again (exit codes as `run`).
+    Resume(ResumeArgs),
+    /// List the recorded runs, or show one (`weft runs show RUN [STEP]`).
+    Runs(RunsArgs),
+    /// List the agent's threads and the run step that owns each.
+    Threads(ThreadsArgs),
 }
 
 /// `weft run`.
@@ -58,48 +67,16 @@ pub struct RunArgs {
     /// Use this reasoning effort for every step (overrides the file).
     #[arg(long, value_parser = ["none", "minimal", "low", "medium", "high", "xhigh"])]
     pub effort: Option<String>,
-    /// The codex binary (default: `codex` on PATH).
-    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
-    pub codex_bin: Option<PathBuf>,
-    /// A Codex config override passed to the app-server as `-c key=value`; repeatable.
-    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub config: Vec<(String, String)>,
-    /// What stdout carries: the workflow outputs as text, or one JSON document with the
-    /// status, outputs and every step's result.
-    #[arg(long, value_enum, default_value_t = RunOutput::Text)]
-    pub output: RunOutput,
-    /// Also write every event as JSON Lines to this file.
-    #[arg(long, value_name = "FILE")]
-    pub events: Option<PathBuf>,
-    /// Where run records go.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = ".weft/runs",
-        env = "WEFT_RUNS_DIR"
-    )]
-    pub runs_dir: PathBuf,
-    /// Fail a turn when the agent sends nothing for this long.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_arg)]
-    pub idle_timeout: std::time::Duration,
     /// Validate, render the prompts that do not depend on other steps, show the plan; run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also show what the agent writes, as it writes it.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
-/// What `weft run` prints on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RunOutput {
-    /// The workflow outputs, one `name: value` per line.
-    Text,
-    /// `{"status", "outputs", "steps": {id: {status, output, thread_id, usage, duration_ms}}}`.
-    Json,
-}
-
-fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+pub(super) fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
     crate::workflow::policy::parse_duration(text).ok_or_else(|| {
         format!("invalid duration `{text}`: write a number and a unit (`90s`, `10m`, `1h30m`)")
     })

@@ -17,6 +17,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         Command::Plan(args) => plan(&args, out, err),
         Command::Schema => schema(out),
         Command::Run(args) => super::run::run(&args, out, err),
+        Command::Resume(args) => super::resume::resume(&args, out, err),
+        Command::Runs(args) => super::runs::runs(&args, out, err),
+        Command::Threads(args) => super::threads::threads(&args, out, err),
     }
 }
 

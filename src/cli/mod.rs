@@ -2,7 +2,15 @@
 
 mod args;
 mod commands;
+mod common_args;
+mod record_args;
+mod resume;
 mod run;
+mod runs;
+mod session;
+mod threads;
 
-pub use args::{Cli, Command, PlanArgs, RunArgs, RunOutput, ValidateArgs, ValidateFormat};
+pub use args::{Cli, Command, PlanArgs, RunArgs, ValidateArgs, ValidateFormat};
 pub use commands::{plan, run, schema, validate};
+pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
+pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};

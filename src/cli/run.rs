@@ -1,17 +1,18 @@
-//! `weft run`: load, plan, start the app-server, execute, report, exit with the run's code.
+//! `weft run`: load, plan, record a new run, and run it as one session.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
 
-use super::args::{RunArgs, RunOutput};
-use crate::engine::event::{RunEvent, Status};
-use crate::engine::{self, CodexAgent, CodexConfig, RunOptions, RunReport};
-use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
+use super::args::RunArgs;
+use super::session::{self, Session};
+use crate::engine::spec::RunSpec;
+use crate::engine::{self, RunOptions, Seed};
+use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::plan::{Format, Plan, render};
-use crate::report::{JsonLines, Plain, Reporter, RunRecorder, RunState};
+use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
 use crate::workflow::{self, Workflow, inputs};
 
 /// `weft run FILE`.
@@ -26,16 +27,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     if args.dry_run {
         return dry_run(&workflow, &plan, &inputs, out);
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return EXIT_AGENT;
-        }
-    };
-    let run_id = new_run_id();
+    if let Err(message) = session::check(&args.report) {
+        let _ = writeln!(err, "error: {message}");
+        return EXIT_INVALID;
+    }
     let options = RunOptions {
-        run_id: run_id.clone(),
+        run_id: new_run_id(),
         jobs: args.jobs,
         fail_fast: args.fail_fast,
         timeout: args.timeout,
@@ -45,40 +42,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         retry_delay: Duration::from_secs(1),
     };
     let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
-    let mut reporter = match reporter(args, &workflow, &run_id, &inputs) {
-        Ok(r) => r,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return EXIT_INVALID;
-        }
+    let state = new_state(&workflow, &spec, &options, inputs);
+    let session = Session {
+        spec,
+        seed: Seed::default(),
+        state,
+        workflow_text: workflow.source.text.clone(),
+        agent: &args.agent,
+        report: &args.report,
     };
-    let report = runtime.block_on(async {
-        let agent = match CodexAgent::start(codex_config(args)).await {
-            Ok(agent) => agent,
-            Err(e) => {
-                reporter.write_event(&RunEvent::RunFinished {
-                    status: Status::Failed,
-                    duration_ms: 0,
-                    usage: Default::default(),
-                });
-                return Err(e.to_string());
-            }
-        };
-        let agent = std::sync::Arc::new(agent);
-        let cancel = cancel_on_signal();
-        let mut sink = |e: &RunEvent| reporter.write_event(e);
-        let report = engine::execute(agent.clone(), spec, cancel, &mut sink).await;
-        agent.close().await;
-        Ok::<RunReport, String>(report)
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    match report {
-        Ok(report) => finish(args, &report, &run_id, out, err),
-        Err(message) => {
-            let _ = writeln!(err, "error: could not start the agent: {message}");
-            EXIT_AGENT
-        }
-    }
+    session::execute(session, out, err)
 }
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
@@ -91,149 +64,45 @@ fn prepare(args: &RunArgs) -> Result<Prepared, String> {
     Ok((workflow, plan, inputs))
 }
 
-fn codex_config(args: &RunArgs) -> CodexConfig {
-    CodexConfig {
-        codex_bin: args.codex_bin.clone(),
-        codex_home: None,
-        env: Vec::new(),
-        config_overrides: args.config.clone(),
-        idle_timeout: Some(args.idle_timeout),
-    }
-}
-
-fn reporter(
-    args: &RunArgs,
+/// The record of a new run: the workflow as run (its hash and each step's fingerprint),
+/// the inputs and the options.
+fn new_state(
     workflow: &Workflow,
-    run_id: &str,
-    inputs: &Map<String, Value>,
-) -> Result<Reporter, String> {
-    let mut reporter = Reporter::new();
-    reporter.add(Plain::new(std::io::stderr(), args.verbose));
-    if let Some(path) = &args.events {
-        let file = std::fs::File::create(path)
-            .map_err(|e| format!("cannot write events to `{}`: {e}", path.display()))?;
-        reporter.add(JsonLines::new(std::io::BufWriter::new(file)));
-    }
-    let state = RunState {
-        run_id: run_id.to_string(),
+    spec: &RunSpec,
+    options: &RunOptions,
+    inputs: Map<String, Value>,
+) -> RunState {
+    RunState {
+        version: RECORD_VERSION,
+        run_id: options.run_id.clone(),
         workflow: workflow.name.clone(),
-        workflow_path: workflow.path.clone(),
-        inputs: Value::Object(inputs.clone()),
-        status: "running".into(),
+        workflow_path: std::path::absolute(&workflow.path).unwrap_or(workflow.path.clone()),
+        workflow_hash: engine::sha256_hex(workflow.source.text.as_bytes()),
+        step_hashes: step_hashes(spec),
+        inputs: Value::Object(inputs),
+        options: RecordedOptions {
+            jobs: options.jobs,
+            fail_fast: options.fail_fast,
+            timeout_ms: options.timeout.map(|t| t.as_millis() as u64),
+            model: options.model.clone(),
+            effort: options.effort.clone(),
+            workdir: options.workdir.clone(),
+        },
+        status: RecordStatus::Running,
+        pid: Some(std::process::id()),
         started_at_ms: now_ms(),
         duration_ms: None,
         usage: Default::default(),
-        steps: Map::new(),
-    };
-    let dir = args.runs_dir.join(run_id);
-    let recorder = RunRecorder::create(&dir, state)
-        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
-    reporter.add(recorder);
-    Ok(reporter)
-}
-
-/// A watch that turns true on the first SIGINT or SIGTERM. A second one exits at once
-/// (the app-server dies with weft: the client asks the kernel for that).
-fn cancel_on_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        let _ = tx.send(true);
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        eprintln!("interrupted again: exiting now");
-        std::process::exit(EXIT_INTERRUPTED);
-    });
-    rx
-}
-
-fn finish(
-    args: &RunArgs,
-    report: &RunReport,
-    run_id: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    match args.output {
-        RunOutput::Json => {
-            let doc = json_report(report, run_id);
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            );
-        }
-        RunOutput::Text => {
-            for (name, value) in &report.outputs {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                };
-                let _ = writeln!(out, "{name}: {text}");
-            }
-        }
-    }
-    if let Some(fatal) = &report.fatal {
-        let _ = writeln!(err, "error: the agent failed: {fatal}");
-    }
-    for step in report.steps.iter().filter(|s| s.status == Status::Failed) {
-        let why = step.error.as_deref().unwrap_or("failed");
-        let _ = writeln!(err, "error: step `{}` failed: {why}", step.id);
-    }
-    let record = args.runs_dir.join(run_id);
-    let _ = writeln!(err, "run record: {}", record.display());
-    exit_code(report)
-}
-
-/// The exit code of a finished run.
-pub fn exit_code(report: &RunReport) -> i32 {
-    match report.status {
-        Status::Interrupted => EXIT_INTERRUPTED,
-        _ if report.fatal.is_some() => EXIT_AGENT,
-        Status::Failed => EXIT_STEP_FAILED,
-        Status::Succeeded | Status::Skipped => EXIT_SUCCESS,
+        sessions: 1,
+        steps: Vec::new(),
     }
 }
 
-fn json_report(report: &RunReport, run_id: &str) -> Value {
-    let steps: Map<String, Value> = report
-        .steps
-        .iter()
-        .map(|s| {
-            let mut v = json!({
-                "status": s.status,
-                "output": s.output,
-                "thread_id": s.thread_id,
-                "usage": s.usage,
-                "duration_ms": s.duration_ms,
-                "attempts": s.attempts,
-            });
-            if let (Some(e), Value::Object(m)) = (&s.error, &mut v) {
-                m.insert("error".into(), Value::String(e.clone()));
-            }
-            (s.id.clone(), v)
-        })
-        .collect();
-    json!({
-        "run_id": run_id,
-        "status": report.status,
-        "outputs": report.outputs,
-        "steps": steps,
-        "usage": report.usage,
-        "duration_ms": report.duration.as_millis() as u64,
-    })
+/// Every step's fingerprint, by id.
+pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
+    (0..spec.steps.len())
+        .map(|i| (spec.steps[i].id.clone(), engine::fingerprint(spec, i)))
+        .collect()
 }
 
 fn dry_run(
@@ -262,12 +131,6 @@ fn dry_run(
     EXIT_SUCCESS
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// `20261125-093700-k3f9`: sortable by start time, unique enough for one machine.
 fn new_run_id() -> String {
     let secs = now_ms() / 1000;
@@ -278,6 +141,19 @@ fn new_run_id() -> String {
         .collect();
     format!(
         "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{suffix}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `2026-11-25 09:37:00` (UTC) for a Unix time in milliseconds.
+pub(super) fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86400, secs % 86400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -308,5 +184,6 @@ mod tests {
         assert_eq!(civil_from_days(20_417), (2025, 11, 25));
         let id = new_run_id();
         assert_eq!(id.len(), "20261125-093700-k3f9".len(), "{id}");
+        assert_eq!(utc(1_764_063_420_000), "2025-11-25 09:37:00");
     }
 }

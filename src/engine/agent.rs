@@ -84,6 +84,8 @@ pub enum AgentEvent {
     Usage(Usage),
     /// What the agent is doing now: a command it runs, a file it edits.
     Activity(String),
+    /// The agent asks for an approval (weft's answer follows as [`AgentEvent::Approval`]).
+    ApprovalRequested { kind: String, subject: String },
     /// An approval request and weft's answer.
     Approval {
         kind: String,

@@ -392,6 +392,10 @@ impl Approvals {
                 ("request", request.method.clone(), verdict)
             }
         };
+        let _ = reg.events.send(AgentEvent::ApprovalRequested {
+            kind: kind.to_string(),
+            subject: subject.clone(),
+        });
         let _ = reg.events.send(AgentEvent::Approval {
             kind: kind.to_string(),
             subject,

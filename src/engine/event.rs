@@ -46,6 +46,10 @@ pub enum RunEvent {
         index: Option<usize>,
         thread_id: String,
         attempt: u32,
+        /// The text sent to the agent in this attempt: the rendered prompt, or on a retry
+        /// the correction. Absent in logs written before weft recorded it.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        prompt: Option<String>,
     },
     #[serde(rename = "turn.delta")]
     TurnDelta {
@@ -67,6 +71,15 @@ pub enum RunEvent {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         index: Option<usize>,
         usage: Usage,
+    },
+    /// The agent asked for an approval; `approval.decided` follows with weft's answer.
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        kind: String,
+        subject: String,
     },
     #[serde(rename = "approval.decided")]
     ApprovalDecided {
@@ -98,6 +111,16 @@ pub enum RunEvent {
         output: Option<Value>,
         duration_ms: u64,
         usage: Usage,
+        /// The thread the step ran on (absent when it never started, or for a fan-out
+        /// whose elements ran on several threads).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        thread_id: Option<String>,
+        /// How many turns the step (or element) took; 0 when it never started.
+        #[serde(default)]
+        attempts: u32,
+        /// The step succeeded in an earlier session of this run and was kept by `weft resume`.
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        reused: bool,
     },
     #[serde(rename = "run.finished")]
     RunFinished {

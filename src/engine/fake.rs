@@ -87,7 +87,10 @@ impl Agent for FakeAgent {
         how: ThreadOpen,
         options: ThreadOptions,
     ) -> Result<String, AgentError> {
-        let id = format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let id = match &how {
+            ThreadOpen::Resume(id) => id.clone(),
+            _ => format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst)),
+        };
         self.opened.lock().unwrap().push((how, options, id.clone()));
         Ok(id)
     }
@@ -102,6 +105,10 @@ impl Agent for FakeAgent {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let approval = plan.approval.as_ref().map(|cmd| {
+            let _ = events.send(AgentEvent::ApprovalRequested {
+                kind: "command".into(),
+                subject: cmd.clone(),
+            });
             let verdict = turn.approvals.decide_command(std::slice::from_ref(cmd));
             let _ = events.send(AgentEvent::Approval {
                 kind: "command".into(),

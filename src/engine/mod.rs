@@ -5,8 +5,10 @@ pub mod approvals;
 mod build;
 mod codex;
 pub mod context;
+mod emit;
 pub mod event;
 pub mod output;
+mod resume;
 pub mod scheduler;
 pub mod spec;
 mod start;
@@ -14,7 +16,8 @@ pub mod unit;
 
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
-pub use scheduler::{RunReport, StepRecord, execute};
+pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
+pub use scheduler::{RunReport, StepRecord, execute, execute_seeded};
 
 #[cfg(test)]
 mod fake;

@@ -1,7 +1,7 @@
 //! The scheduler: one loop that owns the run's state, starts every unit whose
 //! dependencies are done (up to `jobs` at once), and turns unit results into step results.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,10 +10,12 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::agent::{Agent, AgentEvent, StopReason, Usage};
+use super::agent::{Agent, StopReason, Usage};
 use super::context::Renderer;
+use super::emit::finished_event;
 use super::event::{RunEvent, Status};
 use super::output::OutputSchema;
+use super::resume::Seed;
 use super::spec::{RunSpec, ThreadMode};
 use super::start::{self, Prepared};
 use super::unit::{self, UnitMsg, UnitResult, describe_stop};
@@ -30,6 +32,9 @@ pub struct StepRecord {
     pub usage: Usage,
     pub attempts: u32,
     pub duration_ms: u64,
+    /// Kept from an earlier session of the run by `weft resume`, not run again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// The result of a run.
@@ -75,6 +80,8 @@ pub(super) struct Scheduler<'s, A> {
     pub states: Vec<StepState>,
     pub schemas: Vec<Option<Arc<OutputSchema>>>,
     pub threads: HashMap<String, String>,
+    /// Thread ids from an earlier session: opened with `thread/resume` on first use.
+    pub reopen: HashSet<String>,
     pub unit_usage: HashMap<(usize, Option<usize>), Usage>,
     pub active: usize,
     pub halt: Option<Halt>,
@@ -98,6 +105,18 @@ pub(super) enum Halt {
 pub async fn execute<A: Agent>(
     agent: Arc<A>,
     spec: RunSpec,
+    cancel: watch::Receiver<bool>,
+    sink: Sink<'_>,
+) -> RunReport {
+    execute_seeded(agent, spec, Seed::default(), cancel, sink).await
+}
+
+/// Like [`execute`], continuing an earlier session of the run: the steps in `seed` are
+/// done already (reported with `reused`), and its named threads continue by id.
+pub async fn execute_seeded<A: Agent>(
+    agent: Arc<A>,
+    spec: RunSpec,
+    seed: Seed,
     mut cancel: watch::Receiver<bool>,
     sink: Sink<'_>,
 ) -> RunReport {
@@ -109,6 +128,7 @@ pub async fn execute<A: Agent>(
         workflow: s.spec.workflow_name.clone(),
         steps: s.spec.steps.len(),
     });
+    s.seed(seed);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks: JoinSet<UnitResult> = JoinSet::new();
     let deadline = s
@@ -171,6 +191,7 @@ impl<'s, A: Agent> Scheduler<'s, A> {
             states,
             schemas,
             threads: HashMap::new(),
+            reopen: HashSet::new(),
             unit_usage: HashMap::new(),
             active: 0,
             halt: None,
@@ -387,16 +408,9 @@ impl<'s, A: Agent> Scheduler<'s, A> {
             usage,
             attempts,
             duration_ms: duration.as_millis() as u64,
+            reused: false,
         };
-        (self.sink)(&RunEvent::StepFinished {
-            step: rec.id.clone(),
-            index: None,
-            status,
-            error: rec.error.clone(),
-            output: Some(rec.output.clone()),
-            duration_ms: rec.duration_ms,
-            usage,
-        });
+        (self.sink)(&finished_event(&rec));
         self.states[i] = StepState::Done(rec);
     }
 
@@ -415,58 +429,8 @@ impl<'s, A: Agent> Scheduler<'s, A> {
         }
     }
 
-    fn message(&mut self, step: usize, index: Option<usize>, msg: UnitMsg) {
-        let id = self.spec.steps[step].id.clone();
-        let event = match msg {
-            UnitMsg::Started { thread_id, attempt } => RunEvent::StepStarted {
-                step: id,
-                index,
-                thread_id,
-                attempt,
-            },
-            UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
-                step: id,
-                index,
-                attempt,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Delta(delta)) => RunEvent::TurnDelta {
-                step: id,
-                index,
-                delta,
-            },
-            UnitMsg::Event(AgentEvent::Activity(activity)) => RunEvent::TurnActivity {
-                step: id,
-                index,
-                activity,
-            },
-            UnitMsg::Event(AgentEvent::Approval {
-                kind,
-                subject,
-                approved,
-                reason,
-            }) => RunEvent::ApprovalDecided {
-                step: id,
-                index,
-                kind,
-                subject,
-                approved,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Usage(usage)) => {
-                self.track_usage(step, index, usage);
-                RunEvent::TurnUsage {
-                    step: id,
-                    index,
-                    usage,
-                }
-            }
-        };
-        (self.sink)(&event);
-    }
-
     /// `unit_usage` is the unit's usage so far, over all its attempts.
-    fn track_usage(&mut self, step: usize, index: Option<usize>, unit_usage: Usage) {
+    pub(super) fn track_usage(&mut self, step: usize, index: Option<usize>, unit_usage: Usage) {
         self.unit_usage.insert((step, index), unit_usage);
         let Some(budget) = self.spec.max_tokens else {
             return;
@@ -507,6 +471,9 @@ impl<'s, A: Agent> Scheduler<'s, A> {
                 output: Some(result.output.clone()),
                 duration_ms: result.duration.as_millis() as u64,
                 usage: result.usage,
+                thread_id: result.thread_id.clone(),
+                attempts: result.attempts,
+                reused: false,
             });
         }
         let StepState::Running(running) = &mut self.states[i] else {
@@ -522,6 +489,7 @@ impl<'s, A: Agent> Scheduler<'s, A> {
 
     fn remember_thread(&mut self, i: usize, result: &UnitResult) {
         let Some(id) = &result.thread_id else { return };
+        self.reopen.remove(id);
         match &self.spec.steps[i].thread {
             ThreadMode::Named(name) => {
                 self.threads.insert(name.clone(), id.clone());

@@ -119,6 +119,9 @@ fn thread_plan<A: Agent>(
     Ok(match &step.thread {
         ThreadMode::Fresh => ThreadPlan::Open(ThreadOpen::Start, options(None)),
         ThreadMode::Named(name) => match s.threads.get(name) {
+            Some(id) if s.reopen.contains(id) => {
+                ThreadPlan::Open(ThreadOpen::Resume(id.clone()), options(Some(name)))
+            }
             Some(id) => ThreadPlan::Existing(id.clone()),
             None => ThreadPlan::Open(ThreadOpen::Start, options(Some(name))),
         },

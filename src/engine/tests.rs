@@ -11,7 +11,7 @@ use super::agent::{AgentError, ThreadOpen, TurnEnd};
 use super::event::{RunEvent, Status};
 use super::fake::{FakeAgent, FakeTurn};
 use super::spec::{RunSpec, StepSpec, ThreadMode, ThreadSpec};
-use super::{RunReport, execute};
+use super::{RunReport, Seed, StepRecord, execute, execute_seeded};
 
 fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
     RunSpec {
@@ -444,4 +444,53 @@ async fn the_run_timeout_interrupts_everything_and_fails_the_run() {
         Some("the run timed out after 50ms; the turn was interrupted")
     );
     assert_eq!(record(&report, "b").status, Status::Skipped);
+}
+
+#[tokio::test]
+async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
+    let agent = Arc::new(FakeAgent::new(|t| {
+        FakeTurn::answer(&format!("re: {}", t.input))
+    }));
+    let mut survey = step("survey", "SURVEY", &[]);
+    survey.thread = ThreadMode::Named("planner".into());
+    let mut plan = step("plan", "PLAN after {{ steps.survey.output }}", &[0]);
+    plan.thread = ThreadMode::Named("planner".into());
+    let mut again = step("again", "AGAIN", &[1]);
+    again.thread = ThreadMode::Named("planner".into());
+    let seed = Seed {
+        done: vec![StepRecord {
+            id: "survey".into(),
+            status: Status::Succeeded,
+            output: json!("three items"),
+            error: None,
+            thread_id: Some("old-thread".into()),
+            usage: Default::default(),
+            attempts: 1,
+            duration_ms: 7,
+            reused: false,
+        }],
+        threads: vec![("planner".into(), "old-thread".into())],
+    };
+    let (_tx, cancel) = watch::channel(false);
+    let mut events = Vec::new();
+    let mut sink = |e: &RunEvent| events.push(e.clone());
+    let spec = run_spec(vec![survey, plan, again]);
+    let report = execute_seeded(agent.clone(), spec, seed, cancel, &mut sink).await;
+    assert_eq!(report.status, Status::Succeeded);
+    let inputs: Vec<String> = agent.turns().iter().map(|t| t.input.clone()).collect();
+    assert_eq!(
+        inputs,
+        vec!["PLAN after three items", "AGAIN"],
+        "survey is not run again"
+    );
+    let opened: Vec<ThreadOpen> = agent.opened().into_iter().map(|(how, ..)| how).collect();
+    assert_eq!(
+        opened,
+        vec![ThreadOpen::Resume("old-thread".into())],
+        "reopened once"
+    );
+    assert!(agent.turns().iter().all(|t| t.thread_id == "old-thread"));
+    assert!(record(&report, "survey").reused);
+    assert!(events.iter().any(|e| matches!(e,
+        RunEvent::StepFinished { step, reused: true, .. } if step == "survey")));
 }

@@ -39,9 +39,16 @@ pub struct Unit {
 /// What a running unit tells the scheduler.
 #[derive(Debug)]
 pub enum UnitMsg {
-    Started { thread_id: String, attempt: u32 },
+    Started {
+        thread_id: String,
+        attempt: u32,
+        prompt: String,
+    },
     Event(AgentEvent),
-    Retrying { attempt: u32, reason: String },
+    Retrying {
+        attempt: u32,
+        reason: String,
+    },
 }
 
 /// A finished unit.
@@ -156,6 +163,7 @@ async fn attempts<A: Agent>(
         ctx.send(UnitMsg::Started {
             thread_id: thread_id.clone(),
             attempt,
+            prompt: input.clone(),
         });
         let mut turn = unit.turn.clone();
         turn.thread_id = thread_id.clone();

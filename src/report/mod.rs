@@ -1,11 +1,29 @@
-//! Reporters: they turn run events into what people and tools read.
+//! Reporters: they turn run events into what people and tools read, and keep the run record.
 
+mod atomic;
+mod color;
 mod fanout;
+mod github;
 mod jsonl;
+mod junit;
 mod plain;
+mod progress;
 mod record;
+mod state;
+mod store;
+pub mod summary;
 
+pub use atomic::{temp_path, write_atomic};
+pub use color::Colors;
 pub use fanout::{EventWriter, Reporter};
+pub use github::GithubActions;
 pub use jsonl::JsonLines;
-pub use plain::Plain;
-pub use record::{RunRecorder, RunState, write_atomic};
+pub use junit::Junit;
+pub use plain::{Plain, line as plain_line};
+pub use progress::Live;
+pub use record::{RunRecorder, now_ms};
+pub use state::{
+    EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,
+    StepEntry, WORKFLOW_FILE,
+};
+pub use store::{RunStore, process_alive};

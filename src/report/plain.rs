@@ -56,6 +56,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             index,
             thread_id,
             attempt,
+            ..
         } => {
             let again = if *attempt > 1 {
                 format!(" (attempt {attempt})")
@@ -105,8 +106,16 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             error,
             duration_ms,
             usage,
+            reused,
             ..
         } => {
+            if *reused {
+                return Some(format!(
+                    "{} {} in an earlier session (kept)",
+                    label(step, *index),
+                    status.as_str()
+                ));
+            }
             let head = format!("{} {}", label(step, *index), status.as_str());
             match (status, error) {
                 (Status::Skipped, Some(e)) => format!("{head}: {e}"),
@@ -124,7 +133,9 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             ms(*duration_ms),
             tokens(usage)
         ),
-        RunEvent::TurnDelta { .. } | RunEvent::TurnUsage { .. } => return None,
+        RunEvent::TurnDelta { .. }
+        | RunEvent::TurnUsage { .. }
+        | RunEvent::ApprovalRequested { .. } => return None,
     })
 }
 

@@ -1,52 +1,41 @@
-//! The run record: `.weft/runs/<run-id>/run.json` (the run's state, rewritten
-//! atomically after every step) and `events.jsonl` (every event, appended).
+//! The run record: `<runs-dir>/<run-id>/run.json` (the run's [`RunState`], rewritten
+//! atomically whenever a step starts or finishes) and `events.jsonl` (every event, appended).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::EventWriter;
-use crate::engine::agent::Usage;
-use crate::engine::event::{RunEvent, Status};
-
-/// What `run.json` holds.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RunState {
-    pub run_id: String,
-    pub workflow: String,
-    pub workflow_path: PathBuf,
-    pub inputs: Value,
-    /// `running` until the run ends, then the run's status.
-    pub status: String,
-    pub started_at_ms: u64,
-    pub duration_ms: Option<u64>,
-    pub usage: Usage,
-    /// Finished steps by id.
-    pub steps: Map<String, Value>,
-}
+use super::atomic::write_atomic;
+use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
+use crate::engine::event::RunEvent;
 
 /// Keeps the run record up to date from the run's events.
 pub struct RunRecorder {
     dir: PathBuf,
     state: RunState,
     events: Option<File>,
+    /// Time run in earlier sessions.
+    earlier_ms: u64,
+    warned: bool,
 }
 
 impl RunRecorder {
-    /// Creates `dir` and writes the initial record.
+    /// Creates `dir` (if needed) and writes `state`, for a new run or a resumed one
+    /// (whose events are appended to the existing log).
     pub fn create(dir: &Path, state: RunState) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let events = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join("events.jsonl"))?;
+            .open(dir.join(EVENTS_FILE))?;
         let recorder = Self {
             dir: dir.to_path_buf(),
+            earlier_ms: state.duration_ms.unwrap_or(0),
             state,
             events: Some(events),
+            warned: false,
         };
         recorder.save()?;
         Ok(recorder)
@@ -59,28 +48,58 @@ impl RunRecorder {
 
     fn save(&self) -> io::Result<()> {
         let text = serde_json::to_vec_pretty(&self.state).map_err(io::Error::other)?;
-        write_atomic(&self.dir.join("run.json"), &text)
+        write_atomic(&self.dir.join(STATE_FILE), &text)
     }
 
+    /// Updates the state; true when it changed in a way worth saving.
     fn apply(&mut self, event: &RunEvent) -> bool {
         match event {
+            RunEvent::StepStarted {
+                step,
+                index,
+                thread_id,
+                attempt,
+                prompt,
+            } => {
+                let entry = unit_entry(self.state.step_mut(step), *index, true);
+                if *attempt <= 1 {
+                    *entry = StepEntry::new(step, *index);
+                    entry.prompt = prompt.clone();
+                    entry.started_at_ms = Some(now_ms());
+                }
+                entry.status = RecordStatus::Running;
+                entry.thread_id = Some(thread_id.clone());
+                entry.attempts = *attempt;
+                true
+            }
             RunEvent::StepFinished {
                 step,
-                index: None,
+                index,
                 status,
                 error,
                 output,
                 duration_ms,
                 usage,
+                thread_id,
+                attempts,
+                reused,
             } => {
-                let entry = serde_json::json!({
-                    "status": status,
-                    "output": output,
-                    "error": error,
-                    "duration_ms": duration_ms,
-                    "usage": usage,
-                });
-                self.state.steps.insert(step.clone(), entry);
+                let entry = unit_entry(self.state.step_mut(step), *index, false);
+                if *reused {
+                    entry.reused = true;
+                    entry.status = RecordStatus::from(*status);
+                    return true;
+                }
+                entry.reused = false;
+                entry.status = RecordStatus::from(*status);
+                entry.error = error.clone();
+                entry.output = output.clone().unwrap_or_default();
+                entry.duration_ms = Some(*duration_ms);
+                entry.usage = *usage;
+                entry.attempts = *attempts;
+                if thread_id.is_some() {
+                    entry.thread_id = thread_id.clone();
+                }
                 true
             }
             RunEvent::RunFinished {
@@ -88,9 +107,10 @@ impl RunRecorder {
                 duration_ms,
                 usage,
             } => {
-                self.state.status = status_name(*status).into();
-                self.state.duration_ms = Some(*duration_ms);
+                self.state.status = RecordStatus::from(*status);
+                self.state.duration_ms = Some(self.earlier_ms + duration_ms);
                 self.state.usage = *usage;
+                self.state.pid = None;
                 true
             }
             _ => false,
@@ -98,8 +118,30 @@ impl RunRecorder {
     }
 }
 
-fn status_name(status: Status) -> &'static str {
-    status.as_str()
+/// The entry of a step (`index` none) or of one of its elements. On a step's first
+/// start in this session its old elements are dropped.
+fn unit_entry(entry: &mut StepEntry, index: Option<usize>, starting: bool) -> &mut StepEntry {
+    let Some(ix) = index else { return entry };
+    if starting && entry.status != RecordStatus::Running {
+        let id = entry.id.clone();
+        *entry = StepEntry::new(&id, None);
+        entry.started_at_ms = Some(now_ms());
+    }
+    let at = match entry.elements.iter().position(|e| e.index == Some(ix)) {
+        Some(at) => at,
+        None => {
+            entry
+                .elements
+                .push(StepEntry::new(&entry.id.clone(), Some(ix)));
+            entry.elements.sort_by_key(|e| e.index);
+            entry
+                .elements
+                .iter()
+                .position(|e| e.index == Some(ix))
+                .unwrap_or(0)
+        }
+    };
+    &mut entry.elements[at]
 }
 
 impl EventWriter for RunRecorder {
@@ -111,78 +153,113 @@ impl EventWriter for RunRecorder {
         }
         if self.apply(event) {
             if let Err(err) = self.save() {
-                tracing::warn!(
-                    "could not save the run record in {}: {err}",
-                    self.dir.display()
-                );
+                if !self.warned {
+                    self.warned = true;
+                    eprintln!(
+                        "warning: cannot save the run record in {}: {err}",
+                        self.dir.display()
+                    );
+                }
             }
         }
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a
-/// part: a temporary file beside it, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("record");
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
-        if let Ok(dir) = File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::agent::Usage;
+    use crate::engine::event::Status;
     use serde_json::json;
+
+    fn state() -> RunState {
+        RunState {
+            version: super::super::state::RECORD_VERSION,
+            run_id: "r1".into(),
+            workflow: "w".into(),
+            workflow_path: "w.yaml".into(),
+            workflow_hash: "h".into(),
+            step_hashes: Default::default(),
+            inputs: json!({}),
+            options: Default::default(),
+            status: RecordStatus::Running,
+            pid: Some(1),
+            started_at_ms: 0,
+            duration_ms: None,
+            usage: Usage::default(),
+            sessions: 1,
+            steps: Vec::new(),
+        }
+    }
+
+    fn finished(step: &str, index: Option<usize>, output: serde_json::Value) -> RunEvent {
+        RunEvent::StepFinished {
+            step: step.into(),
+            index,
+            status: Status::Succeeded,
+            error: None,
+            output: Some(output),
+            duration_ms: 5,
+            usage: Usage::default(),
+            thread_id: Some("t1".into()),
+            attempts: 1,
+            reused: false,
+        }
+    }
 
     #[test]
     fn the_record_follows_the_run() {
         let dir = tempfile::tempdir().unwrap();
         let run_dir = dir.path().join("runs/r1");
-        let state = RunState {
-            run_id: "r1".into(),
-            workflow: "w".into(),
-            workflow_path: "w.yaml".into(),
-            inputs: json!({}),
-            status: "running".into(),
-            started_at_ms: 0,
-            duration_ms: None,
-            usage: Usage::default(),
-            steps: Map::new(),
-        };
-        let mut rec = RunRecorder::create(&run_dir, state).unwrap();
-        rec.write_event(&RunEvent::StepFinished {
+        let mut rec = RunRecorder::create(&run_dir, state()).unwrap();
+        rec.write_event(&RunEvent::StepStarted {
             step: "a".into(),
             index: None,
-            status: Status::Succeeded,
-            error: None,
-            output: Some(json!({"n": 1})),
-            duration_ms: 5,
-            usage: Usage::default(),
+            thread_id: "t1".into(),
+            attempt: 1,
+            prompt: Some("A".into()),
         });
+        let saved = RunState::load(&run_dir).unwrap();
+        assert_eq!(saved.step("a").unwrap().status, RecordStatus::Running);
+        rec.write_event(&finished("a", None, json!({"n": 1})));
+        rec.write_event(&finished("b", Some(1), json!("one")));
+        rec.write_event(&finished("b", Some(0), json!("zero")));
         rec.write_event(&RunEvent::RunFinished {
             status: Status::Succeeded,
             duration_ms: 9,
             usage: Usage::default(),
         });
-        let saved: RunState =
-            serde_json::from_slice(&fs::read(run_dir.join("run.json")).unwrap()).unwrap();
-        assert_eq!(saved.status, "succeeded");
-        assert_eq!(saved.steps["a"]["output"], json!({"n": 1}));
-        let events = fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
-        assert_eq!(events.lines().count(), 2);
+        let saved = RunState::load(&run_dir).unwrap();
+        assert_eq!(saved.status, RecordStatus::Succeeded);
+        assert_eq!(saved.pid, None);
+        let a = saved.step("a").unwrap();
+        assert_eq!(a.output, json!({"n": 1}));
+        assert_eq!(a.prompt.as_deref(), Some("A"));
+        assert_eq!(a.thread_id.as_deref(), Some("t1"));
+        let b = saved.step("b").unwrap();
+        let indexes: Vec<_> = b.elements.iter().map(|e| e.index).collect();
+        assert_eq!(indexes, vec![Some(0), Some(1)]);
+        let events = fs::read_to_string(run_dir.join(EVENTS_FILE)).unwrap();
+        assert_eq!(events.lines().count(), 5);
         assert!(!run_dir.join(".run.json.tmp").exists());
+    }
+
+    #[test]
+    fn a_damaged_record_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        RunRecorder::create(dir.path(), state()).unwrap();
+        let path = dir.path().join(STATE_FILE);
+        let text = fs::read(&path).unwrap();
+        fs::write(&path, &text[..text.len() / 2]).unwrap();
+        let err = RunState::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is damaged"), "{err}");
+        assert!(err.contains("left as it is"), "{err}");
     }
 }

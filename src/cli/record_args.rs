@@ -1,0 +1,74 @@
+//! Arguments of the commands over run records: `weft resume`, `weft runs`, `weft threads`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::common_args::{AgentArgs, ReportArgs};
+
+/// `weft resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run: its id, a unique prefix of it, or `last`.
+    #[arg(value_name = "RUN", required_unless_present = "last")]
+    pub run: Option<String>,
+    /// Resume the latest run.
+    #[arg(long, conflicts_with = "run")]
+    pub last: bool,
+    /// Resume even though the workflow file changed: the changed steps and everything
+    /// downstream of them run again.
+    #[arg(long)]
+    pub allow_changed: bool,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `weft runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    /// Where run records are.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".weft/runs",
+        env = "WEFT_RUNS_DIR",
+        global = true
+    )]
+    pub runs_dir: PathBuf,
+}
+
+/// `weft runs show`.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Show one run step by step, or one step's prompt, output and transcript.
+    Show {
+        /// The run: its id, a unique prefix of it, or `last`.
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// A step of the run.
+        #[arg(value_name = "STEP")]
+        step: Option<String>,
+    },
+}
+
+/// `weft threads`.
+#[derive(Debug, Args)]
+pub struct ThreadsArgs {
+    /// Where run records are (to name the step that owns each thread).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".weft/runs",
+        env = "WEFT_RUNS_DIR"
+    )]
+    pub runs_dir: PathBuf,
+    /// How many threads to list, most recent first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}

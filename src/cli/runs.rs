@@ -1,0 +1,243 @@
+//! `weft runs`: the recorded runs; `weft runs show RUN` one run step by step, and
+//! `weft runs show RUN STEP` one step's prompt, output and transcript.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::record_args::{RunsArgs, RunsCommand};
+use super::run::utc;
+use crate::engine::event::RunEvent;
+use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
+use crate::report::summary::{align, duration, tokens};
+use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
+
+/// `weft runs [show RUN [STEP]]`.
+pub fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let store = RunStore::new(&args.runs_dir);
+    let result = match &args.command {
+        None => list(&store, out),
+        Some(RunsCommand::Show { run, step }) => show(&store, run, step.as_deref(), out),
+    };
+    match result {
+        Ok(()) => EXIT_SUCCESS,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            EXIT_INVALID
+        }
+    }
+}
+
+fn list(store: &RunStore, out: &mut dyn Write) -> Result<(), String> {
+    let ids = store.ids();
+    if ids.is_empty() {
+        let _ = writeln!(out, "no runs in `{}`", store.dir.display());
+        return Ok(());
+    }
+    let mut rows = vec![header(&[
+        "run", "workflow", "started", "status", "duration", "tokens",
+    ])];
+    for id in ids {
+        let row = match RunState::load(&store.run_dir(&id)) {
+            Ok(s) => vec![
+                id,
+                s.workflow.clone(),
+                utc(s.started_at_ms),
+                run_status(&s),
+                s.duration_ms.map(duration).unwrap_or_default(),
+                tokens(&s.usage),
+            ],
+            Err(_) => vec![id, "?".into(), "?".into(), "damaged".into()],
+        };
+        rows.push(row);
+    }
+    let _ = write!(out, "{}", align(&rows, &[4, 5]));
+    Ok(())
+}
+
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_uppercase()).collect()
+}
+
+/// The run's status; a run recorded as running whose process is gone has `stopped`.
+fn run_status(state: &RunState) -> String {
+    let gone = state.pid.is_none_or(|pid| !process_alive(pid));
+    match state.status {
+        RecordStatus::Running if gone => "stopped".into(),
+        other => other.as_str().into(),
+    }
+}
+
+fn show(
+    store: &RunStore,
+    run: &str,
+    step: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let dir = store.find(run).map_err(|e| e.to_string())?;
+    let state = RunState::load(&dir).map_err(|e| e.to_string())?;
+    match step {
+        None => show_run(&state, out),
+        Some(id) => {
+            let entry = state.step(id).ok_or_else(|| {
+                let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+                format!(
+                    "run {} has no step `{id}` (it has: {})",
+                    state.run_id,
+                    known.join(", ")
+                )
+            })?;
+            show_step(&state, entry, &dir, out);
+        }
+    }
+    Ok(())
+}
+
+fn show_run(state: &RunState, out: &mut dyn Write) {
+    let _ = writeln!(
+        out,
+        "run {}: workflow `{}` ({})",
+        state.run_id,
+        state.workflow,
+        state.workflow_path.display()
+    );
+    let _ = writeln!(
+        out,
+        "status {}, started {}, {} over {} session(s), {} tokens",
+        run_status(state),
+        utc(state.started_at_ms),
+        state.duration_ms.map(duration).unwrap_or("-".into()),
+        state.sessions,
+        tokens(&state.usage)
+    );
+    let _ = writeln!(out, "inputs: {}\n", state.inputs);
+    let mut rows = vec![header(&[
+        "step", "status", "duration", "attempts", "tokens", "thread",
+    ])];
+    for s in &state.steps {
+        rows.push(step_row(s, &s.id));
+        for e in &s.elements {
+            rows.push(step_row(e, &format!("  #{}", e.index.unwrap_or(0))));
+        }
+    }
+    let _ = write!(out, "{}", align(&rows, &[2, 3, 4]));
+    for s in state.steps.iter().filter(|s| s.error.is_some()) {
+        let _ = writeln!(
+            out,
+            "\n{} {}: {}",
+            s.id,
+            s.status.as_str(),
+            s.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn step_row(s: &StepEntry, name: &str) -> Vec<String> {
+    let status = if s.reused {
+        format!("{} (kept)", s.status.as_str())
+    } else {
+        s.status.as_str().to_string()
+    };
+    vec![
+        name.to_string(),
+        status,
+        s.duration_ms.map(duration).unwrap_or_default(),
+        s.attempts.to_string(),
+        tokens(&s.usage),
+        s.thread_id.clone().unwrap_or_default(),
+    ]
+}
+
+fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut dyn Write) {
+    let _ = writeln!(
+        out,
+        "step `{}` of run {}: {}, {} attempt(s), {}, {} tokens, thread {}",
+        entry.id,
+        state.run_id,
+        entry.status.as_str(),
+        entry.attempts,
+        entry.duration_ms.map(duration).unwrap_or("-".into()),
+        tokens(&entry.usage),
+        entry.thread_id.as_deref().unwrap_or("-"),
+    );
+    let units: Vec<&StepEntry> = if entry.elements.is_empty() {
+        vec![entry]
+    } else {
+        entry.elements.iter().collect()
+    };
+    for unit in units {
+        let tag = unit.index.map(|i| format!(" #{i}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\n--- prompt{tag}\n{}",
+            unit.prompt.as_deref().unwrap_or("(none)")
+        );
+        let _ = writeln!(out, "\n--- output{tag}\n{}", pretty(&unit.output));
+        if let Some(error) = &unit.error {
+            let _ = writeln!(out, "\n--- error{tag}\n{error}");
+        }
+    }
+    let _ = writeln!(out, "\n--- transcript");
+    for line in transcript(&dir.join(EVENTS_FILE), &entry.id) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// What happened in step `step`, from the event log: sessions, attempts, what the agent
+/// did and wrote, approvals, the end. Lines that do not parse (a log cut short) are skipped.
+pub fn transcript(events: &Path, step: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(events).unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut writing = String::new();
+    let mut sessions = 0;
+    let flush = |writing: &mut String, lines: &mut Vec<String>| {
+        if !writing.trim().is_empty() {
+            lines.push(format!("agent: {}", writing.trim()));
+        }
+        writing.clear();
+    };
+    for event in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<RunEvent>(l).ok())
+    {
+        if let RunEvent::RunStarted { .. } = &event {
+            sessions += 1;
+            lines.push(format!("(session {sessions})"));
+            continue;
+        }
+        if let RunEvent::TurnDelta { step: s, delta, .. } = &event {
+            if s == step {
+                writing.push_str(delta);
+            }
+            continue;
+        }
+        if event_step(&event) != Some(step) {
+            continue;
+        }
+        flush(&mut writing, &mut lines);
+        if let Some(line) = crate::report::plain_line(&event, false) {
+            lines.push(line);
+        }
+    }
+    flush(&mut writing, &mut lines);
+    lines
+}
+
+fn event_step(event: &RunEvent) -> Option<&str> {
+    match event {
+        RunEvent::StepStarted { step, .. }
+        | RunEvent::TurnActivity { step, .. }
+        | RunEvent::ApprovalDecided { step, .. }
+        | RunEvent::StepRetrying { step, .. }
+        | RunEvent::StepFinished { step, .. } => Some(step),
+        _ => None,
+    }
+}

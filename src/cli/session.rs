@@ -1,0 +1,267 @@
+//! One session of a run (`weft run`, or `weft resume`): start the app-server, execute with
+//! the reporters attached, then say how it ended on stdout and stderr; the exit code.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use super::common_args::{AgentArgs, ReportArgs, RunOutput};
+use crate::engine::event::{RunEvent, Status};
+use crate::engine::spec::RunSpec;
+use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
+use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
+use crate::report::{
+    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
+    WORKFLOW_FILE, summary, write_atomic,
+};
+
+/// What a session runs and how.
+pub(super) struct Session<'a> {
+    pub spec: RunSpec,
+    pub seed: Seed,
+    /// The record to write (new, or the resumed run's, updated).
+    pub state: RunState,
+    /// The workflow file as run: saved beside the record as `workflow.yaml`.
+    pub workflow_text: String,
+    pub agent: &'a AgentArgs,
+    pub report: &'a ReportArgs,
+}
+
+/// Runs the session to its end; the exit code.
+pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let args = session.report;
+    let run_id = session.spec.run_id.clone();
+    let colors = Colors::new(args.color.enabled());
+    let hint = resume_hint(&run_id, &args.runs_dir);
+    let mut reporter = match reporter(args, session.state, &session.workflow_text, &hint, colors) {
+        Ok(r) => r,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return EXIT_AGENT;
+        }
+    };
+    let (spec, seed) = (session.spec, session.seed);
+    let report = runtime.block_on(async {
+        let agent = match CodexAgent::start(codex_config(session.agent)).await {
+            Ok(agent) => agent,
+            Err(e) => {
+                reporter.write_event(&RunEvent::RunFinished {
+                    status: Status::Failed,
+                    duration_ms: 0,
+                    usage: Default::default(),
+                });
+                return Err(e.to_string());
+            }
+        };
+        let agent = Arc::new(agent);
+        let cancel = cancel_on_signal();
+        let mut sink = |e: &RunEvent| reporter.write_event(e);
+        let report = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink).await;
+        agent.close().await;
+        Ok::<RunReport, String>(report)
+    });
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match report {
+        Ok(report) => finish(args, &report, &run_id, &hint, colors, out, err),
+        Err(message) => {
+            let _ = writeln!(err, "error: could not start the agent: {message}");
+            let _ = writeln!(err, "to try again: {hint}");
+            EXIT_AGENT
+        }
+    }
+}
+
+/// Checks the combinations clap cannot: `--events -` needs stdout to itself.
+pub(super) fn check(args: &ReportArgs) -> Result<(), String> {
+    let to_stdout = args.events.as_deref() == Some(Path::new("-"));
+    if to_stdout && args.output != RunOutput::Off {
+        return Err("`--events -` writes events to stdout: add `--output off`".into());
+    }
+    Ok(())
+}
+
+pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
+    CodexConfig {
+        codex_bin: args.codex_bin.clone(),
+        codex_home: None,
+        env: Vec::new(),
+        config_overrides: args.config.clone(),
+        idle_timeout: Some(args.idle_timeout),
+    }
+}
+
+fn reporter(
+    args: &ReportArgs,
+    state: RunState,
+    workflow_text: &str,
+    hint: &str,
+    colors: Colors,
+) -> Result<Reporter, String> {
+    let mut reporter = Reporter::new();
+    if args.progress.live() {
+        reporter.add(Live::new(args.verbose, colors));
+    } else {
+        reporter.add(Plain::new(std::io::stderr(), args.verbose));
+    }
+    match args.events.as_deref() {
+        Some(path) if path == Path::new("-") => reporter.add(JsonLines::new(std::io::stdout())),
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("cannot write events to `{}`: {e}", path.display()))?;
+            reporter.add(JsonLines::new(std::io::BufWriter::new(file)));
+        }
+        None => {}
+    }
+    if let Some(path) = &args.junit {
+        reporter.add(Junit::new(path.clone(), &state.workflow));
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(Into::into);
+        reporter.add(GithubActions::new(std::io::stderr(), summary, hint));
+    }
+    let dir = args.runs_dir.join(&state.run_id);
+    let recorder = RunRecorder::create(&dir, state)
+        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
+    write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes())
+        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
+    reporter.add(recorder);
+    Ok(reporter)
+}
+
+/// `weft resume ID`, with `--runs-dir` when it is not the default.
+fn resume_hint(run_id: &str, runs_dir: &Path) -> String {
+    if runs_dir == Path::new(".weft/runs") {
+        format!("weft resume {run_id}")
+    } else {
+        format!("weft resume {run_id} --runs-dir {}", runs_dir.display())
+    }
+}
+
+/// A watch that turns true on the first SIGINT or SIGTERM. A second one exits at once
+/// (the app-server dies with weft: the client asks the kernel for that).
+fn cancel_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        let _ = tx.send(true);
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("interrupted again: exiting now");
+        std::process::exit(crate::error::EXIT_INTERRUPTED);
+    });
+    rx
+}
+
+fn finish(
+    args: &ReportArgs,
+    report: &RunReport,
+    run_id: &str,
+    hint: &str,
+    colors: Colors,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    match args.output {
+        RunOutput::Json => {
+            let doc = json_report(report, run_id);
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            let _ = writeln!(out, "{text}");
+        }
+        RunOutput::Text => {
+            for (name, value) in &report.outputs {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                let _ = writeln!(out, "{name}: {text}");
+            }
+        }
+        RunOutput::Off => {}
+    }
+    let _ = write!(
+        err,
+        "\n{}",
+        summary::table(&report.steps, report.duration.as_millis() as u64, colors)
+    );
+    if let Some(fatal) = &report.fatal {
+        let _ = writeln!(err, "{} the agent failed: {fatal}", colors.error("error:"));
+    }
+    for step in report.steps.iter().filter(|s| s.status == Status::Failed) {
+        let why = step.error.as_deref().unwrap_or("failed");
+        let _ = writeln!(
+            err,
+            "{} step `{}` failed: {why}",
+            colors.error("error:"),
+            step.id
+        );
+    }
+    let record = args.runs_dir.join(run_id);
+    let _ = writeln!(err, "run record: {}", record.display());
+    if report.status != Status::Succeeded {
+        let _ = writeln!(err, "to continue where it stopped: {hint}");
+    }
+    exit_code(report)
+}
+
+/// The exit code of a finished run.
+pub fn exit_code(report: &RunReport) -> i32 {
+    match report.status {
+        Status::Interrupted => EXIT_INTERRUPTED,
+        _ if report.fatal.is_some() => EXIT_AGENT,
+        Status::Failed => EXIT_STEP_FAILED,
+        Status::Succeeded | Status::Skipped => EXIT_SUCCESS,
+    }
+}
+
+fn json_report(report: &RunReport, run_id: &str) -> Value {
+    let steps: Map<String, Value> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let mut v = json!({
+                "status": s.status,
+                "output": s.output,
+                "thread_id": s.thread_id,
+                "usage": s.usage,
+                "duration_ms": s.duration_ms,
+                "attempts": s.attempts,
+                "reused": s.reused,
+            });
+            if let (Some(e), Value::Object(m)) = (&s.error, &mut v) {
+                m.insert("error".into(), Value::String(e.clone()));
+            }
+            (s.id.clone(), v)
+        })
+        .collect();
+    json!({
+        "run_id": run_id,
+        "status": report.status,
+        "outputs": report.outputs,
+        "steps": steps,
+        "usage": report.usage,
+        "duration_ms": report.duration.as_millis() as u64,
+    })
+}

@@ -1,0 +1,117 @@
+//! `weft threads`: the agent's threads (from the app-server's `thread/list`), each with the
+//! run steps that own it (from the run records).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::record_args::ThreadsArgs;
+use super::run::utc;
+use crate::client::{Client, ClientConfig, ThreadInfo, ThreadListOptions};
+use crate::error::{EXIT_AGENT, EXIT_SUCCESS};
+use crate::report::summary::align;
+use crate::report::{RunState, RunStore};
+
+/// `weft threads`.
+pub fn threads(args: &ThreadsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let listed = list(args);
+    let threads = match listed {
+        Ok(t) => t,
+        Err(message) => {
+            let _ = writeln!(err, "error: cannot list the agent's threads: {message}");
+            return EXIT_AGENT;
+        }
+    };
+    let owners = owners(&RunStore::new(&args.runs_dir));
+    let mut rows = vec![vec![
+        "THREAD".to_string(),
+        "CREATED".into(),
+        "OWNER".into(),
+        "PREVIEW".into(),
+    ]];
+    for t in &threads {
+        let created = t.raw["createdAt"].as_u64().map(|s| utc(s * 1000));
+        let owner = owners.get(&t.id).cloned();
+        rows.push(vec![
+            t.id.clone(),
+            created.unwrap_or_default(),
+            owner.unwrap_or_else(|| "-".into()),
+            clip(&t.preview, 48),
+        ]);
+    }
+    let _ = write!(out, "{}", align(&rows, &[]));
+    EXIT_SUCCESS
+}
+
+fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let config = ClientConfig {
+        codex_bin: args.agent.codex_bin.clone(),
+        config_overrides: args.agent.config.clone(),
+        ..ClientConfig::default()
+    };
+    runtime.block_on(async {
+        let client = Client::spawn(config).await.map_err(|e| e.to_string())?;
+        let options = ThreadListOptions {
+            limit: Some(args.limit),
+            ..ThreadListOptions::default()
+        };
+        let listed = client.thread_list(options).await.map_err(|e| e.to_string());
+        let _ = client.close().await;
+        listed.map(|l| l.data)
+    })
+}
+
+/// Thread id → `RUN step, step` for every step (and fan-out element) in the records.
+fn owners(store: &RunStore) -> BTreeMap<String, String> {
+    let mut owners: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for id in store.ids() {
+        let Ok(state) = RunState::load(&store.run_dir(&id)) else {
+            continue;
+        };
+        for step in &state.steps {
+            for unit in std::iter::once(step).chain(&step.elements) {
+                let Some(thread) = &unit.thread_id else {
+                    continue;
+                };
+                let name = match unit.index {
+                    Some(i) => format!("{}#{i}", unit.id),
+                    None => unit.id.clone(),
+                };
+                let list = owners.entry(thread.clone()).or_default();
+                if !list.iter().any(|(r, n)| r == &id && n == &name) {
+                    list.push((id.clone(), name));
+                }
+            }
+        }
+    }
+    owners
+        .into_iter()
+        .map(|(thread, list)| (thread, group_by_run(&list)))
+        .collect()
+}
+
+/// `r1 a, b; r2 c` from `[(r1, a), (r1, b), (r2, c)]`.
+fn group_by_run(list: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut current: Option<&str> = None;
+    for (run, step) in list {
+        if current == Some(run.as_str()) {
+            out.push_str(&format!(", {step}"));
+        } else {
+            if current.is_some() {
+                out.push_str("; ");
+            }
+            out.push_str(&format!("{run} {step}"));
+            current = Some(run);
+        }
+    }
+    out
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}

@@ -1,0 +1,187 @@
+//! Continuing a run: which steps an earlier session leaves done, the named threads it
+//! leaves to continue, and the fingerprints that tell whether a step changed since.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::agent::Agent;
+use super::emit::finished_event;
+use super::scheduler::{Scheduler, StepRecord, StepState};
+use super::spec::{RunSpec, ThreadMode};
+
+/// What an earlier session of a run leaves to the next one.
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    /// Steps that are done and keep their results (their outputs feed later templates).
+    pub done: Vec<StepRecord>,
+    /// Named threads and their ids: the next step on each continues it with `thread/resume`.
+    pub threads: Vec<(String, String)>,
+}
+
+impl<A: Agent> Scheduler<'_, A> {
+    /// Marks the seed's steps done (reporting each as a reused `step.finished`) and
+    /// remembers its threads as to be reopened.
+    pub(super) fn seed(&mut self, seed: Seed) {
+        for (name, id) in seed.threads {
+            self.reopen.insert(id.clone());
+            self.threads.insert(name, id);
+        }
+        for mut rec in seed.done {
+            let Some(i) = self.spec.index_of(&rec.id) else {
+                continue;
+            };
+            rec.reused = true;
+            (self.sink)(&finished_event(&rec));
+            self.states[i] = StepState::Done(rec);
+        }
+    }
+}
+
+/// A short hash of everything that decides what step `i` does: its prompt, schema,
+/// policies, thread (with the named thread's options) and the ids of its upstream steps.
+pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
+    let step = &spec.steps[i];
+    let upstream: Vec<&str> = step
+        .upstream
+        .iter()
+        .map(|&u| spec.steps[u].id.as_str())
+        .collect();
+    let thread_options = |name: &str| {
+        let t = spec.thread_spec(name);
+        json!([
+            t.model,
+            t.effort,
+            t.developer_instructions,
+            t.base_instructions
+        ])
+    };
+    let thread = match &step.thread {
+        ThreadMode::Fresh => json!("fresh"),
+        ThreadMode::Named(n) => json!({ "named": n, "options": thread_options(n) }),
+        ThreadMode::Fork(n) => json!({ "fork": n, "options": thread_options(n) }),
+        ThreadMode::Resume(id) => json!({ "resume": id }),
+    };
+    let doc = json!({
+        "prompt": step.prompt,
+        "upstream": upstream,
+        "thread": thread,
+        "output_schema": step.output_schema,
+        "model": step.model,
+        "effort": step.effort,
+        "approval": step.approval,
+        "sandbox": step.sandbox,
+        "approve": [step.approve_commands, step.approve_files],
+        "cwd": step.cwd,
+        "timeout_ms": step.timeout.map(|t| t.as_millis() as u64),
+        "retries": step.retries,
+        "if": step.if_expr,
+        "for_each": step.for_each,
+        "as": step.as_name,
+        "max_parallel": step.max_parallel,
+        "continue_on_error": step.continue_on_error,
+        "max_tokens": step.max_tokens,
+    });
+    let digest = Sha256::digest(doc.to_string().as_bytes());
+    hex(&digest[..8])
+}
+
+/// The SHA-256 of `bytes` in hex (the workflow file's hash in a run record).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The steps of `spec` that keep their earlier results: those in `succeeded` that are
+/// neither in `changed` nor downstream of a step in it.
+pub fn kept_steps(
+    spec: &RunSpec,
+    succeeded: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut rerun = vec![false; spec.steps.len()];
+    for (i, step) in spec.steps.iter().enumerate() {
+        rerun[i] = changed.contains(&step.id) || step.upstream.iter().any(|&u| rerun[u]);
+    }
+    spec.steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !rerun[*i] && succeeded.contains(&s.id))
+        .map(|(_, s)| s.id.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::spec::StepSpec;
+
+    fn spec(steps: Vec<StepSpec>) -> RunSpec {
+        RunSpec {
+            workflow_name: "w".into(),
+            run_id: "r".into(),
+            steps,
+            threads: Vec::new(),
+            inputs: json!({}),
+            env: Default::default(),
+            outputs: Vec::new(),
+            jobs: 1,
+            fail_fast: false,
+            timeout: None,
+            max_tokens: None,
+            retry_delay: std::time::Duration::ZERO,
+        }
+    }
+
+    fn chain() -> RunSpec {
+        let a = StepSpec::new("a", "A");
+        let mut b = StepSpec::new("b", "B");
+        b.upstream = vec![0];
+        let mut c = StepSpec::new("c", "C");
+        c.upstream = vec![1];
+        let d = StepSpec::new("d", "D");
+        spec(vec![a, b, c, d])
+    }
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_changed_step_and_everything_downstream_run_again() {
+        let s = chain();
+        let kept = kept_steps(&s, &set(&["a", "b", "c", "d"]), &set(&["b"]));
+        assert_eq!(kept, set(&["a", "d"]));
+        let kept = kept_steps(&s, &set(&["a", "d"]), &set(&[]));
+        assert_eq!(kept, set(&["a", "d"]), "only what succeeded is kept");
+    }
+
+    #[test]
+    fn fingerprints_change_with_what_the_step_does_only() {
+        let s = chain();
+        let before = fingerprint(&s, 1);
+        assert_eq!(before, fingerprint(&chain(), 1), "stable");
+        let mut prompt = chain();
+        prompt.steps[1].prompt = "B, but different".into();
+        assert_ne!(fingerprint(&prompt, 1), before);
+        let mut upstream = chain();
+        upstream.steps[0].id = "z".into();
+        assert_ne!(
+            fingerprint(&upstream, 1),
+            before,
+            "an upstream rename counts"
+        );
+        let mut other = chain();
+        other.steps[3].prompt = "D2".into();
+        assert_eq!(
+            fingerprint(&other, 1),
+            before,
+            "another step's edit does not"
+        );
+        assert_eq!(before.len(), 16);
+    }
+}
