@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use support::{TestEnv, codex_bin, within};
+use support::TestEnv;
 use weft::mock::MockReply;
 
 fn weft_in(dir: &Path, args: &[&str]) -> Output {
@@ -128,17 +128,7 @@ async fn text_output_prints_the_workflow_outputs_and_the_plain_log_goes_to_stder
     })
     .await;
     std::fs::write(env.work().join("greet.yaml"), TWO_STEPS).expect("write");
-    let out = within(
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["run", "greet.yaml", "-i", "who=Ada"])
-            .current_dir(env.work())
-            .env("CODEX_BIN", codex_bin())
-            .env("CODEX_HOME", env.codex_home())
-            .env("TMPDIR", env.tmp())
-            .output(),
-    )
-    .await
-    .expect("run weft");
+    let out = support::cli::weft(&env, &["run", "greet.yaml", "-i", "who=Ada"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "greeting: hi Ada\n");
     let stderr = text(&out.stderr);

@@ -2,47 +2,25 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use support::{TestEnv, codex_bin, within_for};
+use support::cli::{json_stdout, weft, write};
+use support::{TestEnv, within_for};
 use weft::mock::{MockReply, MockRequest};
-
-/// Runs `weft ARGS` in the environment's work directory; its output.
-async fn weft(env: &TestEnv, args: &[&str]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"));
-    cmd.args(args)
-        .current_dir(env.work())
-        .env("CODEX_BIN", codex_bin())
-        .env("CODEX_HOME", env.codex_home())
-        .env("TMPDIR", env.tmp())
-        .kill_on_drop(true);
-    within_for(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("run weft")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write workflow");
-    path.display().to_string()
-}
-
-fn json_stdout(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn marker(request: &MockRequest) -> String {
     request.last_user_text().unwrap_or_default()
+}
+
+/// The first request whose prompt starts with `prefix`.
+fn find(requests: &[MockRequest], prefix: &str) -> MockRequest {
+    requests
+        .iter()
+        .find(|r| marker(r).starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} request"))
+        .clone()
 }
 
 const FOUR_STEPS: &str = r#"
@@ -102,13 +80,7 @@ async fn a_named_thread_carries_history_and_fresh_threads_do_not() {
     assert_ne!(steps["check"]["thread_id"], steps["plan"]["thread_id"]);
 
     let requests = env.mock.requests();
-    let find = |prefix: &str| {
-        requests
-            .iter()
-            .find(|r| marker(r).starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix} request"))
-            .clone()
-    };
+    let find = |prefix: &str| find(&requests, prefix);
     let plan = find("PLAN");
     assert_eq!(marker(&plan), "PLAN 3 items");
     assert!(plan.user_texts().iter().any(|t| t == "SURVEY the module"));
@@ -379,15 +351,9 @@ steps:
 /// Starts `weft run FILE --output json` in the background, once the model has been asked
 /// to answer `marker_prefix` (which stalls), returns the child and the app-server pids.
 async fn start_stalled_run(env: &TestEnv, file: &str) -> (tokio::process::Child, Vec<u32>) {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["run", file, "--output", "json"])
-        .current_dir(env.work())
-        .env("CODEX_BIN", codex_bin())
-        .env("CODEX_HOME", env.codex_home())
-        .env("TMPDIR", env.tmp())
+    let child = support::cli::command(env, &["run", file, "--output", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("spawn weft");
     let pid = child.id().expect("weft pid");
@@ -486,13 +452,7 @@ steps:
     assert_ne!(&steps["guess_a"]["thread_id"], main);
     assert_ne!(steps["guess_a"]["thread_id"], steps["guess_b"]["thread_id"]);
     let requests = env.mock.requests();
-    let find = |prefix: &str| {
-        requests
-            .iter()
-            .find(|r| marker(r).starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix} request"))
-            .clone()
-    };
+    let find = |prefix: &str| find(&requests, prefix);
     let a = find("HYPOTHESIS A");
     assert!(
         a.user_texts().iter().any(|t| t == "READ the log"),

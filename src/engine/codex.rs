@@ -276,28 +276,10 @@ impl UsageTracker {
     fn update(&mut self, t: &TokenUsage) -> Usage {
         let total = usage_of(&t.total);
         let last = usage_of(&t.last);
-        let base = *self.baseline.get_or_insert_with(|| Usage {
-            input_tokens: total.input_tokens.saturating_sub(last.input_tokens),
-            cached_input_tokens: total
-                .cached_input_tokens
-                .saturating_sub(last.cached_input_tokens),
-            output_tokens: total.output_tokens.saturating_sub(last.output_tokens),
-            reasoning_output_tokens: total
-                .reasoning_output_tokens
-                .saturating_sub(last.reasoning_output_tokens),
-            total_tokens: total.total_tokens.saturating_sub(last.total_tokens),
-        });
-        self.turn = Usage {
-            input_tokens: total.input_tokens.saturating_sub(base.input_tokens),
-            cached_input_tokens: total
-                .cached_input_tokens
-                .saturating_sub(base.cached_input_tokens),
-            output_tokens: total.output_tokens.saturating_sub(base.output_tokens),
-            reasoning_output_tokens: total
-                .reasoning_output_tokens
-                .saturating_sub(base.reasoning_output_tokens),
-            total_tokens: total.total_tokens.saturating_sub(base.total_tokens),
-        };
+        let base = *self
+            .baseline
+            .get_or_insert_with(|| total.saturating_sub(&last));
+        self.turn = total.saturating_sub(&base);
         self.turn
     }
 }
@@ -414,5 +396,43 @@ impl ServerRequestHandler for Approvals {
     fn handle(&self, request: ServerRequest) -> BoxFuture<'_, ServerResponse> {
         let response = self.decide(&request);
         Box::pin(async move { response })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(total: i64, last: i64) -> TokenUsage {
+        TokenUsage {
+            total: client::TokenBreakdown {
+                total_tokens: total,
+                ..Default::default()
+            },
+            last: client::TokenBreakdown {
+                total_tokens: last,
+                ..Default::default()
+            },
+            model_context_window: None,
+        }
+    }
+
+    #[test]
+    fn turn_usage_is_what_the_thread_used_since_the_turn_began() {
+        let mut tracker = UsageTracker::default();
+        assert_eq!(tracker.update(&usage(100, 15)).total_tokens, 15);
+        assert_eq!(tracker.update(&usage(130, 30)).total_tokens, 45);
+    }
+
+    #[test]
+    fn transient_turn_errors_are_retried_and_others_are_not() {
+        let info = |v: serde_json::Value| transient(Some(&v));
+        assert!(info(serde_json::json!("serverOverloaded")));
+        assert!(info(
+            serde_json::json!({"httpConnectionFailed": {"httpStatusCode": 502}})
+        ));
+        assert!(!info(serde_json::json!("badRequest")));
+        assert!(!info(serde_json::json!("contextWindowExceeded")));
+        assert!(!transient(None));
     }
 }
