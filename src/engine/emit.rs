@@ -2,7 +2,8 @@
 
 use super::agent::{Agent, AgentEvent};
 use super::event::RunEvent;
-use super::scheduler::{Scheduler, StepRecord};
+use super::outcome::StepRecord;
+use super::scheduler::Scheduler;
 use super::unit::UnitMsg;
 
 impl<A: Agent> Scheduler<'_, A> {

@@ -7,6 +7,7 @@ mod codex;
 pub mod context;
 mod emit;
 pub mod event;
+mod outcome;
 pub mod output;
 mod resume;
 pub mod scheduler;
@@ -16,8 +17,9 @@ pub mod unit;
 
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
+pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
-pub use scheduler::{RunReport, StepRecord, execute, execute_seeded};
+pub use scheduler::{execute, execute_seeded};
 
 #[cfg(test)]
 mod fake;

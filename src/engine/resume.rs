@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::agent::Agent;
 use super::emit::finished_event;
-use super::scheduler::{Scheduler, StepRecord, StepState};
+use super::outcome::StepRecord;
+use super::scheduler::{Scheduler, StepState};
 use super::spec::{RunSpec, ThreadMode};
 
 /// What an earlier session of a run leaves to the next one.
