@@ -28,7 +28,7 @@ pub enum Command {
     Schema,
     /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
     /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// `weft run`.
@@ -88,6 +88,27 @@ pub struct RunArgs {
     /// Also show what the agent writes, as it writes it.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Run for real and save every model request and answer to this cassette file
+    /// (credentials are passed through, never saved).
+    #[arg(long, value_name = "CASSETTE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer the model's requests from this cassette: no network, no key. Commands and
+    /// file edits still run. Inputs not given are taken from the cassette.
+    #[arg(long, value_name = "CASSETTE")]
+    pub replay: Option<PathBuf>,
+    /// `strict`: a request whose prompt or output schema differs from the cassette fails
+    /// its step, showing the difference; `lenient`: warn and replay the recorded answer.
+    #[arg(long, value_enum, default_value_t = ReplayMode::Strict, value_name = "MODE")]
+    pub replay_mode: ReplayMode,
+}
+
+/// How `--replay` treats a request that differs from the cassette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayMode {
+    /// Fail the request (and so its step) and show the difference.
+    Strict,
+    /// Show the difference as a warning and serve the recorded answer.
+    Lenient,
 }
 
 /// What `weft run` prints on stdout.

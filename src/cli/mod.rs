@@ -3,6 +3,9 @@
 mod args;
 mod commands;
 mod run;
+mod tape;
 
-pub use args::{Cli, Command, PlanArgs, RunArgs, RunOutput, ValidateArgs, ValidateFormat};
+pub use args::{
+    Cli, Command, PlanArgs, ReplayMode, RunArgs, RunOutput, ValidateArgs, ValidateFormat,
+};
 pub use commands::{plan, run, schema, validate};

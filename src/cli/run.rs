@@ -7,6 +7,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::args::{RunArgs, RunOutput};
+use super::tape::{self, Tape};
+use crate::cassette::Cassette;
 use crate::engine::event::{RunEvent, Status};
 use crate::engine::{self, CodexAgent, CodexConfig, RunOptions, RunReport};
 use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
@@ -16,7 +18,14 @@ use crate::workflow::{self, Workflow, inputs};
 
 /// `weft run FILE`.
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let (workflow, plan, inputs) = match prepare(args) {
+    let cassette = match tape::load_replay(args) {
+        Ok(c) => c,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let (workflow, plan, inputs) = match prepare(args, cassette.as_ref()) {
         Ok(p) => p,
         Err(message) => {
             let _ = writeln!(err, "{message}");
@@ -45,6 +54,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         retry_delay: Duration::from_secs(1),
     };
     let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
+    let mut config = codex_config(args);
+    let tape = match runtime.block_on(Tape::start(args, cassette, &mut config)) {
+        Ok(t) => t,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_INVALID;
+        }
+    };
     let mut reporter = match reporter(args, &workflow, &run_id, &inputs) {
         Ok(r) => r,
         Err(message) => {
@@ -53,9 +71,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         }
     };
     let report = runtime.block_on(async {
-        let agent = CodexAgent::start(codex_config(args))
-            .await
-            .map_err(|e| e.to_string())?;
+        let agent = CodexAgent::start(config).await.map_err(|e| e.to_string())?;
         let agent = std::sync::Arc::new(agent);
         let cancel = cancel_on_signal();
         let mut sink = |e: &RunEvent| reporter.write_event(e);
@@ -63,9 +79,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         agent.close().await;
         Ok::<RunReport, String>(report)
     });
+    let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
+        t.finish(&workflow.name, &inputs, &step_order, err)
+    });
     runtime.shutdown_timeout(Duration::from_secs(2));
     match report {
-        Ok(report) => finish(args, &report, &run_id, out, err),
+        Ok(report) => finish(args, &report, &run_id, out, err).max(tape_code),
         Err(message) => {
             let _ = writeln!(err, "error: could not start the agent: {message}");
             EXIT_AGENT
@@ -75,10 +94,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
-fn prepare(args: &RunArgs) -> Result<Prepared, String> {
+fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, String> {
     let workflow = workflow::load(&args.file).map_err(|e| e.render())?;
     let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
-    let inputs = inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref())
+    let pairs = tape::inputs_with_recorded(args, cassette);
+    let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())
         .map_err(|e| format!("error: {e}"))?;
     Ok((workflow, plan, inputs))
 }
@@ -90,6 +110,7 @@ fn codex_config(args: &RunArgs) -> CodexConfig {
         env: Vec::new(),
         config_overrides: args.config.clone(),
         idle_timeout: Some(args.idle_timeout),
+        active_turns: Default::default(),
     }
 }
 

@@ -10,11 +10,13 @@ pub mod output;
 pub mod scheduler;
 pub mod spec;
 mod start;
+mod turns;
 pub mod unit;
 
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
 pub use scheduler::{RunReport, StepRecord, execute};
+pub use turns::ActiveTurns;
 
 #[cfg(test)]
 mod fake;

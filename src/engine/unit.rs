@@ -158,6 +158,7 @@ async fn attempts<A: Agent>(
             attempt,
         });
         let mut turn = unit.turn.clone();
+        turn.label.attempt = attempt;
         turn.thread_id = thread_id.clone();
         turn.input = input.clone();
         turn.output_schema = unit.schema.as_ref().map(|s| s.for_model().clone());
