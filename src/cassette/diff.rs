@@ -6,12 +6,17 @@ use similar::TextDiff;
 /// A unified diff of `recorded` against `now`, lines prefixed `-`/`+`, with a little
 /// context; headed `cassette` / `this run`.
 pub fn text_diff(recorded: &str, now: &str) -> String {
-    let recorded = with_final_newline(recorded);
-    let now = with_final_newline(now);
-    TextDiff::from_lines(recorded.as_str(), now.as_str())
+    labeled_diff(recorded, now, ("cassette", "this run"))
+}
+
+/// A unified diff of `old` against `new` under the headers `labels`.
+pub fn labeled_diff(old: &str, new: &str, labels: (&str, &str)) -> String {
+    let old = with_final_newline(old);
+    let new = with_final_newline(new);
+    TextDiff::from_lines(old.as_str(), new.as_str())
         .unified_diff()
         .context_radius(2)
-        .header("cassette", "this run")
+        .header(labels.0, labels.1)
         .to_string()
 }
 

@@ -9,7 +9,7 @@ mod replay;
 mod server;
 mod sse;
 
-pub use diff::{json_diff, text_diff};
+pub use diff::{json_diff, labeled_diff, text_diff};
 pub use format::{
     Answer, CASSETTE_VERSION, Cassette, CassetteError, Exchange, ExchangeKey, stabilize,
 };

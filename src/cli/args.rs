@@ -29,6 +29,24 @@ pub enum Command {
     /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
     /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
     Run(Box<RunArgs>),
+    /// Replay every workflow in DIR that has a cassette and expectations beside it
+    /// (`NAME.yaml`, `NAME.cassette.json`, `NAME.expect.json`) and compare (exit 1 on a
+    /// difference).
+    Test(TestArgs),
+}
+
+/// `weft test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The directory of workflows.
+    #[arg(value_name = "DIR", default_value = "workflows")]
+    pub dir: PathBuf,
+    /// The codex binary (default: `codex` on PATH).
+    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
+    pub codex_bin: Option<PathBuf>,
+    /// Write each `NAME.expect.json` from this replay instead of comparing.
+    #[arg(long)]
+    pub update: bool,
 }
 
 /// `weft run`.

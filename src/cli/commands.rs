@@ -17,6 +17,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         Command::Plan(args) => plan(&args, out, err),
         Command::Schema => schema(out),
         Command::Run(args) => super::run::run(&args, out, err),
+        Command::Test(args) => super::test_cmd::test(&args, out, err),
     }
 }
 

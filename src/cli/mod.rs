@@ -4,8 +4,10 @@ mod args;
 mod commands;
 mod run;
 mod tape;
+mod test_cmd;
+mod workspace;
 
 pub use args::{
-    Cli, Command, PlanArgs, ReplayMode, RunArgs, RunOutput, ValidateArgs, ValidateFormat,
+    Cli, Command, PlanArgs, ReplayMode, RunArgs, RunOutput, TestArgs, ValidateArgs, ValidateFormat,
 };
 pub use commands::{plan, run, schema, validate};

@@ -207,4 +207,5 @@ pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::set_permissions(&path, mode).expect("chmod script");
     path
 }
+pub mod examples;
 pub mod scripted;
