@@ -93,3 +93,30 @@ async fn recording_the_examples_gives_the_checked_in_cassettes_byte_for_byte() {
          rerun with WEFT_BLESS=1 if the change is intended"
     );
 }
+
+fn validator(schema: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("schemas").join(schema)).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema JSON");
+    jsonschema::draft202012::meta::validate(&schema).expect("a valid JSON Schema");
+    jsonschema::validator_for(&schema).expect("compile")
+}
+
+#[test]
+fn every_cassette_and_expectation_matches_its_schema() {
+    let cassette = validator("cassette.schema.json");
+    let expect = validator("expect.schema.json");
+    for example in &EXAMPLES {
+        for (suffix, validator) in [("cassette", &cassette), ("expect", &expect)] {
+            let path = repo().join(format!("workflows/{}.{suffix}.json", example.name));
+            let text = std::fs::read_to_string(&path).expect("read");
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+            weft::cassette::Cassette::load(&repo().join(format!(
+                "workflows/{}.cassette.json",
+                example.name
+            )))
+            .expect("weft reads it");
+        }
+    }
+}

@@ -73,8 +73,8 @@ fn example_output_schemas_are_strict_mode_ready() {
     }
     for entry in std::fs::read_dir("schemas").unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().unwrap() == "workflow.schema.json" {
-            continue;
+        if path.to_string_lossy().ends_with(".schema.json") {
+            continue; // weft's own file formats, not output schemas
         }
         let schema: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
