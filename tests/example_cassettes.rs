@@ -110,12 +110,14 @@ fn every_cassette_and_expectation_matches_its_schema() {
             let path = repo().join(format!("workflows/{}.{suffix}.json", example.name));
             let text = std::fs::read_to_string(&path).expect("read");
             let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-            weft::cassette::Cassette::load(&repo().join(format!(
-                "workflows/{}.cassette.json",
-                example.name
-            )))
+            weft::cassette::Cassette::load(
+                &repo().join(format!("workflows/{}.cassette.json", example.name)),
+            )
             .expect("weft reads it");
         }
     }
