@@ -352,3 +352,18 @@ fn unreadable_files_are_an_error_not_a_panic() {
             .starts_with("error: cannot read `/nonexistent/w.yaml`: ")
     );
 }
+
+#[test]
+fn fail_if_reads_the_step_output_but_not_loop_or_unknown_names() {
+    let ok = "steps:\n  r:\n    prompt: x\n    fail_if: output.errors > 0\n";
+    assert_eq!(errors(ok), Vec::new());
+    let bad = "steps:\n  r:\n    prompt: x\n    fail_if: loop.index > 0 or outptu\n";
+    let messages: Vec<String> = errors(bad).into_iter().map(|(_, _, m)| m).collect();
+    assert_eq!(
+        messages,
+        vec![
+            "`loop` is only defined in the prompt of a step with `for_each`".to_string(),
+            "unknown variable `outptu`; did you mean `output`?".to_string(),
+        ]
+    );
+}

@@ -24,7 +24,7 @@ fn prompts_conditions_fan_out_and_outputs_render_against_a_json_context() {
     context["loop"] = json!({"index": 1, "index0": 0, "length": 2});
     let prompt = templates.render_prompt("split", &context).unwrap();
     assert!(
-        prompt.starts_with("Move x, y from src/big.rs into a.rs\n(r). This is part 1 of 2;"),
+        prompt.starts_with("Create a.rs holding x, y, moved from\nsrc/big.rs (r), with the imports they need. This is part\n1 of 2;"),
         "{prompt}"
     );
     assert_eq!(templates.render_output("files", &context).unwrap(), files);

@@ -30,7 +30,7 @@ pub enum Command {
     Schema,
     /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
     /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Continue a run that failed or was interrupted: steps that succeeded keep their
     /// outputs, named threads continue, the rest runs again (exit codes as `run`).
     Resume(ResumeArgs),
@@ -38,6 +38,24 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the agent's threads and the run step that owns each.
     Threads(ThreadsArgs),
+    /// Replay every workflow in DIR that has a cassette and expectations beside it
+    /// (`NAME.yaml`, `NAME.cassette.json`, `NAME.expect.json`) and compare (exit 1 on a
+    /// difference).
+    Test(TestArgs),
+}
+
+/// `weft test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The directory of workflows.
+    #[arg(value_name = "DIR", default_value = "workflows")]
+    pub dir: PathBuf,
+    /// The codex binary (default: `codex` on PATH).
+    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
+    pub codex_bin: Option<PathBuf>,
+    /// Write each `NAME.expect.json` from this replay instead of comparing.
+    #[arg(long)]
+    pub update: bool,
 }
 
 /// `weft run`.
@@ -74,6 +92,28 @@ pub struct RunArgs {
     pub agent: AgentArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    /// Run for real and save every model request and answer to this cassette file
+    /// (credentials are passed through, never saved).
+    #[arg(long, value_name = "CASSETTE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer the model's requests from this cassette: no network, no key. Commands and
+    /// file edits still run. Inputs not given are taken from the cassette.
+    #[arg(long, value_name = "CASSETTE")]
+    pub replay: Option<PathBuf>,
+    /// `strict`: a request whose prompt or output schema differs from the cassette fails
+    /// its step, showing the difference; `lenient`: warn and replay the recorded answer.
+    #[arg(long, value_enum, default_value_t = ReplayMode::Strict, value_name = "MODE")]
+    pub replay_mode: ReplayMode,
+}
+
+/// How `--replay` treats a request that differs from the cassette.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReplayMode {
+    /// Fail the request (and so its step) and show the difference.
+    #[default]
+    Strict,
+    /// Show the difference as a warning and serve the recorded answer.
+    Lenient,
 }
 
 pub(super) fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {

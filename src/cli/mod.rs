@@ -8,9 +8,14 @@ mod resume;
 mod run;
 mod runs;
 mod session;
+mod tape;
+mod test_cmd;
 mod threads;
+mod workspace;
 
-pub use args::{Cli, Command, PlanArgs, RunArgs, ValidateArgs, ValidateFormat};
+pub use args::{
+    Cli, Command, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
+};
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
 pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};

@@ -29,6 +29,7 @@ pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i3
                 workflow_text,
                 agent: &args.agent,
                 report: &args.report,
+                tape: Default::default(),
             };
             session::execute(session, out, err)
         }

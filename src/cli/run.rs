@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::args::RunArgs;
 use super::session::{self, Session};
+use super::tape::{self, TapeSetup};
+use crate::cassette::Cassette;
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
@@ -17,7 +19,14 @@ use crate::workflow::{self, Workflow, inputs};
 
 /// `weft run FILE`.
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let (workflow, plan, inputs) = match prepare(args) {
+    let cassette = match tape::load_replay(args) {
+        Ok(c) => c,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let (workflow, plan, inputs) = match prepare(args, cassette.as_ref()) {
         Ok(p) => p,
         Err(message) => {
             let _ = writeln!(err, "{message}");
@@ -50,16 +59,22 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
         report: &args.report,
+        tape: TapeSetup {
+            record: args.record.clone(),
+            replay: cassette,
+            mode: args.replay_mode,
+        },
     };
     session::execute(session, out, err)
 }
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
-fn prepare(args: &RunArgs) -> Result<Prepared, String> {
+fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, String> {
     let workflow = workflow::load(&args.file).map_err(|e| e.render())?;
     let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
-    let inputs = inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref())
+    let pairs = tape::inputs_with_recorded(args, cassette);
+    let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())
         .map_err(|e| format!("error: {e}"))?;
     Ok((workflow, plan, inputs))
 }

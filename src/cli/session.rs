@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
+use super::tape::{Tape, TapeSetup};
 use crate::engine::event::{RunEvent, Status};
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
@@ -29,6 +30,8 @@ pub(super) struct Session<'a> {
     pub workflow_text: String,
     pub agent: &'a AgentArgs,
     pub report: &'a ReportArgs,
+    /// A cassette to record or replay, if any.
+    pub tape: TapeSetup,
 }
 
 /// Runs the session to its end; the exit code.
@@ -52,8 +55,18 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
         }
     };
     let (spec, seed) = (session.spec, session.seed);
+    let mut config = codex_config(session.agent);
+    let tape = match runtime.block_on(Tape::start(session.tape, &mut config)) {
+        Ok(t) => t,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
+    let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
     let report = runtime.block_on(async {
-        let agent = match CodexAgent::start(codex_config(session.agent)).await {
+        let agent = match CodexAgent::start(config).await {
             Ok(agent) => agent,
             Err(e) => {
                 reporter.write_event(&RunEvent::RunFinished {
@@ -71,9 +84,13 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
         agent.close().await;
         Ok::<RunReport, String>(report)
     });
+    let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
+        let inputs = inputs.as_object().cloned().unwrap_or_default();
+        t.finish(&workflow_name, &inputs, &step_order, err)
+    });
     runtime.shutdown_timeout(Duration::from_secs(2));
     match report {
-        Ok(report) => finish(args, &report, &run_id, &hint, colors, out, err),
+        Ok(report) => finish(args, &report, &run_id, &hint, colors, out, err).max(tape_code),
         Err(message) => {
             let _ = writeln!(err, "error: could not start the agent: {message}");
             let _ = writeln!(err, "to try again: {hint}");
@@ -98,6 +115,7 @@ pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
         env: Vec::new(),
         config_overrides: args.config.clone(),
         idle_timeout: Some(args.idle_timeout),
+        active_turns: Default::default(),
     }
 }
 

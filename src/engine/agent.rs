@@ -31,9 +31,20 @@ pub struct ThreadOptions {
     pub sandbox: String,
 }
 
+/// Which step, fan-out element and attempt a turn belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TurnLabel {
+    pub step: String,
+    /// The 0-based fan-out element, for a step with `for_each`.
+    pub index: Option<usize>,
+    /// 1 for the first turn, then one more per retry.
+    pub attempt: u32,
+}
+
 /// One turn to run.
 #[derive(Debug, Clone)]
 pub struct TurnSpec {
+    pub label: TurnLabel,
     pub thread_id: String,
     pub input: String,
     pub output_schema: Option<Value>,

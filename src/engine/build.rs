@@ -86,6 +86,7 @@ pub fn run_spec(
                 as_name: step.as_name.clone(),
                 max_parallel: step.max_parallel.map(|n| n as usize),
                 continue_on_error: step.continue_on_error,
+                fail_if: step.fail_if.as_ref().map(|e| e.value.clone()),
                 max_tokens: p.max_tokens,
             }
         })

@@ -14,6 +14,7 @@ use super::agent::{
     TurnSpec, Usage,
 };
 use super::approvals::ApprovalRules;
+use super::turns::ActiveTurns;
 use crate::client::{
     self, BoxFuture, Client, ClientConfig, ItemDetails, ServerRequest, ServerRequestHandler,
     ServerRequestKind, ServerResponse, Thread, ThreadItem, TokenUsage, TurnEvent, TurnOptions,
@@ -32,6 +33,8 @@ pub struct CodexConfig {
     pub config_overrides: Vec<(String, String)>,
     /// A turn with no event for this long fails (the app-server's turn never completed).
     pub idle_timeout: Option<Duration>,
+    /// Filled with the label of every running turn, by thread id.
+    pub active_turns: ActiveTurns,
 }
 
 /// The engine's agent: one app-server, many threads.
@@ -39,6 +42,7 @@ pub struct CodexAgent {
     client: Client,
     threads: Mutex<HashMap<String, Thread>>,
     approvals: Arc<Approvals>,
+    active_turns: ActiveTurns,
 }
 
 /// The approval rules of the turns running now, by thread id.
@@ -72,6 +76,7 @@ impl CodexAgent {
             client,
             threads: Mutex::new(HashMap::new()),
             approvals,
+            active_turns: config.active_turns,
         })
     }
 
@@ -161,7 +166,9 @@ impl Agent for CodexAgent {
                 events: events.clone(),
             },
         );
+        self.active_turns.begin(&turn.thread_id, turn.label.clone());
         let outcome = drive(&thread, turn.input.clone(), options, &events, stop).await;
+        self.active_turns.end(&turn.thread_id);
         self.approvals.unregister(&turn.thread_id);
         outcome
     }

@@ -13,6 +13,7 @@ mod resume;
 pub mod scheduler;
 pub mod spec;
 mod start;
+mod turns;
 pub mod unit;
 
 pub use build::{RunOptions, run_spec};
@@ -20,6 +21,7 @@ pub use codex::{CodexAgent, CodexConfig};
 pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{execute, execute_seeded};
+pub use turns::ActiveTurns;
 
 #[cfg(test)]
 mod fake;

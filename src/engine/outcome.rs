@@ -174,9 +174,35 @@ impl<A: Agent> Scheduler<'_, A> {
         thread_ids.dedup();
         let thread_id = (thread_ids.len() == 1).then(|| thread_ids[0].clone());
         let attempts = results.iter().map(|r| r.attempts).max().unwrap_or(0);
+        let (status, error) = match (status, &self.spec.steps[i].fail_if) {
+            (Status::Succeeded, Some(expr)) => self.gate(expr, &output, status, error),
+            _ => (status, error),
+        };
         self.record(i, status, output, error, thread_id, attempts);
         if status == Status::Failed {
             self.after_failure(i);
+        }
+    }
+
+    /// A succeeded step's `fail_if`, evaluated with its own `output`.
+    fn gate(
+        &self,
+        expr: &str,
+        output: &Value,
+        status: Status,
+        error: Option<String>,
+    ) -> (Status, Option<String>) {
+        let mut context = self.context();
+        if let Value::Object(map) = &mut context {
+            map.insert("output".into(), output.clone());
+        }
+        match self.renderer.truthy(expr, &context) {
+            Ok(false) => (status, error),
+            Ok(true) => (Status::Failed, Some(format!("`fail_if: {expr}` is true"))),
+            Err(e) => (
+                Status::Failed,
+                Some(format!("`fail_if` could not be evaluated: {e}")),
+            ),
         }
     }
 

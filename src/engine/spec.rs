@@ -58,6 +58,8 @@ pub struct StepSpec {
     pub max_parallel: Option<usize>,
     pub continue_on_error: bool,
     pub max_tokens: Option<u64>,
+    /// An expression over the step's `output`; when true, a succeeded step fails.
+    pub fail_if: Option<String>,
 }
 
 impl StepSpec {
@@ -84,6 +86,7 @@ impl StepSpec {
             max_parallel: None,
             continue_on_error: false,
             max_tokens: None,
+            fail_if: None,
         }
     }
 }

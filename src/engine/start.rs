@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::agent::{Agent, ThreadOpen, ThreadOptions, TurnSpec, Usage};
+use super::agent::{Agent, ThreadOpen, ThreadOptions, TurnLabel, TurnSpec, Usage};
 use super::approvals::ApprovalRules;
 use super::event::Status;
 use super::scheduler::{Scheduler, StepState};
@@ -90,7 +90,7 @@ pub(super) fn next_unit<A: Agent>(s: &mut Scheduler<'_, A>, i: usize) -> Prepare
         index,
         prompt,
         thread,
-        turn: turn_spec(step, approvals),
+        turn: turn_spec(step, index, approvals),
         schema: s.schemas[i].clone(),
         timeout: step.timeout,
         retries: step.retries,
@@ -139,8 +139,13 @@ fn thread_plan<A: Agent>(
     })
 }
 
-fn turn_spec(step: &StepSpec, approvals: Arc<ApprovalRules>) -> TurnSpec {
+fn turn_spec(step: &StepSpec, index: Option<usize>, approvals: Arc<ApprovalRules>) -> TurnSpec {
     TurnSpec {
+        label: TurnLabel {
+            step: step.id.clone(),
+            index,
+            attempt: 0,
+        },
         thread_id: String::new(),
         input: String::new(),
         output_schema: None,

@@ -303,6 +303,42 @@ async fn continue_on_error_lets_dependents_run_and_the_run_succeed() {
 }
 
 #[tokio::test]
+async fn fail_if_fails_a_succeeded_step_keeping_its_output() {
+    let agent = Arc::new(FakeAgent::new(|t| match t.input.as_str() {
+        "severe" => FakeTurn::answer(r#"{"level": "error"}"#),
+        _ => FakeTurn::answer(r#"{"level": "note"}"#),
+    }));
+    let schema = json!({"type": "object", "properties": {"level": {"type": "string"}}});
+    let gated = |id: &str, prompt: &str| {
+        let mut s = step(id, prompt, &[]);
+        s.output_schema = Some(schema.clone());
+        s.fail_if = Some("output.level == 'error'".into());
+        s
+    };
+    let mut after = step("after", "after", &[0]);
+    after.upstream = vec![0];
+    let (report, _) = run(
+        &agent,
+        run_spec(vec![
+            gated("severe", "severe"),
+            gated("mild", "mild"),
+            after,
+        ]),
+    )
+    .await;
+    let severe = record(&report, "severe");
+    assert_eq!(severe.status, Status::Failed);
+    assert_eq!(
+        severe.error.as_deref(),
+        Some("`fail_if: output.level == 'error'` is true")
+    );
+    assert_eq!(severe.output, json!({"level": "error"}));
+    assert_eq!(record(&report, "mild").status, Status::Succeeded);
+    assert_eq!(record(&report, "after").status, Status::Skipped);
+    assert_eq!(report.status, Status::Failed);
+}
+
+#[tokio::test]
 async fn a_step_timeout_interrupts_the_turn_and_fails_the_step() {
     let agent = Arc::new(FakeAgent::new(|_| {
         FakeTurn::answer("late").slow(Duration::from_secs(30))

@@ -166,6 +166,7 @@ async fn attempts<A: Agent>(
             prompt: input.clone(),
         });
         let mut turn = unit.turn.clone();
+        turn.label.attempt = attempt;
         turn.thread_id = thread_id.clone();
         turn.input = input.clone();
         turn.output_schema = unit.schema.as_ref().map(|s| s.for_model().clone());

@@ -5,6 +5,8 @@ use std::path::Path;
 /// The settings of the `config.toml` written by [`write_codex_home`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MockHome {
+    /// The default `model` (a step's `model` overrides it).
+    pub model: String,
     /// `approval_policy` (config.toml accepts `never` and `on-request`; `untrusted` there
     /// aborts startup, so pass it per thread instead).
     pub approval_policy: String,
@@ -19,6 +21,7 @@ pub struct MockHome {
 impl Default for MockHome {
     fn default() -> MockHome {
         MockHome {
+            model: "mock-model".into(),
             approval_policy: "never".into(),
             sandbox_mode: "danger-full-access".into(),
             stream_idle_timeout_ms: 20_000,
@@ -30,12 +33,12 @@ impl Default for MockHome {
 impl MockHome {
     /// The `config.toml` text for a provider at `model_url` (e.g. [`super::MockModel::url`]).
     ///
-    /// Model `mock-model` from provider `mock` without auth; no retries (a 5xx fails the
+    /// Model [`MockHome::model`] (default `mock-model`) from provider `mock` without auth; no retries (a 5xx fails the
     /// turn at once); no update check, analytics or shell snapshots (each new thread would
     /// otherwise run a login shell).
     pub fn config_toml(&self, model_url: &str) -> String {
         format!(
-            r#"model = "mock-model"
+            r#"model = "{model}"
 model_provider = "mock"
 approval_policy = "{approval}"
 sandbox_mode = "{sandbox}"
@@ -55,6 +58,7 @@ enabled = false
 [features]
 shell_snapshot = false
 {extra}"#,
+            model = self.model,
             approval = self.approval_policy,
             sandbox = self.sandbox_mode,
             idle = self.stream_idle_timeout_ms,

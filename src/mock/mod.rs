@@ -12,5 +12,6 @@ mod server;
 
 pub use home::{MockHome, write_codex_home};
 pub use reply::{MOCK_USAGE, MockReply};
+pub(crate) use reply::{frame, response_events};
 pub use request::MockRequest;
 pub use server::MockModel;

@@ -23,6 +23,8 @@ pub enum MockReply {
         /// Ask for `require_escalated` sandbox permissions.
         escalated: bool,
     },
+    /// These output items, as they are (`message`, `function_call`, ...), in one response.
+    Items(Vec<Value>),
     /// An HTTP error with this status and JSON body.
     Error {
         /// HTTP status code.
@@ -53,21 +55,40 @@ impl MockReply {
 
 /// The SSE events of a complete answer to request number `n`.
 pub(crate) fn events(reply: &MockReply, n: usize) -> Vec<Value> {
-    let mut events =
-        vec![json!({"type": "response.created", "response": {"id": format!("resp_{n}")}})];
-    match reply {
-        MockReply::Text(text) => events.extend(message_events(text, n)),
-        MockReply::Json(value) => events.extend(message_events(&value.to_string(), n)),
-        MockReply::Command { cmd, escalated } => events.push(command_event(cmd, *escalated, n)),
-        MockReply::Error { .. } | MockReply::Delayed(..) | MockReply::Stall => {}
+    let items = match reply {
+        MockReply::Text(text) => vec![message_item(text, n)],
+        MockReply::Json(value) => vec![message_item(&value.to_string(), n)],
+        MockReply::Command { cmd, escalated } => vec![command_item(cmd, *escalated, n)],
+        MockReply::Items(items) => items.clone(),
+        MockReply::Error { .. } | MockReply::Delayed(..) | MockReply::Stall => Vec::new(),
+    };
+    let (input, output, total) = MOCK_USAGE;
+    let usage = json!({
+        "input_tokens": input, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": total});
+    response_events(&format!("resp_{n}"), &items, &usage)
+}
+
+/// The SSE events of a response `id` whose output is `items`: `response.created`, each
+/// item's events ([`item_events`]), then `response.completed` with `usage`.
+pub(crate) fn response_events(id: &str, items: &[Value], usage: &Value) -> Vec<Value> {
+    let mut events = vec![created(id)];
+    for (at, item) in items.iter().enumerate() {
+        events.extend(item_events(item, at));
     }
-    events.push(completed(n));
+    events.push(json!({"type": "response.completed", "response": {"id": id, "usage": usage}}));
     events
+}
+
+/// `response.created` for response `id`.
+pub(crate) fn created(id: &str) -> Value {
+    json!({"type": "response.created", "response": {"id": id}})
 }
 
 /// The first events of a stream that never completes.
 pub(crate) fn stall_events(n: usize) -> Vec<Value> {
-    vec![json!({"type": "response.created", "response": {"id": format!("resp_{n}")}})]
+    vec![created(&format!("resp_{n}"))]
 }
 
 /// One SSE frame.
@@ -76,37 +97,41 @@ pub(crate) fn frame(event: &Value) -> String {
     format!("event: {kind}\ndata: {event}\n\n")
 }
 
-fn message_events(text: &str, n: usize) -> Vec<Value> {
-    let id = format!("msg_{n}");
-    let added = json!({"type": "response.output_item.added", "output_index": 0,
-        "item": {"type": "message", "role": "assistant", "id": id, "status": "in_progress", "content": []}});
+/// The events of one finished output item at `output_index`. An assistant message is
+/// streamed (`output_item.added`, one `output_text.delta` per word, `output_item.done`);
+/// any other item (a tool call, reasoning) is sent whole in `output_item.done`.
+pub(crate) fn item_events(item: &Value, output_index: usize) -> Vec<Value> {
+    let done =
+        json!({"type": "response.output_item.done", "output_index": output_index, "item": item});
+    let text = item["content"][0]["text"].as_str();
+    let (true, Some(text)) = (item["type"] == "message", text) else {
+        return vec![done];
+    };
+    let id = item["id"].clone();
+    let mut added_item = item.clone();
+    added_item["status"] = json!("in_progress");
+    added_item["content"] = json!([]);
+    let added = json!({"type": "response.output_item.added", "output_index": output_index, "item": added_item});
     let deltas = split_words(text).into_iter().map(|delta| {
-        json!({"type": "response.output_text.delta", "item_id": id, "output_index": 0,
+        json!({"type": "response.output_text.delta", "item_id": id, "output_index": output_index,
                "content_index": 0, "delta": delta})
     });
-    let done = json!({"type": "response.output_item.done", "output_index": 0,
-        "item": {"type": "message", "role": "assistant", "id": id, "status": "completed",
-                 "content": [{"type": "output_text", "text": text, "annotations": []}]}});
     std::iter::once(added).chain(deltas).chain([done]).collect()
 }
 
-fn command_event(cmd: &str, escalated: bool, n: usize) -> Value {
+fn message_item(text: &str, n: usize) -> Value {
+    json!({"type": "message", "role": "assistant", "id": format!("msg_{n}"), "status": "completed",
+           "content": [{"type": "output_text", "text": text, "annotations": []}]})
+}
+
+fn command_item(cmd: &str, escalated: bool, n: usize) -> Value {
     let mut arguments = json!({"cmd": cmd, "login": false});
     if escalated {
         arguments["sandbox_permissions"] = json!("require_escalated");
         arguments["justification"] = json!("the test asks for it");
     }
-    json!({"type": "response.output_item.done", "output_index": 0,
-        "item": {"type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
-                 "name": "exec_command", "arguments": arguments.to_string()}})
-}
-
-fn completed(n: usize) -> Value {
-    let (input, output, total) = MOCK_USAGE;
-    json!({"type": "response.completed", "response": {"id": format!("resp_{n}"), "usage": {
-        "input_tokens": input, "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": total}}})
+    json!({"type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+           "name": "exec_command", "arguments": arguments.to_string()})
 }
 
 /// Split after each space, so the pieces concatenate back to `text` exactly.

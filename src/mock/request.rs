@@ -1,17 +1,26 @@
 //! A request the mock model received, with helpers to read what codex sent.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-/// One logged `POST /v1/responses` body.
+/// One logged `POST /v1/responses` request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MockRequest {
     /// 0-based arrival order.
     pub index: usize,
     /// The JSON body as codex sent it (`model`, `input`, `tools`, `text`, ...).
     pub body: Value,
+    /// The HTTP headers, names in lower case (`authorization`, `thread-id`, ...).
+    pub headers: BTreeMap<String, String>,
 }
 
 impl MockRequest {
+    /// The value of the header `name` (lower case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
     /// The input items (`input`): the whole conversation so far.
     pub fn input(&self) -> &[Value] {
         self.body["input"]

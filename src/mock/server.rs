@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
@@ -118,14 +118,22 @@ impl Drop for InFlight {
     }
 }
 
-async fn respond(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn respond(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let guard = InFlight::new(shared.clone());
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let headers = headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_string(), value)
+        })
+        .collect();
     let request = {
         let mut log = shared.lock_log();
         let request = MockRequest {
             index: log.len(),
             body,
+            headers,
         };
         log.push(request.clone());
         request

@@ -75,7 +75,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             step,
             index,
             activity,
-        } => format!("{} {activity}", label(step, *index)),
+        } => format!("{} {}", label(step, *index), one_line(activity, 100)),
         RunEvent::ApprovalDecided {
             step,
             index,
@@ -148,5 +148,14 @@ impl<W: Write + Send> EventWriter for Plain<W> {
                 .collect();
             let _ = writeln!(self.out, "{clean}");
         }
+    }
+}
+
+/// `text` on one line, cut to `max` characters with `…` (a heredoc is a long command).
+fn one_line(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
     }
 }

@@ -230,6 +230,7 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         as_name: raw.as_name.map_or_else(|| "item".into(), |a| a.value),
         max_parallel: raw.max_parallel.map(|m| m.value),
         continue_on_error: raw.continue_on_error.unwrap_or(false),
+        fail_if: raw.fail_if,
     }
 }
 

@@ -180,6 +180,8 @@ pub struct Step {
     pub max_parallel: Option<u32>,
     /// A failure of this step does not fail its dependents or the run.
     pub continue_on_error: bool,
+    /// `fail_if`: an expression over the step's `output`; true fails the step.
+    pub fail_if: Option<Spanned<String>>,
 }
 
 /// One entry of `outputs`.

@@ -131,4 +131,5 @@ pub struct RawStep {
     pub as_name: Option<Spanned<String>>,
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
+    pub fail_if: Option<Spanned<String>>,
 }

@@ -158,6 +158,9 @@ pub fn step_code(step: &Step) -> Vec<(&'static str, &Spanned<String>, Kind)> {
     if let Some(e) = &step.for_each {
         code.push(("for_each", e, Kind::Expression));
     }
+    if let Some(e) = &step.fail_if {
+        code.push(("fail_if", e, Kind::Expression));
+    }
     if let ThreadRef::Resume(t) = &step.thread {
         code.push(("resume", t, Kind::Template));
     }

@@ -69,16 +69,24 @@ fn check_thread(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
 /// What a piece of code may read besides the workflow-wide names.
 struct Scope<'a> {
     step: Option<&'a Step>,
+    /// The `for_each` element's name (a prompt), or `output` (`fail_if`).
     item: Option<&'a str>,
+    /// Whether `loop` is defined (the prompt of a `for_each` step).
+    in_loop: bool,
 }
 
 fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
     let env = crate::template::environment();
     for (role, code, kind) in refs::step_code(step) {
-        let item = (role == "prompt" && step.for_each.is_some()).then_some(step.as_name.as_str());
+        let in_loop = role == "prompt" && step.for_each.is_some();
+        let item = match role {
+            "fail_if" => Some("output"),
+            _ => in_loop.then_some(step.as_name.as_str()),
+        };
         let scope = Scope {
             step: Some(step),
             item,
+            in_loop,
         };
         check_code(workflow, &env, code, kind, &scope, role, out);
     }
@@ -89,6 +97,7 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
     let scope = Scope {
         step: None,
         item: None,
+        in_loop: false,
     };
     for output in &workflow.outputs {
         check_code(
@@ -164,7 +173,7 @@ fn check_reference(
             second?
         )),
         "env" => check_env(workflow, reference),
-        "loop" if scope.item.is_some() => match second {
+        "loop" if scope.in_loop => match second {
             Some(f) if !LOOP_FIELDS.contains(&f) => fail(format!(
                 "unknown field `loop.{f}`{}",
                 suggest(f, LOOP_FIELDS.iter().copied())

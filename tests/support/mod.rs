@@ -208,4 +208,5 @@ pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 pub mod cli;
+pub mod examples;
 pub mod scripted;

@@ -1,0 +1,241 @@
+//! `weft run --record` and `--replay`: set up the local model provider before the run,
+//! and after it save the cassette or report what differed from it.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::args::{ReplayMode, RunArgs};
+use crate::cassette::{
+    CASSETTE_VERSION, Cassette, Replay, TapeLog, TapeMode, TapeServer, Upstream, probe, toml_inline,
+};
+use crate::engine::CodexConfig;
+use crate::mock::MockHome;
+
+/// The provider name weft gives the app-server for recording and replaying.
+const PROVIDER: &str = "weft_tape";
+
+/// The cassette of `--replay`, read before the run (its inputs fill those not given).
+pub fn load_replay(args: &RunArgs) -> Result<Option<Cassette>, String> {
+    match &args.replay {
+        Some(path) => Cassette::load(path).map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+/// `--input` pairs, plus the cassette's recorded inputs for the names not given (none
+/// when an `--inputs` file is given: it says what the user wants).
+pub fn inputs_with_recorded(args: &RunArgs, cassette: Option<&Cassette>) -> Vec<(String, String)> {
+    let mut pairs = args.inputs.clone();
+    let Some(cassette) = cassette.filter(|_| args.inputs_file.is_none()) else {
+        return pairs;
+    };
+    for (name, value) in &cassette.inputs {
+        if !pairs.iter().any(|(n, _)| n == name) {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            pairs.push((name.clone(), text));
+        }
+    }
+    pairs
+}
+
+/// What a session is asked to record or replay (nothing, for `weft resume`).
+#[derive(Default)]
+pub struct TapeSetup {
+    /// `--record CASSETTE`.
+    pub record: Option<PathBuf>,
+    /// The cassette of `--replay`, already read.
+    pub replay: Option<Cassette>,
+    pub mode: ReplayMode,
+}
+
+/// A running record or replay, from before the run to after it.
+pub struct Tape {
+    server: TapeServer,
+    job: Job,
+    _home: Option<tempfile::TempDir>,
+}
+
+enum Job {
+    Record {
+        path: PathBuf,
+        model: Option<String>,
+    },
+    Replay {
+        cassette: Cassette,
+        strict: bool,
+    },
+}
+
+impl Tape {
+    /// Starts the local provider for `--record` or `--replay` (none without them) and
+    /// points `config` at it. Errors are for the user, before the run starts.
+    pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, String> {
+        if let Some(path) = setup.record {
+            return Self::record(path, config).await.map(Some);
+        }
+        match setup.replay {
+            Some(cassette) => Self::replay(cassette, setup.mode, config).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn record(path: PathBuf, config: &mut CodexConfig) -> Result<Tape, String> {
+        let target = probe(config).await.map_err(|e| e.to_string())?;
+        let mode = TapeMode::Record(Upstream::new(&target.upstream));
+        let server = TapeServer::start(mode, config.active_turns.clone())
+            .await
+            .map_err(|e| format!("cannot start the recording server: {e}"))?;
+        let mut provider = target.provider;
+        provider.insert("base_url".into(), Value::String(server.url()));
+        let table = toml_inline(&Value::Object(provider));
+        config
+            .config_overrides
+            .push(("model_provider".into(), PROVIDER.into()));
+        config
+            .config_overrides
+            .push((format!("model_providers.{PROVIDER}"), table));
+        let job = Job::Record {
+            path,
+            model: target.model,
+        };
+        Ok(Tape {
+            server,
+            job,
+            _home: None,
+        })
+    }
+
+    /// Replays in an isolated `CODEX_HOME` whose only provider is the replay server, so
+    /// neither the user's credentials nor their config are needed (or can interfere).
+    async fn replay(
+        cassette: Cassette,
+        mode: ReplayMode,
+        config: &mut CodexConfig,
+    ) -> Result<Tape, String> {
+        let strict = mode == ReplayMode::Strict;
+        let replay = Replay {
+            cassette: cassette.clone(),
+            strict,
+        };
+        let server = TapeServer::start(TapeMode::Replay(replay), config.active_turns.clone())
+            .await
+            .map_err(|e| format!("cannot start the replay server: {e}"))?;
+        let home = tempfile::Builder::new()
+            .prefix("weft-replay-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a CODEX_HOME for the replay: {e}"))?;
+        let codex_home = home.path().join("home");
+        let tmp = home.path().join("tmp");
+        let settings = MockHome {
+            model: cassette
+                .model
+                .clone()
+                .unwrap_or_else(|| "weft-replay".into()),
+            ..MockHome::default()
+        };
+        settings
+            .write(&codex_home, &server.url())
+            .and_then(|()| std::fs::create_dir_all(&tmp))
+            .map_err(|e| format!("cannot write the replay CODEX_HOME: {e}"))?;
+        config.codex_home = Some(codex_home);
+        config
+            .env
+            .push(("TMPDIR".into(), tmp.display().to_string()));
+        Ok(Tape {
+            server,
+            job: Job::Replay { cassette, strict },
+            _home: Some(home),
+        })
+    }
+
+    /// After the run: saves the cassette (record) or reports the differences (replay).
+    /// Returns the exit code the tape asks for (non-zero when a strict replay differed).
+    pub fn finish(
+        self,
+        workflow: &str,
+        inputs: &Map<String, Value>,
+        step_order: &[String],
+        err: &mut dyn Write,
+    ) -> i32 {
+        let log = self.server.finish();
+        if log.unattributed > 0 {
+            let _ = writeln!(
+                err,
+                "warning: {} model request(s) belonged to no step's turn and were not {}",
+                log.unattributed,
+                if matches!(self.job, Job::Record { .. }) {
+                    "recorded"
+                } else {
+                    "answered"
+                }
+            );
+        }
+        match self.job {
+            Job::Record { path, model } => {
+                save(path, model, workflow, inputs, step_order, log, err)
+            }
+            Job::Replay { cassette, strict } => report(&cassette, strict, &log, err),
+        }
+    }
+}
+
+fn save(
+    path: PathBuf,
+    model: Option<String>,
+    workflow: &str,
+    inputs: &Map<String, Value>,
+    step_order: &[String],
+    log: TapeLog,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut cassette = Cassette {
+        weft_cassette: CASSETTE_VERSION,
+        workflow: workflow.to_string(),
+        model,
+        inputs: inputs.clone(),
+        exchanges: log.recorded,
+    };
+    match cassette.save(&path, step_order) {
+        Ok(()) => {
+            let n = cassette.exchanges.len();
+            let _ = writeln!(err, "recorded {n} model request(s) to {}", path.display());
+            0
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            crate::error::EXIT_INVALID
+        }
+    }
+}
+
+fn report(cassette: &Cassette, strict: bool, log: &TapeLog, err: &mut dyn Write) -> i32 {
+    let level = if strict { "error" } else { "warning" };
+    for mismatch in &log.mismatches {
+        let _ = writeln!(err, "{level}: replay: {mismatch}");
+    }
+    let unused: Vec<String> = cassette
+        .exchanges
+        .iter()
+        .map(|e| e.key())
+        .filter(|k| !log.served.contains(k) && !log.mismatches.iter().any(|m| &m.key == k))
+        .map(|k| k.to_string())
+        .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            err,
+            "note: replay: {} recorded answer(s) were not asked for: {}",
+            unused.len(),
+            unused.join(", ")
+        );
+    }
+    if strict && !log.mismatches.is_empty() {
+        crate::error::EXIT_STEP_FAILED
+    } else {
+        0
+    }
+}
