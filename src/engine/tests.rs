@@ -234,9 +234,9 @@ async fn if_false_skips_and_dependents_follow_unless_they_have_their_own_if() {
     assert_eq!(agent.turns().len(), 1);
 }
 
-#[tokio::test]
-async fn a_failure_skips_dependents_but_independent_branches_finish() {
-    let agent = Arc::new(FakeAgent::new(|t| {
+/// A fake whose turn with the prompt `bad` fails for good; every other answers `ok`.
+fn fails_when_bad() -> FakeAgent {
+    FakeAgent::new(|t| {
         if t.input == "bad" {
             FakeTurn {
                 end: TurnEnd::Failed {
@@ -248,7 +248,12 @@ async fn a_failure_skips_dependents_but_independent_branches_finish() {
         } else {
             FakeTurn::answer("ok")
         }
-    }));
+    })
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_but_independent_branches_finish() {
+    let agent = Arc::new(fails_when_bad());
     let steps = vec![
         step("bad", "bad", &[]),
         step("after", "after", &[0]),
@@ -278,19 +283,7 @@ async fn a_failure_skips_dependents_but_independent_branches_finish() {
 
 #[tokio::test]
 async fn continue_on_error_lets_dependents_run_and_the_run_succeed() {
-    let agent = Arc::new(FakeAgent::new(|t| {
-        if t.input == "bad" {
-            FakeTurn {
-                end: TurnEnd::Failed {
-                    message: "boom".into(),
-                    retryable: false,
-                },
-                ..FakeTurn::answer("")
-            }
-        } else {
-            FakeTurn::answer("ok")
-        }
-    }));
+    let agent = Arc::new(fails_when_bad());
     let mut bad = step("bad", "bad", &[]);
     bad.continue_on_error = true;
     let (report, _) = run(
