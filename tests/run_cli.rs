@@ -144,3 +144,35 @@ async fn text_output_prints_the_workflow_outputs_and_the_plain_log_goes_to_stder
         .collect();
     assert_eq!(records.len(), 1);
 }
+
+#[tokio::test]
+async fn a_run_without_credentials_stops_at_once_saying_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join("config.toml"),
+        "check_for_update_on_startup = false\n[analytics]\nenabled = false\n",
+    )
+    .expect("config.toml");
+    std::fs::write(dir.path().join("greet.yaml"), TWO_STEPS).expect("write");
+    let out = support::within(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["run", "greet.yaml", "-i", "who=Ada"])
+            .current_dir(dir.path())
+            .env("CODEX_BIN", support::codex_bin())
+            .env("CODEX_HOME", &home)
+            .env("TMPDIR", dir.path())
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("CODEX_API_KEY")
+            .output(),
+    )
+    .await
+    .expect("run weft");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the agent has no model credentials: run `codex login`"),
+        "{stderr}"
+    );
+}

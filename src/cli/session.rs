@@ -66,15 +66,15 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
     let report = runtime.block_on(async {
-        let agent = match CodexAgent::start(config).await {
+        let agent = match start_agent(config).await {
             Ok(agent) => agent,
-            Err(e) => {
+            Err(message) => {
                 reporter.write_event(&RunEvent::RunFinished {
                     status: Status::Failed,
                     duration_ms: 0,
                     usage: Default::default(),
                 });
-                return Err(e.to_string());
+                return Err(message);
             }
         };
         let agent = Arc::new(agent);
@@ -97,6 +97,16 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
             EXIT_AGENT
         }
     }
+}
+
+/// Starts the app-server and checks that it can reach a model.
+async fn start_agent(config: CodexConfig) -> Result<CodexAgent, String> {
+    let agent = CodexAgent::start(config).await.map_err(|e| e.to_string())?;
+    if let Err(message) = agent.check_credentials().await {
+        agent.close().await;
+        return Err(message);
+    }
+    Ok(agent)
 }
 
 /// Checks the combinations clap cannot: `--events -` needs stdout to itself.

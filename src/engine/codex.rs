@@ -85,6 +85,27 @@ impl CodexAgent {
         &self.client
     }
 
+    /// Fails when the agent would need OpenAI credentials and has none, so that a run
+    /// stops at once with what to do instead of waiting on a model it cannot reach.
+    pub async fn check_credentials(&self) -> Result<(), String> {
+        let reply = self
+            .client
+            .request("account/read", serde_json::json!({ "refreshToken": false }))
+            .await
+            .map_err(|e| format!("cannot read the agent's account: {e}"))?;
+        let has_key = ["OPENAI_API_KEY", "CODEX_API_KEY"]
+            .iter()
+            .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
+        if reply["requiresOpenaiAuth"] == true && reply["account"].is_null() && !has_key {
+            return Err("the agent has no model credentials: run `codex login` (or \
+                 `printenv OPENAI_API_KEY | codex login --with-api-key`), or set a model \
+                 provider in the Codex config; to try weft without any, replay a cassette \
+                 (`weft run FILE --replay CASSETTE`)"
+                .into());
+        }
+        Ok(())
+    }
+
     /// Stops the app-server and everything it started.
     pub async fn close(&self) {
         let _ = self.client.close().await;
@@ -295,6 +316,10 @@ fn forward(event: TurnEvent, events: &mpsc::UnboundedSender<AgentEvent>, usage: 
     let out = match event {
         TurnEvent::AgentMessageDelta { delta, .. } => AgentEvent::Delta(delta),
         TurnEvent::TokenUsage(t) => AgentEvent::Usage(usage.update(&t)),
+        TurnEvent::Error {
+            error,
+            will_retry: true,
+        } => AgentEvent::Activity(format!("retrying after an error: {}", error.message)),
         TurnEvent::ItemStarted(item) => match activity(&item) {
             Some(text) => AgentEvent::Activity(text),
             None => return,
@@ -429,6 +454,42 @@ mod tests {
         let mut tracker = UsageTracker::default();
         assert_eq!(tracker.update(&usage(100, 15)).total_tokens, 15);
         assert_eq!(tracker.update(&usage(130, 30)).total_tokens, 45);
+    }
+
+    #[test]
+    fn errors_the_agent_retries_show_as_activity() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut usage = UsageTracker::default();
+        let error = client::TurnError {
+            message: "stream disconnected".into(),
+            ..Default::default()
+        };
+        forward(
+            TurnEvent::Error {
+                error: error.clone(),
+                will_retry: true,
+            },
+            &tx,
+            &mut usage,
+        );
+        forward(
+            TurnEvent::Error {
+                error,
+                will_retry: false,
+            },
+            &tx,
+            &mut usage,
+        );
+        assert_eq!(
+            rx.try_recv().ok(),
+            Some(AgentEvent::Activity(
+                "retrying after an error: stream disconnected".into()
+            ))
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "a final error ends the turn instead"
+        );
     }
 
     #[test]
