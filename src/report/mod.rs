@@ -9,6 +9,7 @@ mod junit;
 mod plain;
 mod progress;
 mod record;
+mod saver;
 mod state;
 mod store;
 pub mod summary;

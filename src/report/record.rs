@@ -1,5 +1,8 @@
 //! The run record: `<runs-dir>/<run-id>/run.json` (the run's [`RunState`], rewritten
 //! atomically whenever a step starts or finishes) and `events.jsonl` (every event, appended).
+//!
+//! `run.json` is written by a [`Saver`] thread, newest state first, so that the run never
+//! waits on fsync; the end of the run waits until the final state is on disk.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -8,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::EventWriter;
 use super::atomic::write_atomic;
+use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
 use crate::engine::event::RunEvent;
 
@@ -18,7 +22,7 @@ pub struct RunRecorder {
     events: Option<File>,
     /// Time run in earlier sessions.
     earlier_ms: u64,
-    warned: bool,
+    saver: Saver,
 }
 
 impl RunRecorder {
@@ -30,15 +34,15 @@ impl RunRecorder {
             .create(true)
             .append(true)
             .open(dir.join(EVENTS_FILE))?;
-        let recorder = Self {
+        let text = serde_json::to_vec_pretty(&state).map_err(io::Error::other)?;
+        write_atomic(&dir.join(STATE_FILE), &text)?;
+        Ok(Self {
             dir: dir.to_path_buf(),
             earlier_ms: state.duration_ms.unwrap_or(0),
             state,
             events: Some(events),
-            warned: false,
-        };
-        recorder.save()?;
-        Ok(recorder)
+            saver: Saver::new(dir.join(STATE_FILE))?,
+        })
     }
 
     /// The directory of the record.
@@ -46,9 +50,25 @@ impl RunRecorder {
         &self.dir
     }
 
-    fn save(&self) -> io::Result<()> {
-        let text = serde_json::to_vec_pretty(&self.state).map_err(io::Error::other)?;
-        write_atomic(&self.dir.join(STATE_FILE), &text)
+    /// Waits until the newest state is on disk.
+    pub fn flush(&self) -> io::Result<()> {
+        self.saver.flush()
+    }
+
+    /// Hands the current state to the saver; at the end of the run, waits until it is
+    /// on disk and says so if it could not be written.
+    fn save(&self, last: bool) {
+        if let Ok(text) = serde_json::to_vec_pretty(&self.state) {
+            self.saver.submit(text);
+        }
+        if last {
+            if let Err(err) = self.saver.flush() {
+                eprintln!(
+                    "warning: cannot save the run record in {}: {err}",
+                    self.dir.display()
+                );
+            }
+        }
     }
 
     /// Updates the state; true when it changed in a way worth saving.
@@ -152,15 +172,7 @@ impl EventWriter for RunRecorder {
             }
         }
         if self.apply(event) {
-            if let Err(err) = self.save() {
-                if !self.warned {
-                    self.warned = true;
-                    eprintln!(
-                        "warning: cannot save the run record in {}: {err}",
-                        self.dir.display()
-                    );
-                }
-            }
+            self.save(matches!(event, RunEvent::RunFinished { .. }));
         }
     }
 }
@@ -226,6 +238,7 @@ mod tests {
             attempt: 1,
             prompt: Some("A".into()),
         });
+        rec.flush().unwrap();
         let saved = RunState::load(&run_dir).unwrap();
         assert_eq!(saved.step("a").unwrap().status, RecordStatus::Running);
         rec.write_event(&finished("a", None, json!({"n": 1})));
