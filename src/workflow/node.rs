@@ -105,26 +105,30 @@ impl Node {
         node
     }
 
+    /// The node at `path`, if there is one.
+    fn at_mut(&mut self, path: &[PathSegment]) -> Option<&mut Node> {
+        let mut node = self;
+        for segment in path {
+            node = match (segment, &mut node.kind) {
+                (PathSegment::Key(key), NodeKind::Map(entries)) => entries
+                    .iter_mut()
+                    .find(|(k, _)| k.key_text() == *key)
+                    .map(|(_, v)| v)?,
+                (PathSegment::Index(i), NodeKind::Seq(items)) => items.get_mut(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
     /// Remove the node at `path` (its mapping entry or sequence item), if there is one.
     pub fn remove(&mut self, path: &[PathSegment]) {
         let Some((last, parent_path)) = path.split_last() else {
             return;
         };
-        let mut node = self;
-        for segment in parent_path {
-            let next = match (segment, &mut node.kind) {
-                (PathSegment::Key(key), NodeKind::Map(entries)) => entries
-                    .iter_mut()
-                    .find(|(k, _)| k.key_text() == *key)
-                    .map(|(_, v)| v),
-                (PathSegment::Index(i), NodeKind::Seq(items)) => items.get_mut(*i),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => return,
-            }
-        }
+        let Some(node) = self.at_mut(parent_path) else {
+            return;
+        };
         match (last, &mut node.kind) {
             (PathSegment::Key(key), NodeKind::Map(entries)) => {
                 entries.retain(|(k, _)| k.key_text() != *key);
@@ -138,22 +142,11 @@ impl Node {
 
     /// Add `key: value` to the mapping at `path`, if there is one.
     pub fn insert(&mut self, path: &[PathSegment], key: &str, value: Node) {
-        let mut node = self;
-        for segment in path {
-            let next = match (segment, &mut node.kind) {
-                (PathSegment::Key(k), NodeKind::Map(entries)) => entries
-                    .iter_mut()
-                    .find(|(e, _)| e.key_text() == *k)
-                    .map(|(_, v)| v),
-                (PathSegment::Index(i), NodeKind::Seq(items)) => items.get_mut(*i),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => return,
-            }
-        }
-        if let NodeKind::Map(entries) = &mut node.kind {
+        if let Some(Node {
+            kind: NodeKind::Map(entries),
+            ..
+        }) = self.at_mut(path)
+        {
             let key = Node {
                 span: value.span,
                 kind: NodeKind::Str(key.to_string()),
