@@ -7,48 +7,17 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use support::examples::{EXAMPLES, Example};
-use support::{TestEnv, codex_bin, within_for};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `weft ARGS` in `cwd` with the environment's `CODEX_HOME`.
-async fn weft_in(env: &TestEnv, cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("CODEX_BIN", codex_bin())
-        .env("CODEX_HOME", env.codex_home())
-        .env("TMPDIR", env.tmp())
-        .kill_on_drop(true);
-    within_for(Duration::from_secs(240), cmd.output())
-        .await
-        .expect("run weft")
-}
-
-/// Copies the example's fixture into a fresh directory under the environment.
-fn workspace(env: &TestEnv, example: &Example, name: &str) -> PathBuf {
-    let dir = env.dir.path().join(name);
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(repo().join("workflows").join(example.workspace))
-        .arg(&dir)
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
-}
+use support::TestEnv;
+use support::cli::weft_in;
+use support::examples::{EXAMPLES, Example, copy_fixture, repo};
 
 /// Records `example` against the mock; the cassette's text and weft's output.
 async fn record(example: &Example) -> (String, Output) {
     let env = TestEnv::start(example.model).await;
-    let work = workspace(&env, example, "work");
+    let work = copy_fixture(&env, example.workspace, "work");
     let cassette = env.dir.path().join("out.cassette.json");
     let workflow = repo().join(format!("workflows/{}.yaml", example.name));
     let mut args = vec![
@@ -62,7 +31,7 @@ async fn record(example: &Example) -> (String, Output) {
         args.push(format!("{name}={value}"));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = weft_in(&env, &work, &args).await;
+    let out = weft_in(&env, &work, &args, &[], Duration::from_secs(240)).await;
     let text = std::fs::read_to_string(&cassette).unwrap_or_else(|e| {
         panic!(
             "no cassette ({e}); stderr:\n{}",

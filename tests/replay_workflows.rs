@@ -4,51 +4,23 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use support::examples::{EXAMPLES, Example};
-use support::{TestEnv, codex_bin, within_for};
+use support::TestEnv;
+use support::cli::weft_in;
+use support::examples::{EXAMPLES, Example, copy_fixture, repo};
 use weft::mock::MockReply;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn example(name: &str) -> &'static Example {
     EXAMPLES.iter().find(|e| e.name == name).expect("example")
 }
 
 async fn weft(env: &TestEnv, cwd: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("CODEX_BIN", codex_bin())
-        .env("CODEX_HOME", env.codex_home())
-        .env("TMPDIR", env.tmp())
-        .env_remove("OPENAI_API_KEY")
-        .kill_on_drop(true);
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    within_for(Duration::from_secs(240), cmd.output())
-        .await
-        .expect("run weft")
-}
-
-fn copy_fixture(env: &TestEnv, fixture: &str, name: &str) -> PathBuf {
-    let dir = env.dir.path().join(name);
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(repo().join("workflows").join(fixture))
-        .arg(&dir)
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
+    weft_in(env, cwd, args, extra_env, Duration::from_secs(240)).await
 }
 
 /// Every file under `root` but build output and run records, with its text.

@@ -26,6 +26,23 @@ pub fn command(env: &TestEnv, args: &[&str]) -> tokio::process::Command {
     cmd
 }
 
+/// Runs `weft ARGS` in `cwd` (not the work directory), without `OPENAI_API_KEY`, with
+/// `extra_env`, allowing `limit` for runs that build or record; its output.
+pub async fn weft_in(
+    env: &TestEnv,
+    cwd: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+    limit: Duration,
+) -> Output {
+    let mut cmd = command(env, args);
+    cmd.current_dir(cwd).env_remove("OPENAI_API_KEY");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    within_for(limit, cmd.output()).await.expect("run weft")
+}
+
 /// Runs `weft ARGS` to its end; its output.
 pub async fn weft(env: &TestEnv, args: &[&str]) -> Output {
     run(command(env, args)).await

@@ -3,8 +3,30 @@
 //! `workflows/NAME.cassette.json` with these answers (written to be plausible for the
 //! task, as a capable model would answer) and checks that recording is stable.
 
+use std::path::PathBuf;
+
 use serde_json::{Value, json};
 use weft::mock::{MockReply, MockRequest};
+
+use super::TestEnv;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies `workflows/FIXTURE` into a fresh directory `name` under the environment.
+pub fn copy_fixture(env: &TestEnv, fixture: &str, name: &str) -> PathBuf {
+    let dir = env.dir.path().join(name);
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(repo().join("workflows").join(fixture))
+        .arg(&dir)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    dir
+}
 
 /// One example workflow and how it is recorded.
 pub struct Example {
