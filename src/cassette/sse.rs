@@ -7,9 +7,17 @@ use super::format::Answer;
 use crate::mock::{frame, response_events};
 
 /// Collects the answer of one streamed response from its bytes, chunk by chunk.
+///
+/// The stream is cut into lines on bytes (`\n`, `\r\n` or `\r`, as the SSE format
+/// allows) and an event's `data` is decoded only once the blank line that ends it has
+/// arrived, so a character split between two network chunks is never damaged. Each
+/// byte is looked at once.
 #[derive(Debug, Default)]
 pub struct SseCollector {
-    buffer: String,
+    line: Vec<u8>,
+    data: Vec<u8>,
+    has_data: bool,
+    after_cr: bool,
     output: Vec<Value>,
     usage: Option<Value>,
     completed: bool,
@@ -19,21 +27,39 @@ pub struct SseCollector {
 impl SseCollector {
     /// Feeds the next chunk of the stream.
     pub fn push(&mut self, chunk: &[u8]) {
-        self.buffer.push_str(&String::from_utf8_lossy(chunk));
-        let normalized = self.buffer.replace("\r\n", "\n");
-        self.buffer = normalized;
-        while let Some(end) = self.buffer.find("\n\n") {
-            let frame: String = self.buffer.drain(..end + 2).collect();
-            self.frame(&frame);
+        let mut rest = chunk;
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(tail) = rest.strip_prefix(b"\n") {
+                rest = tail;
+            }
         }
+        while let Some(end) = rest.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            self.line.extend_from_slice(&rest[..end]);
+            let line = std::mem::take(&mut self.line);
+            self.on_line(&line);
+            self.line = line;
+            self.line.clear();
+            let cr = rest[end] == b'\r';
+            rest = &rest[end + 1..];
+            if cr {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+        }
+        self.line.extend_from_slice(rest);
     }
 
     /// The answer, once the stream has ended.
     pub fn finish(mut self) -> Answer {
-        if !self.buffer.trim().is_empty() {
-            let rest = std::mem::take(&mut self.buffer);
-            self.frame(&rest);
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.on_line(&line);
         }
+        self.dispatch();
         if self.completed {
             Answer::Response {
                 output: self.output,
@@ -44,13 +70,32 @@ impl SseCollector {
         }
     }
 
-    fn frame(&mut self, frame: &str) {
-        let data: Vec<&str> = frame
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        let Ok(event) = serde_json::from_str::<Value>(&data.join("\n")) else {
+    /// One line of the stream, without its end: a field of the current event, or the
+    /// blank line that ends it.
+    fn on_line(&mut self, line: &[u8]) {
+        if line.is_empty() {
+            self.dispatch();
+        } else if let Some(value) = line.strip_prefix(b"data") {
+            let value = match value {
+                [] => value,
+                [b':', b' ', rest @ ..] | [b':', rest @ ..] => rest,
+                _ => return,
+            };
+            if self.has_data {
+                self.data.push(b'\n');
+            }
+            self.data.extend_from_slice(value);
+            self.has_data = true;
+        }
+    }
+
+    /// The event whose fields have been read: decoded here, whole.
+    fn dispatch(&mut self) {
+        if !std::mem::take(&mut self.has_data) {
+            return;
+        }
+        let data = std::mem::take(&mut self.data);
+        let Ok(event) = serde_json::from_slice::<Value>(&data) else {
             return;
         };
         match event["type"].as_str().unwrap_or_default() {
@@ -108,6 +153,77 @@ mod tests {
                 }
             );
         }
+    }
+
+    fn text_answer(text: &str) -> (Vec<Value>, Value) {
+        let output = vec![
+            json!({"type": "message", "role": "assistant", "id": "msg_1",
+            "status": "completed", "content": [{"type": "output_text", "text": text}]}),
+        ];
+        (
+            output,
+            json!({"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}),
+        )
+    }
+
+    fn collect<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Answer {
+        let mut collector = SseCollector::default();
+        for chunk in chunks {
+            collector.push(chunk);
+        }
+        collector.finish()
+    }
+
+    #[test]
+    fn text_in_any_script_survives_a_stream_delivered_one_byte_at_a_time() {
+        let texts = [
+            "Déjà vu — naïve façade, Ærøskøbing, «ça va?»",
+            "中文的句子，日本語のテキスト、한국어 문장",
+            "emoji 🦀🚀 with a family 👩‍👩‍👧 and flags 🇫🇷🇯🇵",
+            "mixed: ü 汉 🎉 \u{10FFFF} end",
+        ];
+        for text in texts {
+            let (output, usage) = text_answer(text);
+            let body = replay_body("resp_1", &output, Some(&usage));
+            assert!(body.contains(text), "the body carries the raw text");
+            let expected = Answer::Response {
+                output: output.clone(),
+                usage: Some(usage.clone()),
+            };
+            assert_eq!(collect(body.as_bytes().chunks(1)), expected, "{text}");
+            assert_eq!(collect(body.as_bytes().chunks(2)), expected, "{text}");
+            assert_eq!(collect(body.as_bytes().chunks(3)), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn crlf_and_cr_line_ends_are_read_whatever_the_chunking() {
+        let (output, usage) = text_answer("Grüße aus 東京 🗼");
+        let body = replay_body("resp_1", &output, Some(&usage));
+        let expected = Answer::Response {
+            output,
+            usage: Some(usage),
+        };
+        for end in ["\r\n", "\r"] {
+            let converted = body.replace('\n', end);
+            for size in [1, 2, 5, converted.len()] {
+                let got = collect(converted.as_bytes().chunks(size));
+                assert_eq!(got, expected, "line end {end:?}, chunks of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn multi_line_data_and_other_fields_follow_the_sse_format() {
+        let event = json!({"type": "response.failed", "response": {"error": {"message": "ça"}}});
+        let pretty = serde_json::to_string_pretty(&event).unwrap();
+        let mut body = String::from(": a comment\nevent: response.failed\nid: 7\n");
+        for line in pretty.lines() {
+            body.push_str(&format!("data:{line}\n"));
+        }
+        body.push('\n');
+        let got = collect(body.as_bytes().chunks(1));
+        assert_eq!(got, Answer::Failed { event: Some(event) });
     }
 
     #[test]
