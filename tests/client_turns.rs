@@ -13,7 +13,7 @@ use weft::mock::{MOCK_USAGE, MockReply};
 async fn a_plain_turn_returns_the_final_response_items_and_usage() {
     let env = TestEnv::start(|_| MockReply::text("hello from the mock")).await;
     let client = env.client().await;
-    assert_eq!(client.server_version(), "0.169.0");
+    assert_eq!(client.server_version(), support::codex_version());
     let thread = within(client.thread_start(ThreadOptions::default()))
         .await
         .unwrap();

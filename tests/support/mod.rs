@@ -35,6 +35,16 @@ pub fn codex_bin() -> PathBuf {
     .clone()
 }
 
+/// The version of [`codex_bin`], from `codex --version` (`codex-cli 0.169.0` → `0.169.0`).
+pub fn codex_version() -> String {
+    let output = std::process::Command::new(codex_bin())
+        .arg("--version")
+        .output()
+        .expect("run codex --version");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace().last().unwrap_or_default().to_owned()
+}
+
 /// Await `future`, failing the test if it takes longer than [`LIMIT`].
 pub async fn within<T>(future: impl Future<Output = T>) -> T {
     within_for(LIMIT, future).await
