@@ -264,6 +264,13 @@ impl Client {
         self.request("thread/archive", params).await.map(drop)
     }
 
+    /// Restore an archived thread (`thread/unarchive`).
+    pub async fn thread_unarchive(&self, thread_id: &str) -> Result<Thread> {
+        let params = json!({ "threadId": thread_id });
+        let reply = self.request("thread/unarchive", params).await?;
+        Thread::from_reply(self.clone(), reply)
+    }
+
     /// Stop the app-server: fail what is still waiting with [`Error::Closed`], close its
     /// stdin, give it a moment to exit, then kill its process group.
     pub async fn close(&self) -> Result<()> {

@@ -266,6 +266,8 @@ pub struct ThreadInfo {
     pub id: String,
     /// The first user message, shortened.
     pub preview: String,
+    /// Its name, once set ([`Thread::set_name`](super::Thread::set_name)).
+    pub name: Option<String>,
     /// Whether it lives in memory only.
     pub ephemeral: bool,
     /// The thread this one was forked from.
@@ -287,6 +289,7 @@ impl ThreadInfo {
         ThreadInfo {
             id: str_field(&raw, "id"),
             preview: str_field(&raw, "preview"),
+            name: raw.get("name").and_then(Value::as_str).map(str::to_owned),
             ephemeral: get("ephemeral").as_bool().unwrap_or(false),
             forked_from_id: serde_json::from_value(get("forkedFromId")).unwrap_or(None),
             cwd: serde_json::from_value(get("cwd")).unwrap_or(None),

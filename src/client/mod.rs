@@ -2,10 +2,13 @@
 //!
 //! See the README section "The client library" for a walkthrough.
 
+mod account;
 mod app_server;
 mod error;
 mod events;
+mod input;
 mod items;
+mod models;
 mod options;
 mod protocol;
 mod requests;
@@ -15,20 +18,23 @@ mod thread;
 mod transport;
 mod turn;
 
+pub use account::{Account, AccountInfo, LoginCompleted, LoginHandle};
 pub use app_server::{Client, ClientConfig, ThreadList};
 pub use error::{
     CODE_INVALID_PARAMS, CODE_INVALID_REQUEST, CODE_METHOD_NOT_FOUND, CODE_OVERLOADED, Error,
     Result,
 };
 pub use events::{TurnEvent, TurnResult};
+pub use input::{ExternalContent, ExternalMessage, Input, UserInput};
 pub use items::{
     AgentMessage, CommandAction, CommandExecution, FileChange, FileUpdate, ItemDetails, ThreadInfo,
     ThreadItem, TokenBreakdown, TokenUsage, TurnError, TurnInfo, TurnStatus, final_response,
 };
+pub use models::{ModelInfo, ModelList, ModelListOptions};
 pub use options::{ThreadListOptions, ThreadOptions, TurnOptions};
 pub use protocol::{
-    ApprovalPolicy, Input, NetworkAccess, ReasoningEffort, SandboxMode, SandboxPolicy,
-    SortDirection, ThreadSortKey, ThreadSourceKind, UserInput,
+    ApprovalPolicy, NetworkAccess, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection,
+    ThreadSortKey, ThreadSourceKind,
 };
 pub use requests::{
     BoxFuture, DeclineAll, FnHandler, ServerRequest, ServerRequestHandler, ServerRequestKind,

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
+use super::input::Input;
 use super::protocol::{
-    ApprovalPolicy, Input, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection,
-    ThreadSortKey, ThreadSourceKind,
+    ApprovalPolicy, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection, ThreadSortKey,
+    ThreadSourceKind,
 };
 
 /// Options of `thread_start`, `thread_resume` and `thread_fork`. Unset fields are not sent.
@@ -82,7 +83,8 @@ impl TurnOptions {
     pub(crate) fn to_params(&self, thread_id: &str, input: &Input) -> Value {
         let mut params = Map::new();
         params.insert("threadId".into(), thread_id.into());
-        params.insert("input".into(), input_value(input));
+        params.insert("input".into(), input.items_value());
+        put(&mut params, "toolOutput", &input.tool_output());
         put(&mut params, "outputSchema", &self.output_schema);
         put(&mut params, "approvalPolicy", &self.approval_policy);
         put(&mut params, "sandboxPolicy", &self.sandbox_policy);
@@ -151,10 +153,6 @@ impl ThreadListOptions {
         put(&mut params, "searchTerm", &self.search_term);
         Value::Object(params)
     }
-}
-
-pub(crate) fn input_value(input: &Input) -> Value {
-    serde_json::to_value(&input.0).unwrap_or_else(|_| json!([]))
 }
 
 fn put<T: serde::Serialize>(params: &mut Map<String, Value>, key: &str, value: &Option<T>) {

@@ -1,4 +1,5 @@
-//! Wire values the client sends: policies, sandbox modes, reasoning effort and user input.
+//! Wire values the client sends: policies, sandbox modes and reasoning effort (turn input
+//! is in `input.rs`).
 //!
 //! Spellings follow the pinned app-server's JSON Schema. They differ between thread and
 //! turn methods: `thread/start` takes `sandbox` as a kebab-case [`SandboxMode`] string,
@@ -134,75 +135,6 @@ impl ReasoningEffort {
     }
 }
 
-/// One piece of user input (`UserInput`, tagged by `type`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum UserInput {
-    /// Plain text.
-    Text {
-        /// The text.
-        text: String,
-    },
-    /// An image by URL.
-    Image {
-        /// The image URL (https or data URL).
-        url: String,
-    },
-    /// An image file on the agent's machine.
-    LocalImage {
-        /// Its path.
-        path: PathBuf,
-    },
-    /// A skill to invoke.
-    Skill {
-        /// The skill's name.
-        name: String,
-        /// Its path.
-        path: PathBuf,
-    },
-    /// A mention of an app or plugin (`app://…`, `plugin://…`).
-    Mention {
-        /// Display name.
-        name: String,
-        /// The mention's path.
-        path: String,
-    },
-}
-
-/// The input of a turn: one or more [`UserInput`]s. Build it from a `&str` or `String`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Input(pub Vec<UserInput>);
-
-impl From<&str> for Input {
-    fn from(text: &str) -> Input {
-        Input(vec![UserInput::Text { text: text.into() }])
-    }
-}
-
-impl From<String> for Input {
-    fn from(text: String) -> Input {
-        Input(vec![UserInput::Text { text }])
-    }
-}
-
-impl From<&String> for Input {
-    fn from(text: &String) -> Input {
-        Input::from(text.as_str())
-    }
-}
-
-impl From<UserInput> for Input {
-    fn from(input: UserInput) -> Input {
-        Input(vec![input])
-    }
-}
-
-impl From<Vec<UserInput>> for Input {
-    fn from(inputs: Vec<UserInput>) -> Input {
-        Input(inputs)
-    }
-}
-
 /// Which sessions `thread/list` returns, by where they were started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -280,7 +212,5 @@ mod tests {
         assert_eq!(effort, json!("xhigh"));
         let kind = serde_json::to_value(ThreadSourceKind::AppServer).unwrap();
         assert_eq!(kind, json!("appServer"));
-        let input = serde_json::to_value(&Input::from("hi").0).unwrap();
-        assert_eq!(input, json!([{"type": "text", "text": "hi"}]));
     }
 }

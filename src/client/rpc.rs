@@ -5,6 +5,7 @@
 //!  callers ──request()──▶ pending[id] ──line──▶ writer task ──▶ app-server stdin
 //!  app-server stdout ──▶ reader task ──┬─ response      ─▶ pending[id].send(result)
 //!                                      ├─ notification  ─▶ routes[threadId] (one turn each)
+//!                                      │                   or, without a thread, broadcast
 //!                                      └─ server request ─▶ handler task ─▶ writer task
 //! ```
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 
 use super::error::{CloseReason, Error, Result};
 use super::items::ThreadItem;
@@ -22,9 +23,12 @@ use super::requests::{BoxFuture, ServerRequest, ServerRequestHandler, ServerResp
 
 /// Longest excerpt of a bad line quoted in a protocol error.
 const QUOTE_LIMIT: usize = 200;
+/// How many notifications without a thread (`account/*`, ...) a slow subscriber may lag.
+const BROADCAST_CAPACITY: usize = 1024;
 
-/// What a turn's route receives.
-#[derive(Debug)]
+/// What a turn's route receives; also what subscribers to notifications that concern no
+/// thread (`account/login/completed`, ...) receive.
+#[derive(Debug, Clone)]
 pub(crate) enum Routed {
     Notification { method: String, params: Value },
     Closed(CloseReason),
@@ -41,6 +45,7 @@ struct Shared {
     writer: mpsc::UnboundedSender<Outgoing>,
     handler: Arc<dyn ServerRequestHandler>,
     request_timeout: Option<Duration>,
+    broadcast: broadcast::Sender<Routed>,
 }
 
 enum Outgoing {
@@ -94,6 +99,7 @@ impl Connection {
             writer: tx,
             handler,
             request_timeout,
+            broadcast: broadcast::channel(BROADCAST_CAPACITY).0,
         });
         tokio::spawn(write_loop(writer, rx));
         tokio::spawn(read_loop(shared.clone(), reader, on_eof));
@@ -109,6 +115,11 @@ impl Connection {
     pub async fn turn_start(&self, thread_id: &str, params: Value) -> Result<Value> {
         self.call("turn/start", params, Some(thread_id.to_owned()))
             .await
+    }
+
+    /// Every notification that concerns no thread, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Routed> {
+        self.shared.broadcast.subscribe()
     }
 
     /// Send a notification.
@@ -240,6 +251,7 @@ impl Shared {
         for (_, route) in routes {
             let _ = route.events.send(Routed::Closed(reason.clone()));
         }
+        let _ = self.broadcast.send(Routed::Closed(reason));
         let _ = self.writer.send(Outgoing::Close);
     }
 
@@ -290,6 +302,7 @@ impl Shared {
 
     fn on_notification(&self, method: String, params: Value) {
         let Some(thread_id) = params["threadId"].as_str().map(str::to_owned) else {
+            let _ = self.broadcast.send(Routed::Notification { method, params });
             return;
         };
         let turn_id = turn_id_of(&params).map(str::to_owned);

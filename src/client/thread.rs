@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use super::app_server::Client;
 use super::error::{Error, Result};
-use super::events::TurnResult;
+use super::events::{TurnEvent, TurnResult, TurnState};
+use super::input::Input;
 use super::items::ThreadInfo;
 use super::options::TurnOptions;
-use super::protocol::Input;
+use super::rpc::{Routed, turn_id_of};
 use super::turn::{TurnController, TurnHandle};
 
 /// A thread (conversation). Cheap to clone.
@@ -105,5 +107,73 @@ impl Thread {
     /// Read this thread from the server (`thread/read`).
     pub async fn read(&self, include_turns: bool) -> Result<ThreadInfo> {
         self.client.thread_read(self.id(), include_turns).await
+    }
+
+    /// Name the thread (`thread/name/set`); `thread_list` can search for it.
+    pub async fn set_name(&self, name: &str) -> Result<()> {
+        let params = json!({ "threadId": self.id(), "name": name });
+        self.client
+            .request("thread/name/set", params)
+            .await
+            .map(drop)
+    }
+
+    /// Compact the thread's history (`thread/compact/start`): the server replaces it with
+    /// a summary, in a turn of its own. Waits for this thread's turns to finish first, then
+    /// for the compaction turn, and returns that turn's result (its item is a
+    /// `contextCompaction`); later turns see the compacted history.
+    pub async fn compact(&self) -> Result<TurnResult> {
+        let slot = self.client.turn_slot(self.id()).acquire_owned().await?;
+        let connection = self.client.connection();
+        let events = connection.open_route(self.id(), slot)?;
+        let params = json!({ "threadId": self.id() });
+        if let Err(error) = self.client.request("thread/compact/start", params).await {
+            connection.close_route(self.id(), None);
+            return Err(error);
+        }
+        let outcome = compaction_turn(events, self.client.turn_idle_timeout()).await;
+        connection.close_route(self.id(), None);
+        outcome
+    }
+}
+
+/// Follows the compaction turn the server starts on a thread: its id comes with its first
+/// event; its result with `turn/completed`.
+async fn compaction_turn(
+    mut events: mpsc::UnboundedReceiver<Routed>,
+    idle: Option<std::time::Duration>,
+) -> Result<TurnResult> {
+    let mut state: Option<TurnState> = None;
+    loop {
+        let next = events.recv();
+        let routed = match idle {
+            Some(limit) => {
+                tokio::time::timeout(limit, next)
+                    .await
+                    .map_err(|_| Error::Watchdog {
+                        turn_id: "compaction".into(),
+                        idle: limit,
+                    })?
+            }
+            None => next.await,
+        };
+        let (method, params) = match routed {
+            Some(Routed::Notification { method, params }) => (method, params),
+            Some(Routed::Closed(reason)) => return Err(reason.into()),
+            None => return Err(Error::Closed),
+        };
+        let Some(turn_id) = turn_id_of(&params) else {
+            continue;
+        };
+        let turn = state.get_or_insert_with(|| TurnState::new(turn_id.to_owned()));
+        if let TurnEvent::Completed(result) = turn.apply(method, params) {
+            return match result.status {
+                super::TurnStatus::Failed => Err(Error::TurnFailed {
+                    turn_id: result.turn_id,
+                    error: Box::new(result.error.unwrap_or_default()),
+                }),
+                _ => Ok(result),
+            };
+        }
     }
 }

@@ -12,9 +12,8 @@ use tokio::time::{Instant, Sleep};
 use super::app_server::Client;
 use super::error::{Error, Result};
 use super::events::{TurnEvent, TurnResult, TurnState};
+use super::input::Input;
 use super::items::TurnStatus;
-use super::options::input_value;
-use super::protocol::Input;
 use super::rpc::{Routed, turn_id_of};
 
 /// Steers or interrupts one turn. Cheap to clone; usable while another task awaits the
@@ -64,12 +63,20 @@ impl TurnController {
         }
     }
 
-    /// Add input to the running turn (`turn/steer`).
+    /// Add input to the running turn (`turn/steer`). Steering takes user input only: an
+    /// [`ExternalMessage`](super::ExternalMessage) is refused with [`Error::InvalidParams`]
+    /// before anything is sent.
     pub async fn steer(&self, input: impl Into<Input>) -> Result<()> {
+        let input = input.into();
+        if let Input::External(_) = input {
+            return Err(Error::InvalidParams {
+                message: "`turn/steer` takes user input, not an external message".into(),
+            });
+        }
         let params = json!({
             "threadId": self.thread_id,
             "expectedTurnId": self.turn_id,
-            "input": input_value(&input.into()),
+            "input": input.items_value(),
         });
         self.client.request("turn/steer", params).await.map(drop)
     }

@@ -42,7 +42,10 @@ pub fn codex_version() -> String {
         .output()
         .expect("run codex --version");
     let text = String::from_utf8_lossy(&output.stdout);
-    text.split_whitespace().last().unwrap_or_default().to_owned()
+    text.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Await `future`, failing the test if it takes longer than [`LIMIT`].
