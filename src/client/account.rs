@@ -135,9 +135,10 @@ impl Client {
         self.login(json!({ "type": "chatgptDeviceCode" })).await
     }
 
-    /// Sign out (`account/logout`): the app-server forgets its stored credentials.
+    /// Sign out (`account/logout`, which takes no params): the app-server forgets its
+    /// stored credentials.
     pub async fn logout(&self) -> Result<()> {
-        self.request("account/logout", json!({})).await.map(drop)
+        self.request("account/logout", Value::Null).await.map(drop)
     }
 
     async fn login(&self, params: Value) -> Result<LoginHandle> {

@@ -223,3 +223,4 @@ pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
 pub mod cli;
 pub mod examples;
 pub mod scripted;
+pub mod wire_schema;
