@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod mock;
 pub mod plan;
+pub mod reaper;
 pub mod report;
 pub mod template;
 pub mod workflow;

@@ -54,6 +54,7 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
             return EXIT_AGENT;
         }
     };
+    let reaper = crate::reaper::install_for_command();
     let (spec, seed) = (session.spec, session.seed);
     let mut config = codex_config(session.agent);
     let tape = match runtime.block_on(Tape::start(session.tape, &mut config)) {
@@ -66,6 +67,7 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
     let report = runtime.block_on(async {
+        reaper.reap_while_running();
         let agent = match start_agent(config).await {
             Ok(agent) => agent,
             Err(message) => {
@@ -84,6 +86,7 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
         agent.close().await;
         Ok::<RunReport, String>(report)
     });
+    reaper.end_adopted();
     let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
         t.finish(&workflow_name, &inputs, &step_order, err)
@@ -198,6 +201,7 @@ fn cancel_on_signal() -> watch::Receiver<bool> {
             _ = term.recv() => {}
         }
         eprintln!("interrupted again: exiting now");
+        crate::reaper::end_installed();
         std::process::exit(crate::error::EXIT_INTERRUPTED);
     });
     rx

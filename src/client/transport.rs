@@ -61,8 +61,7 @@ impl Launch {
     pub fn spawn(&self) -> Result<Spawned> {
         let bin = self.resolve_bin();
         let mut command = self.command(&bin);
-        let mut child = command
-            .spawn()
+        let mut child = crate::reaper::spawn_owned(&mut command)
             .map_err(|source| Error::Spawn { bin, source })?;
         let pid = child.id().unwrap_or_default();
         let stdin = child.stdin.take().ok_or_else(missing_pipe)?;
@@ -153,10 +152,14 @@ async fn collect_stderr(
 }
 
 async fn reap(mut child: Child, status: watch::Sender<Option<String>>) {
+    let pid = child.id();
     let text = match child.wait().await {
         Ok(exit) => describe(exit),
         Err(err) => format!("unknown ({err})"),
     };
+    if let Some(pid) = pid {
+        crate::reaper::release(pid);
+    }
     let _ = status.send(Some(text));
 }
 
