@@ -7,14 +7,13 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use support::cli::{command, run, stderr, write};
 use support::{TestEnv, children_of, pid_alive, send_signal, wait_until, within};
 use weft::mock::{MockReply, MockRequest};
 
 /// The tests of this file share the process (under `cargo test`): one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A command that starts `sleep 600` in a session of its own, parented to nothing but
 /// init once its subshell exits, and writes its pid to `name` (waiting until it has).
@@ -36,8 +35,8 @@ fn escaping_command(request: &MockRequest) -> MockReply {
 const ONE_STEP: &str = "steps:\n  escape:\n    sandbox: danger-full-access\n    prompt: escape\n";
 
 /// Make this test process a subreaper; the guard that keeps the tests one at a time.
-fn subreaper() -> std::sync::MutexGuard<'static, ()> {
-    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+async fn subreaper() -> tokio::sync::MutexGuard<'static, ()> {
+    let guard = ONE_AT_A_TIME.lock().await;
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
     let set = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     assert_eq!(set, 0, "become a subreaper");
@@ -66,7 +65,7 @@ fn read_pid(path: &Path) -> u32 {
 
 #[tokio::test]
 async fn a_double_forked_command_does_not_outlive_the_run() {
-    let _guard = subreaper();
+    let _guard = subreaper().await;
     let env = TestEnv::start(escaping_command).await;
     let file = write(&env.work(), "escape.yaml", ONE_STEP);
     let out = run(command(&env, &["run", &file])).await;
@@ -81,7 +80,7 @@ async fn a_double_forked_command_does_not_outlive_the_run() {
 
 #[tokio::test]
 async fn an_interrupted_run_ends_what_left_the_process_group() {
-    let _guard = subreaper();
+    let _guard = subreaper().await;
     let env = TestEnv::start(|request| {
         if request.is_after_tool_call() {
             MockReply::Stall
@@ -109,7 +108,7 @@ async fn an_interrupted_run_ends_what_left_the_process_group() {
 
 #[tokio::test]
 async fn a_dead_app_server_leaves_nothing_behind() {
-    let _guard = subreaper();
+    let _guard = subreaper().await;
     let env = TestEnv::start(|request| {
         if request.is_after_tool_call() {
             MockReply::Stall
@@ -148,7 +147,7 @@ const PROFILE: &str = "(sleep 600 & echo $! >> \"$HOME/leftovers\")\n";
 
 #[tokio::test]
 async fn shell_snapshots_of_a_fan_out_leave_nothing_behind() {
-    let _guard = subreaper();
+    let _guard = subreaper().await;
     let env = TestEnv::start(|request| {
         if request.is_after_tool_call() {
             MockReply::text("done")
@@ -193,7 +192,7 @@ async fn shell_snapshots_of_a_fan_out_leave_nothing_behind() {
 
 #[tokio::test]
 async fn an_orphan_that_exits_during_the_run_is_reaped_then() {
-    let _guard = subreaper();
+    let _guard = subreaper().await;
     let env = TestEnv::start(|request| {
         if request.is_after_tool_call() {
             MockReply::Stall
