@@ -42,6 +42,20 @@ pub enum Command {
     /// (`NAME.yaml`, `NAME.cassette.json`, `NAME.expect.json`) and compare (exit 1 on a
     /// difference).
     Test(TestArgs),
+    /// Check that this machine can run workflows: the codex binary and its version,
+    /// `CODEX_HOME`, the app-server, model credentials, the sandbox (exit 1 if any fails).
+    Doctor(DoctorArgs),
+}
+
+/// `weft doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The codex binary (default: `codex` on PATH).
+    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
+    pub codex_bin: Option<PathBuf>,
+    /// A Codex config override passed to the app-server as `-c key=value`; repeatable.
+    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub config: Vec<(String, String)>,
 }
 
 /// `weft test`.

@@ -21,6 +21,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         Command::Runs(args) => super::runs::runs(&args, out, err),
         Command::Threads(args) => super::threads::threads(&args, out, err),
         Command::Test(args) => super::test_cmd::test(&args, out, err),
+        Command::Doctor(args) => super::doctor::doctor(&args, out),
     }
 }
 

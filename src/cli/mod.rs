@@ -3,10 +3,12 @@
 mod args;
 mod commands;
 mod common_args;
+mod doctor;
 mod record_args;
 mod resume;
 mod run;
 mod runs;
+mod sandbox_probe;
 mod session;
 mod tape;
 mod test_cmd;
@@ -14,7 +16,7 @@ mod threads;
 mod workspace;
 
 pub use args::{
-    Cli, Command, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
+    Cli, Command, DoctorArgs, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
 };
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};

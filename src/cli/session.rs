@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
 use super::tape::{Tape, TapeSetup};
+use crate::client::diagnose;
 use crate::engine::event::{RunEvent, Status};
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
@@ -102,9 +103,15 @@ pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn W
     }
 }
 
-/// Starts the app-server and checks that it can reach a model.
+/// Starts the app-server and checks that it can reach a model; the failure in the words
+/// of `weft doctor`. A codex outside the supported range is a warning.
 async fn start_agent(config: CodexConfig) -> Result<CodexAgent, String> {
-    let agent = CodexAgent::start(config).await.map_err(|e| e.to_string())?;
+    let agent = CodexAgent::start(config)
+        .await
+        .map_err(|e| diagnose::start_problem(&e).to_string())?;
+    if let Some(problem) = diagnose::version_problem(agent.client().server_version()) {
+        eprintln!("warning: {problem}");
+    }
     if let Err(message) = agent.check_credentials().await {
         agent.close().await;
         return Err(message);

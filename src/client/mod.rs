@@ -4,6 +4,7 @@
 
 mod account;
 mod app_server;
+pub mod diagnose;
 mod error;
 mod events;
 mod input;

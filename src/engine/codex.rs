@@ -88,22 +88,10 @@ impl CodexAgent {
     /// Fails when the agent would need OpenAI credentials and has none, so that a run
     /// stops at once with what to do instead of waiting on a model it cannot reach.
     pub async fn check_credentials(&self) -> Result<(), String> {
-        let reply = self
-            .client
-            .request("account/read", serde_json::json!({ "refreshToken": false }))
+        client::diagnose::credentials(&self.client)
             .await
-            .map_err(|e| format!("cannot read the agent's account: {e}"))?;
-        let has_key = ["OPENAI_API_KEY", "CODEX_API_KEY"]
-            .iter()
-            .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
-        if reply["requiresOpenaiAuth"] == true && reply["account"].is_null() && !has_key {
-            return Err("the agent has no model credentials: run `codex login` (or \
-                 `printenv OPENAI_API_KEY | codex login --with-api-key`), or set a model \
-                 provider in the Codex config; to try weft without any, replay a cassette \
-                 (`weft run FILE --replay CASSETTE`)"
-                .into());
-        }
-        Ok(())
+            .map(drop)
+            .map_err(|problem| problem.to_string())
     }
 
     /// Stops the app-server and everything it started.
