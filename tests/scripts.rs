@@ -62,10 +62,26 @@ fn fake_install(tools: &Path, version: &str, package: Option<&str>, triple: &str
 fn the_native_binary_is_found_on_each_platform_as_the_npm_launcher_finds_it() {
     let tools = tempfile::tempdir().unwrap();
     let cases = [
-        ("linux-x64", Some("codex-linux-x64"), "x86_64-unknown-linux-musl"),
-        ("linux-arm64", Some("codex-linux-arm64"), "aarch64-unknown-linux-musl"),
-        ("darwin-x64", Some("codex-darwin-x64"), "x86_64-apple-darwin"),
-        ("darwin-arm64", Some("codex-darwin-arm64"), "aarch64-apple-darwin"),
+        (
+            "linux-x64",
+            Some("codex-linux-x64"),
+            "x86_64-unknown-linux-musl",
+        ),
+        (
+            "linux-arm64",
+            Some("codex-linux-arm64"),
+            "aarch64-unknown-linux-musl",
+        ),
+        (
+            "darwin-x64",
+            Some("codex-darwin-x64"),
+            "x86_64-apple-darwin",
+        ),
+        (
+            "darwin-arm64",
+            Some("codex-darwin-arm64"),
+            "aarch64-apple-darwin",
+        ),
         ("darwin-arm64", None, "aarch64-apple-darwin"),
     ];
     for (i, (platform, package, triple)) in cases.into_iter().enumerate() {
@@ -81,7 +97,14 @@ fn the_native_binary_is_found_on_each_platform_as_the_npm_launcher_finds_it() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{platform}: {stderr}");
         let found = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        assert_eq!(found, expected.display().to_string(), "{platform} {package:?}");
-        assert!(!stderr.contains("installing"), "{platform}: nothing to install");
+        assert_eq!(
+            found,
+            expected.display().to_string(),
+            "{platform} {package:?}"
+        );
+        assert!(
+            !stderr.contains("installing"),
+            "{platform}: nothing to install"
+        );
     }
 }

@@ -170,17 +170,26 @@ pub fn split_command(command: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the shell would redirect or substitute in `part`: `$(` and backticks outside
+/// single quotes, `>` and `<` outside any quotes. A backslash outside single quotes
+/// escapes the next character (so `\'` opens no quote), and a `'` inside double quotes is
+/// a plain character.
 fn has_redirect_or_substitution(part: &str) -> bool {
-    let mut in_single = false;
-    let mut prev = '\0';
-    for c in part.chars() {
-        match c {
-            '\'' => in_single = !in_single,
-            '>' | '<' | '`' if !in_single => return true,
-            '(' if !in_single && prev == '$' => return true,
+    let mut quote: Option<char> = None;
+    let mut chars = part.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => {
+                chars.next();
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (_, '`') => return true,
+            (_, '$') if chars.peek() == Some(&'(') => return true,
+            (None, '>' | '<') => return true,
             _ => {}
         }
-        prev = c;
     }
     false
 }
@@ -227,6 +236,15 @@ mod tests {
         assert!(!cmd(&r, "cargo test `id`"));
         assert!(cmd(&r, "cargo test 'a>b'"));
         assert!(cmd(&r, "echo ok > status.txt"));
+    }
+
+    #[test]
+    fn an_escaped_or_double_quoted_quote_hides_no_substitution() {
+        let r = rules(&["echo *"], &[]);
+        assert!(!cmd(&r, r"echo \' $(rm -rf x) \'"));
+        assert!(!cmd(&r, r#"echo "it's" $(rm -rf x) "it's""#));
+        assert!(!cmd(&r, r#"echo "$(id)""#));
+        assert!(cmd(&r, r#"echo "a > b" 'c $(d)'"#));
     }
 
     #[test]
