@@ -199,3 +199,20 @@ async fn an_unsupported_version_and_an_unreadable_codex_home_are_failures() {
     );
     assert!(!Path::new(&not_a_dir).is_dir());
 }
+
+#[tokio::test]
+async fn weft_run_warns_about_a_codex_outside_the_supported_range() {
+    let env = TestEnv::start(|_| MockReply::text("unused")).await;
+    let fake = write_script(
+        env.dir.path(),
+        "old-app-server",
+        "read -r line\nprintf '%s\\n' '{\"id\":1,\"result\":{\"userAgent\":\"fake/0.150.0 (x)\"}}'\nread -r line\nexit 1\n",
+    );
+    let ran = weft_run(&env, &[("CODEX_BIN", fake.to_str().unwrap())]).await;
+    assert_eq!(ran.status.code(), Some(3));
+    let expected = format!(
+        "warning: codex 0.150.0 is not supported (weft supports {}): install a supported version",
+        supported_range()
+    );
+    assert!(stderr(&ran).contains(&expected), "{}", stderr(&ran));
+}
