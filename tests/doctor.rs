@@ -193,10 +193,12 @@ async fn an_unsupported_version_and_an_unreadable_codex_home_are_failures() {
         "{what}"
     );
     assert!(
-        stdout(&out).ends_with("2 of 2 checks failed\n"),
+        stdout(&out).ends_with("5 of 5 checks failed\n"),
         "{}",
         stdout(&out)
     );
+    let (skipped, _) = failure(&out, "sandbox");
+    assert_eq!(skipped, "not checked: no usable codex binary");
     assert!(!Path::new(&not_a_dir).is_dir());
 }
 

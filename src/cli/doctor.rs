@@ -68,6 +68,12 @@ async fn run_checks(args: &DoctorArgs) -> Vec<Check> {
         outcome: check_codex_home(),
     });
     if !found {
+        for name in ["app-server", "credentials", "sandbox"] {
+            checks.push(Check {
+                name,
+                outcome: skipped("no usable codex binary"),
+            });
+        }
         return checks;
     }
     let config = ClientConfig {
