@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use weft::plan::{EdgeKind, Format, Plan, ThreadPlan, render};
-use weft::workflow::{Approval, Sandbox, Workflow, load, load_str};
+use weft::vocab::{Approval, Sandbox};
+use weft::workflow::{Workflow, load, load_str};
 
 fn workflow(yaml: &str) -> Workflow {
     load_str("w.yaml", yaml, Path::new(".")).unwrap_or_else(|e| panic!("{}", e.render()))

@@ -117,7 +117,7 @@ pub enum ReplayMode {
 }
 
 pub(super) fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    crate::workflow::policy::parse_duration(text).ok_or_else(|| {
+    crate::vocab::parse_duration(text).ok_or_else(|| {
         format!("invalid duration `{text}`: write a number and a unit (`90s`, `10m`, `1h30m`)")
     })
 }

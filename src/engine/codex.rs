@@ -245,7 +245,7 @@ async fn drive(
         Err(client::Error::Watchdog { idle, .. }) => {
             let message = format!(
                 "no event from the agent for {}; the turn was interrupted",
-                crate::workflow::policy::format_duration(idle)
+                crate::vocab::format_duration(idle)
             );
             (
                 TurnEnd::Failed {

@@ -13,7 +13,7 @@ use super::agent::{
 };
 use super::event::Status;
 use super::output::{OutputError, OutputSchema};
-use crate::workflow::policy::format_duration;
+use crate::vocab::format_duration;
 
 /// Where a unit's thread comes from, decided by the scheduler.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::EventWriter;
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
-use crate::workflow::policy::format_duration;
+use crate::vocab::format_duration;
 
 /// Writes one readable line per event. Deltas are shown only when `verbose`.
 pub struct Plain<W: Write + Send> {
