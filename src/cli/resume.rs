@@ -112,7 +112,7 @@ fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
         fail_fast: o.fail_fast,
         timeout: o.timeout_ms.map(Duration::from_millis),
         model: o.model.clone(),
-        effort: o.effort.clone(),
+        effort: o.effort,
         workdir: o.workdir.clone(),
         retry_delay: Duration::from_secs(1),
     };

@@ -46,7 +46,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         fail_fast: args.fail_fast,
         timeout: args.timeout,
         model: args.model.clone(),
-        effort: args.effort.clone(),
+        effort: args.effort,
         workdir: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         retry_delay: Duration::from_secs(1),
     };
@@ -100,7 +100,7 @@ fn new_state(
             fail_fast: options.fail_fast,
             timeout_ms: options.timeout.map(|t| t.as_millis() as u64),
             model: options.model.clone(),
-            effort: options.effort.clone(),
+            effort: options.effort,
             workdir: options.workdir.clone(),
         },
         status: RecordStatus::Running,

@@ -9,6 +9,7 @@ mod emit;
 pub mod event;
 mod outcome;
 pub mod output;
+mod policy;
 mod resume;
 pub mod scheduler;
 pub mod spec;

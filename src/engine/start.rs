@@ -104,36 +104,33 @@ fn thread_plan<A: Agent>(
     step: &StepSpec,
     context: &Value,
 ) -> Result<ThreadPlan, String> {
-    let options = |name: Option<&str>| {
-        let named = name.map(|n| s.spec.thread_spec(n)).unwrap_or_default();
-        ThreadOptions {
-            model: step.model.clone().or(named.model),
-            effort: step.effort.clone().or(named.effort),
-            developer_instructions: named.developer_instructions,
-            base_instructions: named.base_instructions,
+    let open = |how: ThreadOpen| {
+        let options = ThreadOptions {
+            model: step.model.clone(),
+            effort: step.effort,
+            developer_instructions: step.developer_instructions.clone(),
             cwd: Some(step.cwd.clone()),
-            approval: step.approval.clone(),
-            sandbox: step.sandbox.clone(),
-        }
+            approval: step.approval,
+            sandbox: step.sandbox,
+        };
+        ThreadPlan::Open(how, options)
     };
     Ok(match &step.thread {
-        ThreadMode::Fresh => ThreadPlan::Open(ThreadOpen::Start, options(None)),
+        ThreadMode::Fresh => open(ThreadOpen::Start),
         ThreadMode::Named(name) => match s.threads.get(name) {
-            Some(id) if s.reopen.contains(id) => {
-                ThreadPlan::Open(ThreadOpen::Resume(id.clone()), options(Some(name)))
-            }
+            Some(id) if s.reopen.contains(id) => open(ThreadOpen::Resume(id.clone())),
             Some(id) => ThreadPlan::Existing(id.clone()),
-            None => ThreadPlan::Open(ThreadOpen::Start, options(Some(name))),
+            None => open(ThreadOpen::Start),
         },
         ThreadMode::Fork(name) => match s.threads.get(name) {
-            Some(id) => ThreadPlan::Open(ThreadOpen::Fork(id.clone()), options(Some(name))),
-            None => ThreadPlan::Open(ThreadOpen::Start, options(Some(name))),
+            Some(id) => open(ThreadOpen::Fork(id.clone())),
+            None => open(ThreadOpen::Start),
         },
         ThreadMode::Resume(template) => {
             let id = s.renderer.render(template, context)?.trim().to_string();
             match s.threads.get(&format!("resume:{id}")) {
                 Some(current) => ThreadPlan::Existing(current.clone()),
-                None => ThreadPlan::Open(ThreadOpen::Resume(id), options(None)),
+                None => open(ThreadOpen::Resume(id)),
             }
         }
     })
@@ -150,9 +147,9 @@ fn turn_spec(step: &StepSpec, index: Option<usize>, approvals: Arc<ApprovalRules
         input: String::new(),
         output_schema: None,
         model: step.model.clone(),
-        effort: step.effort.clone(),
-        approval: step.approval.clone(),
-        sandbox: step.sandbox.clone(),
+        effort: step.effort,
+        approval: step.approval,
+        sandbox: step.sandbox,
         cwd: step.cwd.clone(),
         approvals,
     }

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::agent::{AgentError, ThreadOpen, TurnEnd};
 use super::event::{RunEvent, Status};
 use super::fake::{FakeAgent, FakeTurn};
-use super::spec::{RunSpec, StepSpec, ThreadMode, ThreadSpec};
+use super::spec::{RunSpec, StepSpec, ThreadMode};
 use super::{RunReport, Seed, StepRecord, execute, execute_seeded};
 
 fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
@@ -18,14 +18,6 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         workflow_name: "test".into(),
         run_id: "run-1".into(),
         steps,
-        threads: vec![(
-            "planner".into(),
-            ThreadSpec {
-                model: Some("big".into()),
-                developer_instructions: Some("Plan only.".into()),
-                ..ThreadSpec::default()
-            },
-        )],
         inputs: json!({"module": "src/lib.rs"}),
         env: serde_json::Map::new(),
         outputs: Vec::new(),
@@ -40,6 +32,15 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
 fn step(id: &str, prompt: &str, upstream: &[usize]) -> StepSpec {
     let mut s = StepSpec::new(id, prompt);
     s.upstream = upstream.to_vec();
+    s
+}
+
+/// A step on the thread `planner` (`Named` or `Fork`), with the options the planner
+/// merges in from that thread's definition.
+fn on_planner(mut s: StepSpec, mode: fn(String) -> ThreadMode) -> StepSpec {
+    s.thread = mode("planner".into());
+    s.model = Some("big".into());
+    s.developer_instructions = Some("Plan only.".into());
     s
 }
 
@@ -100,13 +101,10 @@ async fn outputs_flow_downstream_and_model_text_stays_data() {
 #[tokio::test]
 async fn a_named_thread_is_one_conversation_and_fresh_steps_get_new_threads() {
     let agent = Arc::new(FakeAgent::new(|_| FakeTurn::answer("ok")));
-    let mut survey = step("survey", "survey", &[]);
-    survey.thread = ThreadMode::Named("planner".into());
-    let mut plan = step("plan", "plan", &[0]);
-    plan.thread = ThreadMode::Named("planner".into());
+    let survey = on_planner(step("survey", "survey", &[]), ThreadMode::Named);
+    let plan = on_planner(step("plan", "plan", &[0]), ThreadMode::Named);
     let edit = step("edit", "edit", &[1]);
-    let mut branch = step("branch", "branch", &[1]);
-    branch.thread = ThreadMode::Fork("planner".into());
+    let branch = on_planner(step("branch", "branch", &[1]), ThreadMode::Fork);
     let (report, _) = run(&agent, run_spec(vec![survey, plan, edit, branch])).await;
     assert_eq!(report.status, Status::Succeeded);
     assert_eq!(
