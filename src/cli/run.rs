@@ -127,7 +127,7 @@ fn dry_run(
     out: &mut dyn Write,
 ) -> i32 {
     let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = engine::context::Renderer::new();
+    let renderer = crate::template::Renderer::new();
     let context = json!({
         "inputs": inputs,
         "steps": {},

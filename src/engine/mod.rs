@@ -4,7 +4,6 @@ pub mod agent;
 pub mod approvals;
 mod build;
 mod codex;
-pub mod context;
 mod emit;
 pub mod event;
 mod outcome;

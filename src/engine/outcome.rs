@@ -260,7 +260,7 @@ impl<A: Agent> Scheduler<'_, A> {
                 let value = self
                     .renderer
                     .render_value(template, &context)
-                    .unwrap_or_else(|e| json!({ "error": e }));
+                    .unwrap_or_else(|e| json!({ "error": e.to_string() }));
                 (name.clone(), value)
             })
             .collect()

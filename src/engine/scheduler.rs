@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::agent::{Agent, StopReason, Usage};
-use super::context::Renderer;
 use super::event::{RunEvent, Status};
 use super::outcome::{RunReport, StepRecord};
 use super::output::OutputSchema;
@@ -18,6 +17,7 @@ use super::resume::Seed;
 use super::spec::RunSpec;
 use super::start::{self, Prepared};
 use super::unit::{self, UnitMsg, UnitResult, describe_stop};
+use crate::template::Renderer;
 
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);

@@ -11,6 +11,7 @@ use super::event::Status;
 use super::scheduler::{Scheduler, StepState};
 use super::spec::{StepSpec, ThreadMode};
 use super::unit::{ThreadPlan, Unit, UnitResult};
+use crate::template::TemplateError;
 
 /// What the scheduler can do next for a step.
 pub(super) enum Prepared {
@@ -103,7 +104,7 @@ fn thread_plan<A: Agent>(
     s: &Scheduler<'_, A>,
     step: &StepSpec,
     context: &Value,
-) -> Result<ThreadPlan, String> {
+) -> Result<ThreadPlan, TemplateError> {
     let open = |how: ThreadOpen| {
         let options = ThreadOptions {
             model: step.model.clone(),
