@@ -1,9 +1,8 @@
 //! `approvals`: what weft approves when the agent asks, as `defaults`, a thread or a step
-//! writes it (each list replaces the inherited one).
+//! writes it (each list replaces the inherited one). The engine decides requests from the
+//! effective lists (`engine::approvals`).
 
 use serde::{Deserialize, Serialize};
-
-use crate::vocab::glob_match;
 
 /// What weft approves when the agent asks; everything else is declined.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -19,46 +18,11 @@ pub struct ApprovalRules {
 }
 
 impl ApprovalRules {
-    /// True when `command` (one part of a command line) matches an allowed pattern.
-    pub fn allows_command(&self, command: &str) -> bool {
-        self.commands
-            .iter()
-            .flatten()
-            .any(|p| glob_match(p, command.trim(), false))
-    }
-
-    /// True when `path` matches an allowed file pattern.
-    pub fn allows_file(&self, path: &str) -> bool {
-        self.files
-            .iter()
-            .flatten()
-            .any(|p| glob_match(p, path, true))
-    }
-
     /// Field by field, `over` wins where it says something.
     pub fn overlay(&self, over: &ApprovalRules) -> ApprovalRules {
         ApprovalRules {
             commands: over.commands.clone().or_else(|| self.commands.clone()),
             files: over.files.clone().or_else(|| self.files.clone()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_match_commands_and_paths() {
-        let rules = ApprovalRules {
-            commands: Some(vec!["cargo test*".into()]),
-            files: Some(vec!["src/**/*.rs".into(), "*.md".into()]),
-        };
-        assert!(rules.allows_command("cargo test --all"));
-        assert!(!rules.allows_command("cargo publish"));
-        assert!(rules.allows_file("src/a/b.rs"));
-        assert!(rules.allows_file("README.md"));
-        assert!(!rules.allows_file("docs/README.md"));
-        assert!(!ApprovalRules::default().allows_command("ls"));
     }
 }
