@@ -13,6 +13,7 @@ use super::agent::{
 };
 use super::event::Status;
 use super::output::{OutputError, OutputSchema};
+use crate::client::RetryPolicy;
 use crate::vocab::format_duration;
 
 /// Where a unit's thread comes from, decided by the scheduler.
@@ -392,11 +393,16 @@ pub fn describe_stop(reason: &StopReason) -> String {
     }
 }
 
+/// The pause before retrying after failed attempt `attempt`: `base` doubling per attempt,
+/// up to 30 s, ±20 % jitter (the client's [`RetryPolicy`]).
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.min(5).saturating_sub(1));
-    let capped = exp.min(Duration::from_secs(30));
-    let jitter = 0.8 + fastrand::f64() * 0.4;
-    capped.mul_f64(jitter)
+    let policy = RetryPolicy {
+        max_attempts: u32::MAX,
+        initial_delay: base,
+        max_delay: Duration::from_secs(30),
+        jitter: 0.2,
+    };
+    policy.delay(attempt)
 }
 
 #[cfg(test)]
