@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::args::{Cli, Command, PlanArgs, ValidateArgs, ValidateFormat};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
-use crate::plan::{Plan, render};
-use crate::workflow::{self, WORKFLOW_SCHEMA, inputs};
+use crate::plan::render;
+use crate::workflow::{WORKFLOW_SCHEMA, inputs};
 
 /// Run the parsed command line; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -29,13 +29,13 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let mut reports = Vec::new();
     let (mut bad_files, mut problems) = (0, 0);
     for path in &args.files {
-        let result = workflow::load(path);
+        let result = crate::plan::load(path);
         if let Err(error) = &result {
             bad_files += 1;
             problems += error.count();
         }
         match (args.format, result) {
-            (ValidateFormat::Text, Ok(w)) => {
+            (ValidateFormat::Text, Ok((w, _))) => {
                 let n = w.steps.len();
                 let _ = writeln!(
                     out,
@@ -83,8 +83,8 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -
 
 /// `weft plan FILE`.
 pub fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let workflow = match workflow::load(&args.file) {
-        Ok(w) => w,
+    let (workflow, plan) = match crate::plan::load(&args.file) {
+        Ok(planned) => planned,
         Err(e) => {
             let _ = writeln!(err, "{}", e.render());
             return EXIT_INVALID;
@@ -96,16 +96,8 @@ pub fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return EXIT_INVALID;
         }
     }
-    match Plan::build(&workflow) {
-        Ok(plan) => {
-            let _ = write!(out, "{}", render(&plan, &workflow, args.format));
-            EXIT_SUCCESS
-        }
-        Err(diagnostics) => {
-            let _ = writeln!(err, "{}", diagnostics.render(&workflow.source));
-            EXIT_INVALID
-        }
-    }
+    let _ = write!(out, "{}", render(&plan, &workflow, args.format));
+    EXIT_SUCCESS
 }
 
 /// `weft schema`.

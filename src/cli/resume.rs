@@ -14,9 +14,7 @@ use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
 use crate::engine::{self, RunOptions, Seed, StepRecord};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
-use crate::plan::Plan;
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
-use crate::workflow;
 
 /// `weft resume RUN | --last`.
 pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -96,7 +94,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
 /// and the file's text.
 fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
     let path = &state.workflow_path;
-    let workflow = workflow::load(path).map_err(|e| {
+    let (workflow, plan) = crate::plan::load(path).map_err(|e| {
         format!(
             "error: cannot resume run {}: its workflow `{}` does not load:\n{}",
             state.run_id,
@@ -104,7 +102,6 @@ fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
             e.render()
         )
     })?;
-    let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
     let o = &state.options;
     let options = RunOptions {
         run_id: state.run_id.clone(),

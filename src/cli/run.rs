@@ -15,7 +15,7 @@ use crate::engine::{self, RunOptions, Seed};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::plan::{Format, Plan, render};
 use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
-use crate::workflow::{self, Workflow, inputs};
+use crate::workflow::{Workflow, inputs};
 
 /// `weft run FILE`.
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -71,8 +71,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
 fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, String> {
-    let workflow = workflow::load(&args.file).map_err(|e| e.render())?;
-    let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
+    let (workflow, plan) = crate::plan::load(&args.file).map_err(|e| e.render())?;
     let pairs = tape::inputs_with_recorded(args, cassette);
     let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())
         .map_err(|e| format!("error: {e}"))?;

@@ -19,7 +19,7 @@ mod validate;
 
 pub use approval_rules::ApprovalRules;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
-pub use load::{LoadError, load, load_str};
+pub use load::{Checked, LoadError, check, check_str, load, load_str};
 pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
