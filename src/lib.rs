@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "testing")]
 pub mod mock;
 pub mod plan;
 pub mod report;

@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::args::{ReplayMode, RunArgs};
 use crate::cassette::{
-    CASSETTE_VERSION, Cassette, Replay, TapeLog, TapeMode, TapeServer, Upstream, probe, toml_inline,
+    CASSETTE_VERSION, Cassette, IsolatedHome, Replay, TapeLog, TapeMode, TapeServer, Upstream,
+    probe, toml_inline,
 };
 use crate::engine::CodexConfig;
-use crate::mock::MockHome;
 
 /// The provider name weft gives the app-server for recording and replaying.
 const PROVIDER: &str = "weft_tape";
@@ -131,12 +131,12 @@ impl Tape {
             .map_err(|e| format!("cannot create a CODEX_HOME for the replay: {e}"))?;
         let codex_home = home.path().join("home");
         let tmp = home.path().join("tmp");
-        let settings = MockHome {
+        let settings = IsolatedHome {
             model: cassette
                 .model
                 .clone()
                 .unwrap_or_else(|| "weft-replay".into()),
-            ..MockHome::default()
+            ..IsolatedHome::default()
         };
         settings
             .write(&codex_home, &server.url())

@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use tempfile::TempDir;
+use weft::cassette::IsolatedHome;
 use weft::client::{Client, ClientConfig};
-use weft::mock::{MockHome, MockModel, MockReply, MockRequest};
+use weft::mock::{MockModel, MockReply, MockRequest};
 
 /// The limit on any single await in a test.
 pub const LIMIT: Duration = Duration::from_secs(60);
@@ -99,16 +100,16 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    /// Start a mock model answering with `script`, and write a default [`MockHome`].
+    /// Start a mock model answering with `script`, and write a default [`IsolatedHome`].
     pub async fn start(
         script: impl Fn(&MockRequest) -> MockReply + Send + Sync + 'static,
     ) -> TestEnv {
-        TestEnv::with_home(MockHome::default(), script).await
+        TestEnv::with_home(IsolatedHome::default(), script).await
     }
 
     /// Like [`TestEnv::start`] with a custom `config.toml`.
     pub async fn with_home(
-        home: MockHome,
+        home: IsolatedHome,
         script: impl Fn(&MockRequest) -> MockReply + Send + Sync + 'static,
     ) -> TestEnv {
         let mock = MockModel::start(script)
