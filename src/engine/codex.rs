@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use super::active_turns::ActiveTurns;
 use super::agent::{
     Agent, AgentError, AgentEvent, StopReason, ThreadOpen, ThreadOptions, TurnEnd, TurnOutcome,
     TurnSpec, Usage,
 };
 use super::approvals::ApprovalRules;
-use super::turns::ActiveTurns;
 use crate::client::{
     self, BoxFuture, Client, ClientConfig, ItemDetails, ServerRequest, ServerRequestHandler,
     ServerRequestKind, ServerResponse, Thread, ThreadItem, TokenUsage, TurnEvent, TurnOptions,

@@ -6,10 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::agent::Agent;
-use super::emit::finished_event;
 use super::outcome::StepRecord;
-use super::scheduler::{Scheduler, StepState};
 use super::spec::{RunSpec, ThreadMode};
 
 /// What an earlier session of a run leaves to the next one.
@@ -19,25 +16,6 @@ pub struct Seed {
     pub done: Vec<StepRecord>,
     /// Named threads and their ids: the next step on each continues it with `thread/resume`.
     pub threads: Vec<(String, String)>,
-}
-
-impl<A: Agent> Scheduler<'_, A> {
-    /// Marks the seed's steps done (reporting each as a reused `step.finished`) and
-    /// remembers its threads as to be reopened.
-    pub(super) fn seed(&mut self, seed: Seed) {
-        for (name, id) in seed.threads {
-            self.reopen.insert(id.clone());
-            self.threads.insert(name, id);
-        }
-        for mut rec in seed.done {
-            let Some(i) = self.spec.index_of(&rec.id) else {
-                continue;
-            };
-            rec.reused = true;
-            (self.sink)(&finished_event(&rec));
-            self.states[i] = StepState::Done(rec);
-        }
-    }
 }
 
 /// A short hash of everything that decides what step `i` does: its prompt, schema,

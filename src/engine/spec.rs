@@ -57,6 +57,17 @@ pub struct StepSpec {
 }
 
 impl StepSpec {
+    /// How many of the step's units may run at once: one on a shared conversation, else
+    /// `max_parallel` (no limit by default).
+    pub fn parallel_limit(&self) -> usize {
+        match self.thread {
+            ThreadMode::Named(_) | ThreadMode::Resume(_) => 1,
+            ThreadMode::Fresh | ThreadMode::Fork(_) => {
+                self.max_parallel.unwrap_or(usize::MAX).max(1)
+            }
+        }
+    }
+
     /// A step with the safe defaults (fresh thread, read-only, never ask), for tests and builders.
     pub fn new(id: &str, prompt: &str) -> Self {
         Self {

@@ -1,0 +1,57 @@
+//! The template context of a run: `inputs`, the finished steps' `output`, `status`,
+//! `thread_id` and `usage`, `workflow`, `run` and the allow-listed `env`; plus, for one
+//! unit, its fan-out element and `loop`, or for `fail_if`, the step's own `output`.
+//! Values that came from the model are inserted as data, never rendered.
+
+use serde_json::{Map, Value, json};
+
+use super::outcome::StepRecord;
+use super::spec::RunSpec;
+
+/// The context every template of the run sees, with `done` as the finished steps.
+pub fn run_context<'a>(spec: &RunSpec, done: impl Iterator<Item = &'a StepRecord>) -> Value {
+    let steps: Map<String, Value> = done
+        .map(|rec| {
+            let entry = json!({
+                "output": rec.output,
+                "status": rec.status.as_str(),
+                "thread_id": rec.thread_id,
+                "usage": rec.usage,
+            });
+            (rec.id.clone(), entry)
+        })
+        .collect();
+    json!({
+        "inputs": spec.inputs,
+        "steps": steps,
+        "workflow": { "name": spec.workflow_name },
+        "run": { "id": spec.run_id },
+        "env": spec.env,
+    })
+}
+
+/// `context` for fan-out element `slot` of `total`: the element as `name`, and `loop`.
+pub fn with_element(
+    mut context: Value,
+    name: &str,
+    item: Value,
+    slot: usize,
+    total: usize,
+) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert(name.to_string(), item);
+        map.insert(
+            "loop".into(),
+            json!({ "index": slot + 1, "index0": slot, "length": total, "first": slot == 0, "last": slot + 1 == total }),
+        );
+    }
+    context
+}
+
+/// `context` with a step's own `output` (what `fail_if` reads).
+pub fn with_output(mut context: Value, output: &Value) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert("output".into(), output.clone());
+    }
+    context
+}
