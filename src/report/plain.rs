@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::EventWriter;
+use super::{EventWriter, ReportError};
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
 use crate::vocab::format_duration;
@@ -140,7 +140,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
 }
 
 impl<W: Write + Send> EventWriter for Plain<W> {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         if let Some(text) = line(event, self.verbose) {
             let clean: String = text
                 .chars()
@@ -148,6 +148,7 @@ impl<W: Write + Send> EventWriter for Plain<W> {
                 .collect();
             let _ = writeln!(self.out, "{clean}");
         }
+        Ok(())
     }
 }
 
