@@ -12,7 +12,7 @@ use super::output::OutputSchema;
 use super::spec::{RunSpec, StepSpec};
 use super::threads::ThreadBook;
 use super::turn::{TurnInput, TurnUnit};
-use super::unit::{Unit, UnitKey};
+use super::unit::{Unit, UnitError, UnitKey};
 use crate::template::Renderer;
 
 /// What the scheduler gives to make a step's next unit.
@@ -28,7 +28,7 @@ pub(super) struct UnitInput<'a> {
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
 pub(super) trait MakeUnit: Send {
     /// The unit for `input`, or why it cannot start (a template did not render).
-    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, String>;
+    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError>;
 }
 
 /// The unit maker of a run on agent `A`.
@@ -59,7 +59,7 @@ impl<A: Agent> Launcher<A> {
 }
 
 impl<A: Agent> MakeUnit for Launcher<A> {
-    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, String> {
+    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
         let turn = TurnInput {
             key: input.key,
             step: input.step,

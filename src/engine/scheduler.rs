@@ -245,7 +245,7 @@ impl<'s> Scheduler<'s> {
                 Launched::Started
             }
             Err(error) => {
-                self.on_result(UnitResult::failed(key, error));
+                self.on_result(UnitResult::failed(key, error.to_string()));
                 Launched::Failed
             }
         }

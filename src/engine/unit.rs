@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::agent::{AgentEvent, StopReason, Usage};
 use super::event::Status;
+use crate::template::TemplateError;
 use crate::vocab::format_duration;
 
 /// Which unit: the step's index in the run spec, and the fan-out element (0-based).
@@ -115,6 +116,18 @@ impl UnitResult {
             ..Self::failed(key, reason)
         }
     }
+}
+
+/// Why a unit could not start; the message becomes its step's error.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    /// A template of the step did not render (`what`: "prompt", "`resume` thread id").
+    #[error("the {what} could not be rendered: {source}")]
+    Render {
+        what: &'static str,
+        #[source]
+        source: TemplateError,
+    },
 }
 
 /// Describes why weft stopped a unit, for the step's error.

@@ -12,7 +12,7 @@ use crate::engine::approvals::ApprovalRules;
 use crate::engine::output::OutputSchema;
 use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::engine::threads::{ThreadBook, ThreadSource};
-use crate::engine::unit::{Unit, UnitFuture, UnitKey, UnitLink, UnitResult};
+use crate::engine::unit::{Unit, UnitError, UnitFuture, UnitKey, UnitLink, UnitResult};
 use crate::template::Renderer;
 
 /// A step (or fan-out element) ready to run as turns: its prompt is rendered, its
@@ -47,21 +47,19 @@ pub(in crate::engine) struct TurnInput<'a> {
 impl<A: Agent> TurnUnit<A> {
     /// Renders the prompt (and a `resume:` thread id) and decides the thread; the error
     /// says what could not be rendered.
-    pub fn prepare(agent: Arc<A>, input: TurnInput<'_>) -> Result<Self, String> {
+    pub fn prepare(agent: Arc<A>, input: TurnInput<'_>) -> Result<Self, UnitError> {
         let step = input.step;
-        let prompt = input
-            .renderer
-            .render(&step.prompt, input.context)
-            .map_err(|e| format!("the prompt could not be rendered: {e}"))?;
+        let render = |what: &'static str, template: &str| {
+            input
+                .renderer
+                .render(template, input.context)
+                .map_err(|source| UnitError::Render { what, source })
+        };
+        let prompt = render("prompt", &step.prompt)?;
         let resume_id = match &step.thread {
-            ThreadMode::Resume(template) => Some(
-                input
-                    .renderer
-                    .render(template, input.context)
-                    .map_err(|e| format!("the `resume` thread id could not be rendered: {e}"))?
-                    .trim()
-                    .to_string(),
-            ),
+            ThreadMode::Resume(template) => {
+                Some(render("`resume` thread id", template)?.trim().to_string())
+            }
             _ => None,
         };
         Ok(Self {
