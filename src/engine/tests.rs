@@ -250,6 +250,30 @@ fn fails_when_bad() -> FakeAgent {
 }
 
 #[tokio::test]
+async fn a_prompt_that_does_not_render_fails_its_step_before_any_turn() {
+    let agent = Arc::new(FakeAgent::new(|_| FakeTurn::answer("ok")));
+    let spec = run_spec(vec![
+        step("bad", "uses {{ inputs.missing }}", &[]),
+        step("after", "after", &[0]),
+    ]);
+    let (report, _) = run(&agent, spec).await;
+    assert_eq!(
+        statuses(&report),
+        vec![
+            ("bad".into(), Status::Failed),
+            ("after".into(), Status::Skipped)
+        ]
+    );
+    let error = record(&report, "bad").error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("the prompt could not be rendered: undefined value"),
+        "{error}"
+    );
+    assert_eq!(record(&report, "bad").attempts, 0);
+    assert!(agent.turns().is_empty(), "no turn ran");
+}
+
+#[tokio::test]
 async fn a_failure_skips_dependents_but_independent_branches_finish() {
     let agent = Arc::new(fails_when_bad());
     let steps = vec![
