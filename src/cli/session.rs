@@ -64,29 +64,8 @@ pub(super) fn execute(
     let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
-    let interrupt_note = err.clone();
-    let report = runtime.block_on(async {
-        let agent = match start_agent(config, &hint).await {
-            Ok(agent) => Arc::new(agent),
-            Err(error) => {
-                reporter.write_event(&RunEvent::RunFinished {
-                    status: Status::Failed,
-                    duration_ms: 0,
-                    usage: Default::default(),
-                });
-                return Err(error);
-            }
-        };
-        let (cancel, again) = cancel_on_signal();
-        let mut sink = |e: &RunEvent| reporter.write_event(e);
-        let run = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
-        let report = tokio::select! {
-            report = run => report,
-            Ok(()) = again => exit_now(interrupt_note),
-        };
-        agent.close().await;
-        Ok::<RunReport, Error>(report)
-    });
+    let run = run(config, &hint, spec, seed, &mut reporter, err.clone());
+    let report = runtime.block_on(run);
     let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
         t.finish(&workflow_name, &inputs, &step_order, &mut err)
@@ -94,6 +73,38 @@ pub(super) fn execute(
     runtime.shutdown_timeout(Duration::from_secs(2));
     let report = report?;
     Ok(finish(args, &report, &run_id, &hint, colors, &mut out, &mut err).max(tape_code))
+}
+
+/// Starts the agent and runs `spec` on it with `reporter` attached; a second Ctrl-C
+/// exits at once, saying so on `err`.
+async fn run(
+    config: CodexConfig,
+    hint: &str,
+    spec: RunSpec,
+    seed: Seed,
+    reporter: &mut Reporter<'_>,
+    err: SharedWriter<'_>,
+) -> Result<RunReport, Error> {
+    let agent = match start_agent(config, hint).await {
+        Ok(agent) => Arc::new(agent),
+        Err(error) => {
+            reporter.write_event(&RunEvent::RunFinished {
+                status: Status::Failed,
+                duration_ms: 0,
+                usage: Default::default(),
+            });
+            return Err(error);
+        }
+    };
+    let (cancel, again) = cancel_on_signal();
+    let mut sink = |e: &RunEvent| reporter.write_event(e);
+    let run = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
+    let report = tokio::select! {
+        report = run => report,
+        Ok(()) = again => exit_now(err),
+    };
+    agent.close().await;
+    Ok(report)
 }
 
 /// Starts the app-server and checks that it can reach a model; `hint` says how to try
