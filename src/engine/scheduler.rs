@@ -52,9 +52,18 @@ pub async fn execute_seeded<A: Agent>(
     sink: Sink<'_>,
 ) -> RunReport {
     let units = Launcher::new(agent, &spec);
-    Scheduler::new(spec, Box::new(units), sink)
-        .run(seed, cancel)
-        .await
+    execute_units(Box::new(units), spec, seed, cancel, sink).await
+}
+
+/// Runs `spec` with the units `units` makes, whatever their kind.
+pub(super) async fn execute_units(
+    units: Box<dyn MakeUnit>,
+    spec: RunSpec,
+    seed: Seed,
+    cancel: watch::Receiver<bool>,
+    sink: Sink<'_>,
+) -> RunReport {
+    Scheduler::new(spec, units, sink).run(seed, cancel).await
 }
 
 /// A run's state, and the loop that owns it.

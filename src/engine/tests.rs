@@ -545,3 +545,80 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
     assert!(events.iter().any(|e| matches!(e,
         RunEvent::StepFinished { step, reused: true, .. } if step == "survey")));
 }
+
+/// A unit kind that is not a turn: its output is its rendered prompt, upper-cased.
+struct Shout {
+    key: super::unit::UnitKey,
+    text: String,
+}
+
+impl super::unit::Unit for Shout {
+    fn run(self: Box<Self>, link: super::unit::UnitLink) -> super::unit::UnitFuture {
+        Box::pin(async move {
+            link.sender.send(super::unit::UnitMsg::Started {
+                thread_id: "none".into(),
+                attempt: 1,
+                prompt: self.text.clone(),
+            });
+            super::unit::UnitResult {
+                status: Status::Succeeded,
+                output: json!(self.text.to_uppercase()),
+                attempts: 1,
+                ..super::unit::UnitResult::new(self.key)
+            }
+        })
+    }
+}
+
+struct MakeShouts;
+
+impl super::launch::MakeUnit for MakeShouts {
+    fn make(
+        &self,
+        input: super::launch::UnitInput<'_>,
+    ) -> Result<Box<dyn super::unit::Unit>, super::unit::UnitError> {
+        let text = input
+            .renderer
+            .render(&input.step.prompt, input.context)
+            .map_err(|source| super::unit::UnitError::Render {
+                what: "prompt",
+                source,
+            })?;
+        Ok(Box::new(Shout {
+            key: input.key,
+            text,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_a_unit_of_any_kind() {
+    let mut each = step("each", "item {{ item }}", &[0]);
+    each.for_each = Some("steps.first.output | list".into());
+    let spec = run_spec(vec![
+        step("first", "ab", &[]),
+        step("second", "saw {{ steps.first.output }}", &[0]),
+        each,
+    ]);
+    let (_tx, cancel) = watch::channel(false);
+    let mut events = Vec::new();
+    let mut sink = |e: &RunEvent| events.push(e.clone());
+    let run = super::scheduler::execute_units(
+        Box::new(MakeShouts),
+        spec,
+        Seed::default(),
+        cancel,
+        &mut sink,
+    );
+    let report = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the run finished");
+    assert_eq!(report.status, Status::Succeeded);
+    assert_eq!(record(&report, "second").output, json!("SAW AB"));
+    assert_eq!(record(&report, "each").output, json!(["ITEM A", "ITEM B"]));
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, RunEvent::StepStarted { .. }))
+        .count();
+    assert_eq!(started, 4, "one start per unit");
+}

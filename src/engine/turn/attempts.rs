@@ -22,15 +22,12 @@ pub(super) async fn attempts<A: Agent>(
     thread_id: String,
     result: &mut UnitResult,
 ) {
-    let UnitLink {
-        sender: ctx,
-        mut stop,
-    } = link;
+    let UnitLink { sender, mut stop } = link;
     let mut input = unit.prompt.clone();
     let max_attempts = unit.retries + 1;
     for attempt in 1..=max_attempts {
         result.attempts = attempt;
-        ctx.send(UnitMsg::Started {
+        sender.send(UnitMsg::Started {
             thread_id: thread_id.clone(),
             attempt,
             prompt: input.clone(),
@@ -41,7 +38,7 @@ pub(super) async fn attempts<A: Agent>(
         turn.input = input.clone();
         turn.output_schema = unit.schema.as_ref().map(|s| s.for_model().clone());
         let (outcome, stopped) =
-            one_turn(unit, turn, &ctx, &mut stop, deadline, result.usage).await;
+            one_turn(unit, turn, &sender, &mut stop, deadline, result.usage).await;
         if let Ok(o) = &outcome {
             result.usage.add(&o.usage);
         }
@@ -52,7 +49,7 @@ pub(super) async fn attempts<A: Agent>(
                 reason,
                 input: new_input,
             } if attempt < max_attempts => {
-                ctx.send(UnitMsg::Retrying {
+                sender.send(UnitMsg::Retrying {
                     attempt: attempt + 1,
                     reason: reason.clone(),
                 });

@@ -16,7 +16,7 @@ use crate::engine::unit::{UnitMsg, UnitSender};
 pub(super) async fn one_turn<A: Agent>(
     unit: &TurnUnit<A>,
     turn: TurnSpec,
-    ctx: &UnitSender,
+    sender: &UnitSender,
     outer: &mut watch::Receiver<Option<StopReason>>,
     deadline: Option<tokio::time::Instant>,
     used_before: Usage,
@@ -46,7 +46,7 @@ pub(super) async fn one_turn<A: Agent>(
                     }
                     other => other,
                 };
-                ctx.send(UnitMsg::Event(event));
+                sender.send(UnitMsg::Event(event));
             }
             _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if stopped.is_none() && deadline.is_some() => {
                 stopped = Some(StopReason::Timeout(unit.timeout.unwrap_or_default()));
@@ -62,7 +62,7 @@ pub(super) async fn one_turn<A: Agent>(
     };
     while let Ok(event) = ev_rx.try_recv() {
         if !matches!(event, AgentEvent::Usage(_)) {
-            ctx.send(UnitMsg::Event(event));
+            sender.send(UnitMsg::Event(event));
         }
     }
     (outcome, stopped)
