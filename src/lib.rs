@@ -10,9 +10,11 @@ pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "testing")]
 pub mod mock;
 pub mod plan;
 pub mod reaper;
 pub mod report;
 pub mod template;
+pub mod vocab;
 pub mod workflow;

@@ -1,17 +1,15 @@
 //! Templates and expressions: one minijinja environment (strict undefined, no escaping),
-//! every template of a workflow compiled up front, rendered later against a JSON context.
+//! used to check every template of a workflow when it loads and to render them at run time.
 //!
 //! Context (built by the engine): `inputs`, `steps.<id>.{output,status,thread_id,usage}`,
 //! the `for_each` element (named by `as`) and `loop.{index,index0,length}`, `workflow.name`,
 //! `run.id`, `env.<NAME>` for the allow-listed names. Model output is data: it is passed in
-//! the context and never compiled.
+//! the context as values and never compiled.
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value as JinjaValue};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as JinjaValue};
 use serde_json::Value;
-
-use crate::workflow::Workflow;
 
 /// The environment every workflow template is compiled in.
 pub fn environment() -> Environment<'static> {
@@ -24,138 +22,104 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
-/// The name a step's prompt is registered under.
-pub fn prompt_name(step: &str) -> String {
-    format!("steps.{step}.prompt")
+/// Why a template or expression could not be rendered: minijinja's error, shown as its
+/// kind, detail and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe(.0))]
+pub struct TemplateError(#[source] minijinja::Error);
+
+impl TemplateError {
+    /// What kind of failure (an undefined name, a syntax error, ...).
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind()
+    }
 }
 
-/// The name a step's `resume` template is registered under.
-pub fn resume_name(step: &str) -> String {
-    format!("steps.{step}.resume")
+impl From<minijinja::Error> for TemplateError {
+    fn from(error: minijinja::Error) -> Self {
+        TemplateError(error)
+    }
 }
 
-/// The name an output's template is registered under.
-pub fn output_name(output: &str) -> String {
-    format!("outputs.{output}")
-}
-
-/// A workflow's templates and expressions, compiled, ready to render.
-#[derive(Debug)]
-pub struct Templates {
+/// Renders templates and evaluates expressions against a JSON context; one per run.
+pub struct Renderer {
     env: Environment<'static>,
-    expressions: Vec<(String, String)>,
 }
 
-impl Templates {
-    /// Compile every template of `workflow` (a loaded workflow compiles: `load` checked it).
-    pub fn new(workflow: &Workflow) -> Result<Self, minijinja::Error> {
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
         let mut env = environment();
-        let mut expressions = Vec::new();
-        for step in &workflow.steps {
-            let id = &step.id.value;
-            env.add_template_owned(prompt_name(id), step.prompt.value.clone())?;
-            if let crate::workflow::ThreadRef::Resume(t) = &step.thread {
-                env.add_template_owned(resume_name(id), t.value.clone())?;
-            }
-            if let Some(e) = &step.if_expr {
-                expressions.push((format!("steps.{id}.if"), e.value.clone()));
-            }
-            if let Some(e) = &step.for_each {
-                expressions.push((format!("steps.{id}.for_each"), e.value.clone()));
-            }
+        env.add_filter("tojson", tojson);
+        Self { env }
+    }
+
+    /// Renders a template.
+    pub fn render(&self, template: &str, context: &Value) -> Result<String, TemplateError> {
+        Ok(self
+            .env
+            .render_str(template, JinjaValue::from(Serde(context)))?)
+    }
+
+    /// Evaluates an expression to JSON data.
+    pub fn eval(&self, expression: &str, context: &Value) -> Result<Value, TemplateError> {
+        let value = self
+            .env
+            .compile_expression(expression)?
+            .eval(JinjaValue::from(Serde(context)))?;
+        serde_json::to_value(&value)
+            .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()).into())
+    }
+
+    /// Evaluates a condition: the expression's truthiness.
+    pub fn truthy(&self, expression: &str, context: &Value) -> Result<bool, TemplateError> {
+        let value = self
+            .env
+            .compile_expression(expression)?
+            .eval(JinjaValue::from(Serde(context)))?;
+        Ok(value.is_true())
+    }
+
+    /// Renders a workflow output: a template that is one `{{ expression }}` keeps the
+    /// expression's JSON value (a list stays a list); anything else renders to a string.
+    pub fn render_value(&self, template: &str, context: &Value) -> Result<Value, TemplateError> {
+        let trimmed = template.trim();
+        if let Some(inner) = trimmed
+            .strip_prefix("{{")
+            .and_then(|s| s.strip_suffix("}}"))
+            .filter(|inner| !inner.contains("{{") && !inner.contains("}}"))
+        {
+            return self.eval(inner.trim(), context);
         }
-        for output in &workflow.outputs {
-            env.add_template_owned(
-                output_name(&output.name.value),
-                output.template.value.clone(),
-            )?;
-        }
-        for (_, source) in &expressions {
-            env.compile_expression(source)?;
-        }
-        Ok(Templates { env, expressions })
-    }
-
-    /// Render the template registered as `name` (see [`prompt_name`]) against `context`.
-    pub fn render(&self, name: &str, context: &Value) -> Result<String, minijinja::Error> {
-        self.env
-            .get_template(name)?
-            .render(JinjaValue::from(Serde(context)))
-    }
-
-    /// Render step `step`'s prompt.
-    pub fn render_prompt(&self, step: &str, context: &Value) -> Result<String, minijinja::Error> {
-        self.render(&prompt_name(step), context)
-    }
-
-    /// Evaluate step `step`'s `if`; true when the step has none.
-    pub fn eval_if(&self, step: &str, context: &Value) -> Result<bool, minijinja::Error> {
-        match self.expression(&format!("steps.{step}.if")) {
-            Some(source) => Ok(self.eval(source, context)?.is_true()),
-            None => Ok(true),
-        }
-    }
-
-    /// Evaluate step `step`'s `for_each` into its elements; `None` when it has none.
-    pub fn eval_for_each(
-        &self,
-        step: &str,
-        context: &Value,
-    ) -> Result<Option<Vec<Value>>, minijinja::Error> {
-        let Some(source) = self.expression(&format!("steps.{step}.for_each")) else {
-            return Ok(None);
-        };
-        let value = self.eval(source, context)?;
-        let items = value
-            .try_iter()?
-            .map(|v| to_json(&v))
-            .collect::<Result<_, _>>()?;
-        Ok(Some(items))
-    }
-
-    /// An output's value: a template that is one `{{ expression }}` keeps the expression's
-    /// JSON type; any other template gives a string.
-    pub fn render_output(&self, output: &str, context: &Value) -> Result<Value, minijinja::Error> {
-        let template = self.env.get_template(&output_name(output))?;
-        if let Some(expr) = single_expression(template.source()) {
-            return to_json(&self.eval(expr, context)?);
-        }
-        template
-            .render(JinjaValue::from(Serde(context)))
-            .map(Value::String)
-    }
-
-    fn expression(&self, name: &str) -> Option<&str> {
-        self.expressions
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s.as_str())
-    }
-
-    /// Evaluate any expression against `context`.
-    pub fn eval(&self, source: &str, context: &Value) -> Result<JinjaValue, minijinja::Error> {
-        self.env
-            .compile_expression(source)?
-            .eval(JinjaValue::from(Serde(context)))
+        self.render(template, context).map(Value::String)
     }
 }
 
-fn to_json(value: &JinjaValue) -> Result<Value, minijinja::Error> {
-    serde_json::to_value(value)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))
+fn tojson(value: JinjaValue) -> Result<String, minijinja::Error> {
+    serde_json::to_string(&value)
+        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
 }
 
-/// The expression inside a template that is exactly `{{ expression }}`.
-pub fn single_expression(template: &str) -> Option<&str> {
-    let inner = template.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.trim_start_matches('-').trim_end_matches('-');
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
-        .then_some(inner.trim())
+fn describe(err: &minijinja::Error) -> String {
+    let mut text = err.kind().to_string();
+    if let Some(detail) = err.detail() {
+        text = format!("{text}: {detail}");
+    }
+    if let Some(line) = err.line() {
+        text = format!("{text} (line {line})");
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pretty_assertions::assert_eq;
     use serde_json::json;
 
     #[test]
@@ -168,12 +132,51 @@ mod tests {
     }
 
     #[test]
-    fn single_expressions_are_recognised() {
+    fn model_output_is_data_never_a_template() {
+        let r = Renderer::new();
+        let ctx = json!({"steps": {"a": {"output": "{{ 7*7 }} {% if true %}x{% endif %}"}}});
         assert_eq!(
-            single_expression("{{ steps.a.output }}"),
-            Some("steps.a.output")
+            r.render("got: {{ steps.a.output }}", &ctx).unwrap(),
+            "got: {{ 7*7 }} {% if true %}x{% endif %}"
         );
-        assert_eq!(single_expression("x {{ a }}"), None);
-        assert_eq!(single_expression("{{ a }} {{ b }}"), None);
+    }
+
+    #[test]
+    fn undefined_is_an_error() {
+        let r = Renderer::new();
+        let err = r
+            .render("{{ inputs.nope }}", &json!({"inputs": {}}))
+            .unwrap_err();
+        assert!(err.to_string().contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn single_expression_outputs_keep_their_type() {
+        let r = Renderer::new();
+        let ctx = json!({"steps": {"plan": {"output": {"files": [1, 2]}}}});
+        assert_eq!(
+            r.render_value("{{ steps.plan.output.files }}", &ctx)
+                .unwrap(),
+            json!([1, 2])
+        );
+        assert_eq!(
+            r.render_value("n={{ steps.plan.output.files | length }}", &ctx)
+                .unwrap(),
+            json!("n=2")
+        );
+    }
+
+    #[test]
+    fn conditions_and_lists() {
+        let r = Renderer::new();
+        let ctx = json!({"steps": {"plan": {"output": {"files": ["a", "b"]}}}});
+        assert!(
+            r.truthy("steps.plan.output.files | length > 1", &ctx)
+                .unwrap()
+        );
+        assert_eq!(
+            r.eval("steps.plan.output.files", &ctx).unwrap(),
+            json!(["a", "b"])
+        );
     }
 }

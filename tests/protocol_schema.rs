@@ -476,6 +476,20 @@ fn every_method_field_and_value_weft_reads_is_in_the_codex_schema() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The `.rs` files under `dir`, in its subdirectories too.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Every method name written in the client and the engine (`"turn/completed"`, ...) is a
 /// method of the protocol.
 fn method_names_problems(dir: &Path) -> Vec<String> {
@@ -496,8 +510,8 @@ fn method_names_problems(dir: &Path) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut used = BTreeSet::new();
     for module in ["client", "engine"] {
-        for entry in std::fs::read_dir(root.join(module)).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for path in rust_files(&root.join(module)) {
+            let text = std::fs::read_to_string(path).unwrap();
             used.extend(
                 text.split('"')
                     .skip(1)

@@ -1,8 +1,11 @@
 //! The README's first command, `scripts/demo`, run the way a newcomer runs it: in a fresh
 //! copy of the repository (the files git tracks, as a clone has them), offline, with no
-//! key. The copy shares the pinned Codex CLI (`.tools/`, a 400 MB download that
-//! `scripts/codex-cli` would otherwise fetch again) and keeps its own cargo target
-//! directory under `target/fresh-clone/`, so later runs build incrementally.
+//! key. The copy shares the checkout's pinned Codex CLI (`.tools/`, a 400 MB download that
+//! `scripts/codex-cli` would otherwise fetch again; installed first when missing) and keeps
+//! its own cargo target directory under `target/fresh-clone/`, so later runs build
+//! incrementally.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,6 +56,7 @@ fn fresh_copy(to: &Path) {
         std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
         std::fs::copy(&from, &dest).expect("copy");
     }
+    support::pinned_codex();
     std::os::unix::fs::symlink(repo().join(".tools"), to.join(".tools")).expect("link .tools");
 }
 

@@ -1,9 +1,11 @@
-//! Every diagnostic kind of the workflow loader: exact location, message and caret.
+//! Every diagnostic kind of the workflow loader (the file's checks and the planner's, as
+//! `weft validate` runs them): exact location, message and caret.
 
 use std::path::Path;
 
 use pretty_assertions::assert_eq;
-use weft::workflow::{LoadError, load_str};
+use weft::plan::load_str;
+use weft::workflow::LoadError;
 
 /// Load `yaml` (as `w.yaml`, schema paths under `dir`) and return its rendered diagnostics.
 fn render_in(dir: &Path, yaml: &str) -> String {
@@ -344,7 +346,7 @@ fn all_semantic_errors_come_at_once() {
 
 #[test]
 fn unreadable_files_are_an_error_not_a_panic() {
-    let error = weft::workflow::load("/nonexistent/w.yaml").unwrap_err();
+    let error = weft::plan::load("/nonexistent/w.yaml").unwrap_err();
     assert!(matches!(error, LoadError::Read { .. }));
     assert!(
         error

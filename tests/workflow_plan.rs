@@ -6,10 +6,32 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use weft::plan::{EdgeKind, Format, Plan, ThreadPlan, render};
-use weft::workflow::{Approval, Sandbox, Workflow, load, load_str};
+use weft::vocab::{Approval, Sandbox};
+use weft::workflow::{ApprovalRules, Workflow, load, load_str};
 
 fn workflow(yaml: &str) -> Workflow {
     load_str("w.yaml", yaml, Path::new(".")).unwrap_or_else(|e| panic!("{}", e.render()))
+}
+
+/// What the engine answers a command approval under `rules` (a step's effective lists).
+fn approves_command(rules: &ApprovalRules, command: &str) -> bool {
+    engine_rules(rules)
+        .decide_command(&[command.to_string()])
+        .approved
+}
+
+/// What the engine answers a change of `path` (relative to the step's directory).
+fn approves_file(rules: &ApprovalRules, path: &str) -> bool {
+    let cwd = Path::new("/work");
+    engine_rules(rules)
+        .decide_files(&[cwd.join(path)], cwd)
+        .approved
+}
+
+fn engine_rules(rules: &ApprovalRules) -> weft::engine::approvals::ApprovalRules {
+    let commands = rules.commands.clone().unwrap_or_default();
+    let files = rules.files.clone().unwrap_or_default();
+    weft::engine::approvals::ApprovalRules::new(&commands, &files)
 }
 
 fn deps(plan: &Plan, id: &str) -> Vec<(String, EdgeKind)> {
@@ -96,7 +118,7 @@ fn effective_policies_default_to_read_only_and_never() {
         (p.sandbox, p.approval, p.retries, p.timeout),
         (Sandbox::ReadOnly, Approval::Never, 0, None)
     );
-    assert!(!p.approvals.allows_command("ls"));
+    assert!(!approves_command(&p.approvals, "ls"));
 }
 
 #[test]
@@ -112,7 +134,7 @@ fn defaults_then_thread_then_step() {
         (Sandbox::WorkspaceWrite, Some(Duration::from_secs(120)), 5)
     );
     assert_eq!(a.developer_instructions.as_deref(), Some("hi"));
-    assert!(a.approvals.allows_command("ls") && a.approvals.allows_file("README.md"));
+    assert!(approves_command(&a.approvals, "ls") && approves_file(&a.approvals, "README.md"));
     let b = &plan.step("b").unwrap().policies;
     assert_eq!(
         (b.model.as_deref(), b.timeout),

@@ -81,7 +81,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.yaml");
         std::fs::write(&path, &bytes).unwrap();
-        let _ = weft::workflow::load(&path).map_err(|e| e.render());
+        let _ = weft::plan::load(&path).map_err(|e| e.render());
     }
 
     #[test]
@@ -98,7 +98,7 @@ proptest! {
             while !text.is_char_boundary(end) { end += 1; }
             text.replace_range(start..end, &insert);
         }
-        if let Err(e) = load_str("m.yaml", text, Path::new("workflows")) {
+        if let Err(e) = weft::plan::load_str("m.yaml", text, Path::new("workflows")) {
             let rendered = e.render();
             prop_assert!(rendered.starts_with("error: "), "{}", rendered);
         }

@@ -1,14 +1,16 @@
-//! `weft::template::Templates`: what the engine calls to render prompts, evaluate `if`
+//! `weft::template::Renderer`: what the engine calls to render prompts, evaluate `if`
 //! and `for_each`, and compute outputs against a JSON context.
 
 use pretty_assertions::assert_eq;
-use serde_json::json;
-use weft::template::Templates;
+use serde_json::{Value, json};
+use weft::template::Renderer;
 
 #[test]
 fn prompts_conditions_fan_out_and_outputs_render_against_a_json_context() {
     let w = weft::workflow::load("workflows/split-module.yaml").unwrap();
-    let templates = Templates::new(&w).unwrap();
+    let (verify, split) = (w.step("verify").unwrap(), w.step("split").unwrap());
+    let files_output = &w.outputs.iter().find(|o| o.name.value == "files").unwrap();
+    let templates = Renderer::new();
     let files = json!([{"path": "a.rs", "items": ["x", "y"], "reason": "r"}, {"path": "b.rs", "items": ["z"], "reason": "s"}]);
     let mut context = json!({
         "inputs": {"module": "src/big.rs", "max_files": 4},
@@ -17,19 +19,26 @@ fn prompts_conditions_fan_out_and_outputs_render_against_a_json_context() {
         "run": {"id": "r1"},
         "env": {},
     });
-    assert!(templates.eval_if("verify", &context).unwrap());
-    let items = templates.eval_for_each("split", &context).unwrap().unwrap();
+    let condition = &verify.if_expr.as_ref().unwrap().value;
+    assert!(templates.truthy(condition, &context).unwrap());
+    let for_each = &split.for_each.as_ref().unwrap().value;
+    let Value::Array(items) = templates.eval(for_each, &context).unwrap() else {
+        panic!("`for_each` of `split` gives a list");
+    };
     assert_eq!(items.len(), 2);
     context["file"] = items[0].clone();
     context["loop"] = json!({"index": 1, "index0": 0, "length": 2});
-    let prompt = templates.render_prompt("split", &context).unwrap();
+    let prompt = templates.render(&split.prompt.value, &context).unwrap();
     assert!(
         prompt.starts_with("Create a.rs holding x, y, moved from\nsrc/big.rs (r), with the imports they need. This is part\n1 of 2;"),
         "{prompt}"
     );
-    assert_eq!(templates.render_output("files", &context).unwrap(), files);
+    let output = templates
+        .render_value(&files_output.template.value, &context)
+        .unwrap();
+    assert_eq!(output, files);
     let missing = templates
-        .render_prompt("split", &json!({"inputs": {}}))
+        .render(&split.prompt.value, &json!({"inputs": {}}))
         .unwrap_err();
     assert_eq!(missing.kind(), minijinja::ErrorKind::UndefinedError);
 }

@@ -19,9 +19,9 @@ use tokio::task::JoinHandle;
 use super::format::{Exchange, ExchangeKey};
 use super::record::{Upstream, forward};
 use super::replay::{Mismatch, Replay, answer};
+use super::wire;
 use crate::engine::ActiveTurns;
 use crate::engine::agent::TurnLabel;
-use crate::mock::MockRequest;
 
 /// What the server does with each request.
 pub enum TapeMode {
@@ -133,13 +133,8 @@ async fn respond(
     if key.is_none() {
         shared.log().unattributed += 1;
     }
-    let request = MockRequest {
-        index: 0,
-        body: json,
-        headers: Default::default(),
-    };
-    let prompt = request.last_user_text().unwrap_or_default();
-    let schema = request.output_schema().cloned();
+    let prompt = wire::last_user_text(&json).unwrap_or_default();
+    let schema = wire::output_schema(&json).cloned();
     match &shared.mode {
         TapeMode::Record(upstream) => {
             let seen = Seen {

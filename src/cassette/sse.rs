@@ -1,10 +1,10 @@
 //! Reading a Responses API SSE stream as it passes through, to record its answer; and
-//! writing a recorded answer back as a stream (with the mock model's event writer).
+//! writing a recorded answer back as a stream.
 
 use serde_json::Value;
 
 use super::format::Answer;
-use crate::mock::{frame, response_events};
+use super::wire::{frame, response_events};
 
 /// Collects the answer of one streamed response from its bytes, chunk by chunk.
 ///

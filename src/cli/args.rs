@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use super::common_args::{AgentArgs, ReportArgs};
 use super::record_args::{ResumeArgs, RunsArgs, ThreadsArgs};
 use crate::plan::Format;
+use crate::vocab::Effort;
 use crate::workflow::inputs::parse_pair;
 
 /// Run declarative YAML workflows of Codex agent turns.
@@ -97,8 +98,8 @@ pub struct RunArgs {
     #[arg(long, env = "WEFT_MODEL")]
     pub model: Option<String>,
     /// Use this reasoning effort for every step (overrides the file).
-    #[arg(long, value_parser = ["none", "minimal", "low", "medium", "high", "xhigh"])]
-    pub effort: Option<String>,
+    #[arg(long, value_enum)]
+    pub effort: Option<Effort>,
     /// Validate, render the prompts that do not depend on other steps, show the plan; run nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -130,8 +131,26 @@ pub enum ReplayMode {
     Lenient,
 }
 
+/// `--effort` takes the workflow file's spellings.
+impl ValueEnum for Effort {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Effort::None,
+            Effort::Minimal,
+            Effort::Low,
+            Effort::Medium,
+            Effort::High,
+            Effort::Xhigh,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
 pub(super) fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    crate::workflow::policy::parse_duration(text).ok_or_else(|| {
+    crate::vocab::parse_duration(text).ok_or_else(|| {
         format!("invalid duration `{text}`: write a number and a unit (`90s`, `10m`, `1h30m`)")
     })
 }

@@ -2,26 +2,24 @@
 //! named threads continue by their saved ids, everything else runs again.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::commands::Writer;
 use super::record_args::ResumeArgs;
 use super::run::step_hashes;
 use super::session::{self, Session};
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
 use crate::engine::{self, RunOptions, Seed, StepRecord};
-use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
-use crate::plan::Plan;
+use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
-use crate::workflow;
 
 /// `weft resume RUN | --last`.
-pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    match prepare(args) {
-        Ok(Prepared::Session(spec, seed, state, workflow_text)) => {
+pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
+    match prepare(args)? {
+        Prepared::Session(spec, seed, state, workflow_text) => {
             let session = Session {
                 spec: *spec,
                 seed,
@@ -33,13 +31,9 @@ pub fn resume(args: &ResumeArgs, out: &mut dyn Write, err: &mut dyn Write) -> i3
             };
             session::execute(session, out, err)
         }
-        Ok(Prepared::Nothing(message)) => {
+        Prepared::Nothing(message) => {
             let _ = writeln!(err, "{message}");
-            EXIT_SUCCESS
-        }
-        Err(message) => {
-            let _ = writeln!(err, "{message}");
-            EXIT_INVALID
+            Ok(EXIT_SUCCESS)
         }
     }
 }
@@ -50,12 +44,12 @@ enum Prepared {
 }
 
 /// Reads the record and the workflow, decides what runs again. Writes nothing.
-fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
-    session::check(&args.report).map_err(|m| format!("error: {m}"))?;
+fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
+    session::check(&args.report)?;
     let store = RunStore::new(&args.report.runs_dir);
     let query = args.run.as_deref().unwrap_or("last");
-    let dir = store.find(query).map_err(|e| format!("error: {e}"))?;
-    let state = RunState::load(&dir).map_err(|e| format!("error: {e}"))?;
+    let dir = store.find(query)?;
+    let state = RunState::load(&dir)?;
     let id = &state.run_id;
     if state.status == RecordStatus::Succeeded {
         return Ok(Prepared::Nothing(format!(
@@ -66,9 +60,9 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
         .pid
         .filter(|p| state.status == RecordStatus::Running && process_alive(*p))
     {
-        return Err(format!(
-            "error: run {id} is still running (process {pid}); stop it first"
-        ));
+        return Err(Error::Usage(format!(
+            "run {id} is still running (process {pid}); stop it first"
+        )));
     }
     let (spec, text) = spec_of(&state)?;
     let changed = changed_steps(&state, &spec);
@@ -94,17 +88,13 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, String> {
 
 /// The run spec of the workflow file as it is now, with the recorded inputs and options;
 /// and the file's text.
-fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
+fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
     let path = &state.workflow_path;
-    let workflow = workflow::load(path).map_err(|e| {
-        format!(
-            "error: cannot resume run {}: its workflow `{}` does not load:\n{}",
-            state.run_id,
-            path.display(),
-            e.render()
-        )
+    let (workflow, plan) = crate::plan::load(path).map_err(|source| Error::ResumeWorkflow {
+        run: state.run_id.clone(),
+        path: path.clone(),
+        source,
     })?;
-    let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
     let o = &state.options;
     let options = RunOptions {
         run_id: state.run_id.clone(),
@@ -112,7 +102,7 @@ fn spec_of(state: &RunState) -> Result<(RunSpec, String), String> {
         fail_fast: o.fail_fast,
         timeout: o.timeout_ms.map(Duration::from_millis),
         model: o.model.clone(),
-        effort: o.effort.clone(),
+        effort: o.effort,
         workdir: o.workdir.clone(),
         retry_delay: Duration::from_secs(1),
     };
@@ -145,20 +135,16 @@ fn changed_steps(state: &RunState, spec: &RunSpec) -> Vec<(String, &'static str)
     changed
 }
 
-fn refusal(state: &RunState, changed: &[(String, &'static str)]) -> String {
+fn refusal(state: &RunState, changed: &[(String, &'static str)]) -> Error {
     let list: Vec<String> = changed
         .iter()
         .map(|(id, how)| format!("`{id}` ({how})"))
         .collect();
-    format!(
-        "error: the workflow `{}` changed since run {} started: step {}\n\
-         help: `weft resume {} --allow-changed` runs the changed steps and everything \
-         downstream of them again; `weft run` starts afresh",
-        state.workflow_path.display(),
-        state.run_id,
-        list.join(", "),
-        state.run_id,
-    )
+    Error::WorkflowChanged {
+        run: state.run_id.clone(),
+        path: state.workflow_path.clone(),
+        changes: list.join(", "),
+    }
 }
 
 /// The steps that keep their results, and the named threads they leave to continue.

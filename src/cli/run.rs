@@ -1,52 +1,37 @@
 //! `weft run`: load, plan, record a new run, and run it as one session.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use super::args::RunArgs;
+use super::commands::Writer;
 use super::session::{self, Session};
 use super::tape::{self, TapeSetup};
 use crate::cassette::Cassette;
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
-use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
+use crate::error::{EXIT_SUCCESS, Error};
 use crate::plan::{Format, Plan, render};
 use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
-use crate::workflow::{self, Workflow, inputs};
+use crate::workflow::{Workflow, inputs};
 
 /// `weft run FILE`.
-pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let cassette = match tape::load_replay(args) {
-        Ok(c) => c,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return EXIT_INVALID;
-        }
-    };
-    let (workflow, plan, inputs) = match prepare(args, cassette.as_ref()) {
-        Ok(p) => p,
-        Err(message) => {
-            let _ = writeln!(err, "{message}");
-            return EXIT_INVALID;
-        }
-    };
+pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
+    let cassette = tape::load_replay(args)?;
+    let (workflow, plan, inputs) = prepare(args, cassette.as_ref())?;
     if args.dry_run {
-        return dry_run(&workflow, &plan, &inputs, out);
+        return Ok(dry_run(&workflow, &plan, &inputs, out));
     }
-    if let Err(message) = session::check(&args.report) {
-        let _ = writeln!(err, "error: {message}");
-        return EXIT_INVALID;
-    }
+    session::check(&args.report)?;
     let options = RunOptions {
         run_id: new_run_id(),
         jobs: args.jobs,
         fail_fast: args.fail_fast,
         timeout: args.timeout,
         model: args.model.clone(),
-        effort: args.effort.clone(),
+        effort: args.effort,
         workdir: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         retry_delay: Duration::from_secs(1),
     };
@@ -70,12 +55,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
-fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, String> {
-    let workflow = workflow::load(&args.file).map_err(|e| e.render())?;
-    let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
+fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, Error> {
+    let (workflow, plan) = crate::plan::load(&args.file)?;
     let pairs = tape::inputs_with_recorded(args, cassette);
-    let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())
-        .map_err(|e| format!("error: {e}"))?;
+    let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())?;
     Ok((workflow, plan, inputs))
 }
 
@@ -100,7 +83,7 @@ fn new_state(
             fail_fast: options.fail_fast,
             timeout_ms: options.timeout.map(|t| t.as_millis() as u64),
             model: options.model.clone(),
-            effort: options.effort.clone(),
+            effort: options.effort,
             workdir: options.workdir.clone(),
         },
         status: RecordStatus::Running,
@@ -120,14 +103,9 @@ pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn dry_run(
-    workflow: &Workflow,
-    plan: &Plan,
-    inputs: &Map<String, Value>,
-    out: &mut dyn Write,
-) -> i32 {
+fn dry_run(workflow: &Workflow, plan: &Plan, inputs: &Map<String, Value>, out: &mut Writer) -> i32 {
     let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = engine::context::Renderer::new();
+    let renderer = crate::template::Renderer::new();
     let context = json!({
         "inputs": inputs,
         "steps": {},

@@ -1,39 +1,33 @@
 //! `weft runs`: the recorded runs; `weft runs show RUN` one run step by step, and
 //! `weft runs show RUN STEP` one step's prompt, output and transcript.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::commands::Writer;
 use super::record_args::{RunsArgs, RunsCommand};
 use super::run::utc;
 use crate::engine::event::RunEvent;
-use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
+use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::{align, duration, tokens};
 use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
 
 /// `weft runs [show RUN [STEP]]`.
-pub fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn runs(args: &RunsArgs, out: &mut Writer) -> Result<i32, Error> {
     let store = RunStore::new(&args.runs_dir);
-    let result = match &args.command {
+    match &args.command {
         None => list(&store, out),
-        Some(RunsCommand::Show { run, step }) => show(&store, run, step.as_deref(), out),
-    };
-    match result {
-        Ok(()) => EXIT_SUCCESS,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            EXIT_INVALID
-        }
+        Some(RunsCommand::Show { run, step }) => show(&store, run, step.as_deref(), out)?,
     }
+    Ok(EXIT_SUCCESS)
 }
 
-fn list(store: &RunStore, out: &mut dyn Write) -> Result<(), String> {
+fn list(store: &RunStore, out: &mut Writer) {
     let ids = store.ids();
     if ids.is_empty() {
         let _ = writeln!(out, "no runs in `{}`", store.dir.display());
-        return Ok(());
+        return;
     }
     let mut rows = vec![header(&[
         "run", "workflow", "started", "status", "duration", "tokens",
@@ -53,7 +47,6 @@ fn list(store: &RunStore, out: &mut dyn Write) -> Result<(), String> {
         rows.push(row);
     }
     let _ = write!(out, "{}", align(&rows, &[4, 5]));
-    Ok(())
 }
 
 fn header(names: &[&str]) -> Vec<String> {
@@ -69,24 +62,19 @@ fn run_status(state: &RunState) -> String {
     }
 }
 
-fn show(
-    store: &RunStore,
-    run: &str,
-    step: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    let dir = store.find(run).map_err(|e| e.to_string())?;
-    let state = RunState::load(&dir).map_err(|e| e.to_string())?;
+fn show(store: &RunStore, run: &str, step: Option<&str>, out: &mut Writer) -> Result<(), Error> {
+    let dir = store.find(run)?;
+    let state = RunState::load(&dir)?;
     match step {
         None => show_run(&state, out),
         Some(id) => {
             let entry = state.step(id).ok_or_else(|| {
                 let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
-                format!(
+                Error::Usage(format!(
                     "run {} has no step `{id}` (it has: {})",
                     state.run_id,
                     known.join(", ")
-                )
+                ))
             })?;
             show_step(&state, entry, &dir, out);
         }
@@ -94,7 +82,7 @@ fn show(
     Ok(())
 }
 
-fn show_run(state: &RunState, out: &mut dyn Write) {
+fn show_run(state: &RunState, out: &mut Writer) {
     let _ = writeln!(
         out,
         "run {}: workflow `{}` ({})",
@@ -149,7 +137,7 @@ fn step_row(s: &StepEntry, name: &str) -> Vec<String> {
     ]
 }
 
-fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut dyn Write) {
+fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) {
     let _ = writeln!(
         out,
         "step `{}` of run {}: {}, {} attempt(s), {}, {} tokens, thread {}",

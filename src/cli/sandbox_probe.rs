@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::cassette::IsolatedHome;
 use crate::cassette::{Answer, CASSETTE_VERSION, Cassette, Exchange, Replay, TapeMode, TapeServer};
 use crate::client::diagnose::{Problem, start_problem};
 use crate::client::{
@@ -14,7 +15,6 @@ use crate::client::{
 };
 use crate::engine::ActiveTurns;
 use crate::engine::agent::TurnLabel;
-use crate::mock::MockHome;
 
 /// The probe's prompt (the replay checks it).
 const PROMPT: &str = "weft doctor: read probe.txt, then try to write a file";
@@ -68,10 +68,10 @@ pub async fn probe(bin: Option<PathBuf>) -> Result<String, Problem> {
                 "check that 127.0.0.1 is usable",
             )
         })?;
-    let settings = MockHome {
+    let settings = IsolatedHome {
         model: "weft-doctor".into(),
         sandbox_mode: "read-only".into(),
-        ..MockHome::default()
+        ..IsolatedHome::default()
     };
     settings
         .write(&home, &server.url())

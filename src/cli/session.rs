@@ -1,5 +1,6 @@
 //! One session of a run (`weft run`, or `weft resume`): start the app-server, execute with
 //! the reporters attached, then say how it ended on stdout and stderr; the exit code.
+//! Everything the session prints goes to the writers it is given.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,18 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
+use super::commands::Writer;
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
 use super::tape::{Tape, TapeSetup};
 use crate::client::diagnose;
 use crate::engine::event::{RunEvent, Status};
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
-use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
+use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
 use crate::report::{
     Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
-    WORKFLOW_FILE, summary, write_atomic,
+    SharedWriter, WORKFLOW_FILE, summary, write_atomic,
 };
 
 /// What a session runs and how.
@@ -36,94 +38,114 @@ pub(super) struct Session<'a> {
 }
 
 /// Runs the session to its end; the exit code.
-pub(super) fn execute(session: Session<'_>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub(super) fn execute(
+    session: Session<'_>,
+    out: &mut Writer,
+    err: &mut Writer,
+) -> Result<i32, Error> {
     let args = session.report;
     let run_id = session.spec.run_id.clone();
     let colors = Colors::new(args.color.enabled());
     let hint = resume_hint(&run_id, &args.runs_dir);
-    let mut reporter = match reporter(args, session.state, &session.workflow_text, &hint, colors) {
-        Ok(r) => r,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return EXIT_INVALID;
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return EXIT_AGENT;
-        }
-    };
+    let mut out = SharedWriter::new(out);
+    let mut err = SharedWriter::new(err);
+    let streams = (out.clone(), err.clone());
+    let mut reporter = reporter(
+        args,
+        session.state,
+        &session.workflow_text,
+        &hint,
+        colors,
+        streams,
+    )?;
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| Error::Agent(format!("cannot start the async runtime: {e}")))?;
     let reaper = crate::reaper::install_for_command();
     let (spec, seed) = (session.spec, session.seed);
     let mut config = codex_config(session.agent);
-    let tape = match runtime.block_on(Tape::start(session.tape, &mut config)) {
-        Ok(t) => t,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            return EXIT_INVALID;
-        }
-    };
+    let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
+    let run = run(config, &hint, spec, seed, &mut reporter, err.clone());
     let report = runtime.block_on(async {
         reaper.reap_while_running();
-        let agent = match start_agent(config).await {
-            Ok(agent) => agent,
-            Err(message) => {
-                reporter.write_event(&RunEvent::RunFinished {
-                    status: Status::Failed,
-                    duration_ms: 0,
-                    usage: Default::default(),
-                });
-                return Err(message);
-            }
-        };
-        let agent = Arc::new(agent);
-        let cancel = cancel_on_signal();
-        let mut sink = |e: &RunEvent| reporter.write_event(e);
-        let report = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink).await;
-        agent.close().await;
-        Ok::<RunReport, String>(report)
+        run.await
     });
     reaper.end_adopted();
     let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
-        t.finish(&workflow_name, &inputs, &step_order, err)
+        t.finish(&workflow_name, &inputs, &step_order, &mut err)
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
-    match report {
-        Ok(report) => finish(args, &report, &run_id, &hint, colors, out, err).max(tape_code),
-        Err(message) => {
-            let _ = writeln!(err, "error: could not start the agent: {message}");
-            let _ = writeln!(err, "to try again: {hint}");
-            EXIT_AGENT
-        }
-    }
+    let report = report?;
+    Ok(finish(args, &report, &run_id, &hint, colors, &mut out, &mut err).max(tape_code))
 }
 
-/// Starts the app-server and checks that it can reach a model; the failure in the words
-/// of `weft doctor`. A codex outside the supported range is a warning.
-async fn start_agent(config: CodexConfig) -> Result<CodexAgent, String> {
+/// Starts the agent and runs `spec` on it with `reporter` attached; a second Ctrl-C
+/// exits at once, saying so on `err`.
+async fn run(
+    config: CodexConfig,
+    hint: &str,
+    spec: RunSpec,
+    seed: Seed,
+    reporter: &mut Reporter<'_>,
+    err: SharedWriter<'_>,
+) -> Result<RunReport, Error> {
+    let agent = match start_agent(config, hint, err.clone()).await {
+        Ok(agent) => Arc::new(agent),
+        Err(error) => {
+            reporter.write_event(&RunEvent::RunFinished {
+                status: Status::Failed,
+                duration_ms: 0,
+                usage: Default::default(),
+            });
+            return Err(error);
+        }
+    };
+    let (cancel, again) = cancel_on_signal();
+    let mut sink = |e: &RunEvent| reporter.write_event(e);
+    let run = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
+    let report = tokio::select! {
+        report = run => report,
+        Ok(()) = again => exit_now(err),
+    };
+    agent.close().await;
+    Ok(report)
+}
+
+/// Starts the app-server and checks that it can reach a model; a failure is told in the
+/// words of `weft doctor`, with `hint` saying how to try again. A codex outside the
+/// supported range is a warning on `err`.
+async fn start_agent(
+    config: CodexConfig,
+    hint: &str,
+    mut err: SharedWriter<'_>,
+) -> Result<CodexAgent, Error> {
+    let cannot = |message: String| {
+        Error::Agent(format!(
+            "could not start the agent: {message}\nto try again: {hint}"
+        ))
+    };
     let agent = CodexAgent::start(config)
         .await
-        .map_err(|e| diagnose::start_problem(&e).to_string())?;
+        .map_err(|e| cannot(diagnose::start_problem(&e).to_string()))?;
     if let Some(problem) = diagnose::version_problem(agent.client().server_version()) {
-        eprintln!("warning: {problem}");
+        let _ = writeln!(err, "warning: {problem}");
     }
     if let Err(message) = agent.check_credentials().await {
         agent.close().await;
-        return Err(message);
+        return Err(cannot(message));
     }
     Ok(agent)
 }
 
 /// Checks the combinations clap cannot: `--events -` needs stdout to itself.
-pub(super) fn check(args: &ReportArgs) -> Result<(), String> {
+pub(super) fn check(args: &ReportArgs) -> Result<(), Error> {
     let to_stdout = args.events.as_deref() == Some(Path::new("-"));
     if to_stdout && args.output != RunOutput::Off {
-        return Err("`--events -` writes events to stdout: add `--output off`".into());
+        return Err(Error::Usage(
+            "`--events -` writes events to stdout: add `--output off`".into(),
+        ));
     }
     Ok(())
 }
@@ -139,24 +161,28 @@ pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
     }
 }
 
-fn reporter(
+/// The run's reporters: progress on `err` (the live view draws on the terminal itself),
+/// events, JUnit, GitHub annotations, and the run record; their warnings go to `err`.
+fn reporter<'a>(
     args: &ReportArgs,
     state: RunState,
     workflow_text: &str,
     hint: &str,
     colors: Colors,
-) -> Result<Reporter, String> {
-    let mut reporter = Reporter::new();
+    (out, err): (SharedWriter<'a>, SharedWriter<'a>),
+) -> Result<Reporter<'a>, Error> {
+    let mut reporter = Reporter::new(err.clone());
     if args.progress.live() {
         reporter.add(Live::new(args.verbose, colors));
     } else {
-        reporter.add(Plain::new(std::io::stderr(), args.verbose));
+        reporter.add(Plain::new(err.clone(), args.verbose));
     }
     match args.events.as_deref() {
-        Some(path) if path == Path::new("-") => reporter.add(JsonLines::new(std::io::stdout())),
+        Some(path) if path == Path::new("-") => reporter.add(JsonLines::new(out)),
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| format!("cannot write events to `{}`: {e}", path.display()))?;
+            let file = std::fs::File::create(path).map_err(|e| {
+                Error::io(format!("cannot write events to `{}`", path.display()), e)
+            })?;
             reporter.add(JsonLines::new(std::io::BufWriter::new(file)));
         }
         None => {}
@@ -166,13 +192,17 @@ fn reporter(
     }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         let summary = std::env::var_os("GITHUB_STEP_SUMMARY").map(Into::into);
-        reporter.add(GithubActions::new(std::io::stderr(), summary, hint));
+        reporter.add(GithubActions::new(err, summary, hint));
     }
     let dir = args.runs_dir.join(&state.run_id);
-    let recorder = RunRecorder::create(&dir, state)
-        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
-    write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes())
-        .map_err(|e| format!("cannot write the run record in `{}`: {e}", dir.display()))?;
+    let cannot = |e| {
+        Error::io(
+            format!("cannot write the run record in `{}`", dir.display()),
+            e,
+        )
+    };
+    let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
+    write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
     reporter.add(recorder);
     Ok(reporter)
 }
@@ -186,10 +216,11 @@ fn resume_hint(run_id: &str, runs_dir: &Path) -> String {
     }
 }
 
-/// A watch that turns true on the first SIGINT or SIGTERM. A second one exits at once
-/// (the app-server dies with weft: the client asks the kernel for that).
-fn cancel_on_signal() -> watch::Receiver<bool> {
+/// A watch that turns true on the first SIGINT or SIGTERM, and a receiver that fires on
+/// the second one.
+fn cancel_on_signal() -> (watch::Receiver<bool>, oneshot::Receiver<()>) {
     let (tx, rx) = watch::channel(false);
+    let (again_tx, again_rx) = oneshot::channel();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut int), Ok(mut term)) = (
@@ -207,11 +238,17 @@ fn cancel_on_signal() -> watch::Receiver<bool> {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        eprintln!("interrupted again: exiting now");
-        crate::reaper::end_installed();
-        std::process::exit(crate::error::EXIT_INTERRUPTED);
+        let _ = again_tx.send(());
     });
-    rx
+    (rx, again_rx)
+}
+
+/// After a second Ctrl-C: exits at once (the app-server dies with weft: the client asks
+/// the kernel for that).
+fn exit_now(mut err: SharedWriter<'_>) -> ! {
+    let _ = writeln!(err, "interrupted again: exiting now");
+    crate::reaper::end_installed();
+    std::process::exit(EXIT_INTERRUPTED);
 }
 
 fn finish(

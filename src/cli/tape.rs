@@ -8,18 +8,19 @@ use serde_json::{Map, Value};
 
 use super::args::{ReplayMode, RunArgs};
 use crate::cassette::{
-    CASSETTE_VERSION, Cassette, Replay, TapeLog, TapeMode, TapeServer, Upstream, probe, toml_inline,
+    CASSETTE_VERSION, Cassette, IsolatedHome, Replay, TapeLog, TapeMode, TapeServer, Upstream,
+    probe, toml_inline,
 };
 use crate::engine::CodexConfig;
-use crate::mock::MockHome;
+use crate::error::{EXIT_INVALID, EXIT_STEP_FAILED, Error};
 
 /// The provider name weft gives the app-server for recording and replaying.
 const PROVIDER: &str = "weft_tape";
 
 /// The cassette of `--replay`, read before the run (its inputs fill those not given).
-pub fn load_replay(args: &RunArgs) -> Result<Option<Cassette>, String> {
+pub fn load_replay(args: &RunArgs) -> Result<Option<Cassette>, Error> {
     match &args.replay {
-        Some(path) => Cassette::load(path).map(Some).map_err(|e| e.to_string()),
+        Some(path) => Ok(Some(Cassette::load(path)?)),
         None => Ok(None),
     }
 }
@@ -74,7 +75,7 @@ enum Job {
 impl Tape {
     /// Starts the local provider for `--record` or `--replay` (none without them) and
     /// points `config` at it. Errors are for the user, before the run starts.
-    pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, String> {
+    pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, Error> {
         if let Some(path) = setup.record {
             return Self::record(path, config).await.map(Some);
         }
@@ -84,12 +85,12 @@ impl Tape {
         }
     }
 
-    async fn record(path: PathBuf, config: &mut CodexConfig) -> Result<Tape, String> {
-        let target = probe(config).await.map_err(|e| e.to_string())?;
+    async fn record(path: PathBuf, config: &mut CodexConfig) -> Result<Tape, Error> {
+        let target = probe(config).await?;
         let mode = TapeMode::Record(Upstream::new(&target.upstream));
         let server = TapeServer::start(mode, config.active_turns.clone())
             .await
-            .map_err(|e| format!("cannot start the recording server: {e}"))?;
+            .map_err(|e| Error::io("cannot start the recording server", e))?;
         let mut provider = target.provider;
         provider.insert("base_url".into(), Value::String(server.url()));
         let table = toml_inline(&Value::Object(provider));
@@ -116,7 +117,7 @@ impl Tape {
         cassette: Cassette,
         mode: ReplayMode,
         config: &mut CodexConfig,
-    ) -> Result<Tape, String> {
+    ) -> Result<Tape, Error> {
         let strict = mode == ReplayMode::Strict;
         let replay = Replay {
             cassette: cassette.clone(),
@@ -124,24 +125,24 @@ impl Tape {
         };
         let server = TapeServer::start(TapeMode::Replay(replay), config.active_turns.clone())
             .await
-            .map_err(|e| format!("cannot start the replay server: {e}"))?;
+            .map_err(|e| Error::io("cannot start the replay server", e))?;
         let home = tempfile::Builder::new()
             .prefix("weft-replay-")
             .tempdir()
-            .map_err(|e| format!("cannot create a CODEX_HOME for the replay: {e}"))?;
+            .map_err(|e| Error::io("cannot create a CODEX_HOME for the replay", e))?;
         let codex_home = home.path().join("home");
         let tmp = home.path().join("tmp");
-        let settings = MockHome {
+        let settings = IsolatedHome {
             model: cassette
                 .model
                 .clone()
                 .unwrap_or_else(|| "weft-replay".into()),
-            ..MockHome::default()
+            ..IsolatedHome::default()
         };
         settings
             .write(&codex_home, &server.url())
             .and_then(|()| std::fs::create_dir_all(&tmp))
-            .map_err(|e| format!("cannot write the replay CODEX_HOME: {e}"))?;
+            .map_err(|e| Error::io("cannot write the replay CODEX_HOME", e))?;
         config.codex_home = Some(codex_home);
         config
             .env
@@ -208,7 +209,7 @@ fn save(
         }
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            crate::error::EXIT_INVALID
+            EXIT_INVALID
         }
     }
 }
@@ -234,7 +235,7 @@ fn report(cassette: &Cassette, strict: bool, log: &TapeLog, err: &mut dyn Write)
         );
     }
     if strict && !log.mismatches.is_empty() {
-        crate::error::EXIT_STEP_FAILED
+        EXIT_STEP_FAILED
     } else {
         0
     }

@@ -6,7 +6,6 @@
 //! (this same binary) in its own process and directory, so a test sees exactly what a
 //! user's replay does.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -14,9 +13,10 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::args::TestArgs;
+use super::commands::Writer;
 use super::workspace::{changes, copy_dir, snapshot};
 use crate::cassette::labeled_diff;
-use crate::error::{EXIT_INVALID, EXIT_STEP_FAILED, EXIT_SUCCESS};
+use crate::error::{EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
 
 /// One workflow to test: `DIR/NAME.yaml` with its cassette and expectations.
 struct Case {
@@ -27,22 +27,15 @@ struct Case {
 }
 
 /// `weft test`.
-pub fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let cases = match find_cases(&args.dir) {
-        Ok(c) if !c.is_empty() => c,
-        Ok(_) => {
-            let _ = writeln!(
-                err,
-                "error: no workflow in `{}` has both NAME.cassette.json and NAME.expect.json",
-                args.dir.display()
-            );
-            return EXIT_INVALID;
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot read `{}`: {e}", args.dir.display());
-            return EXIT_INVALID;
-        }
-    };
+pub fn test(args: &TestArgs, out: &mut Writer) -> Result<i32, Error> {
+    let cases = find_cases(&args.dir)
+        .map_err(|e| Error::io(format!("cannot read `{}`", args.dir.display()), e))?;
+    if cases.is_empty() {
+        return Err(Error::Usage(format!(
+            "no workflow in `{}` has both NAME.cassette.json and NAME.expect.json",
+            args.dir.display()
+        )));
+    }
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
         let started = Instant::now();
@@ -56,16 +49,16 @@ pub fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             Err(why) => {
                 failed += 1;
                 let _ = writeln!(out, "FAIL {} ({secs:.1}s)", case.name);
-                let _ = writeln!(out, "{}", indent(&why));
+                let _ = writeln!(out, "{}", indent(&why.to_string()));
             }
         }
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");
-    if failed == 0 {
+    Ok(if failed == 0 {
         EXIT_SUCCESS
     } else {
         EXIT_STEP_FAILED
-    }
+    })
 }
 
 fn find_cases(dir: &Path) -> std::io::Result<Vec<Case>> {
@@ -94,20 +87,21 @@ fn find_cases(dir: &Path) -> std::io::Result<Vec<Case>> {
 }
 
 /// Replays one case and compares (or, with `--update`, rewrites its expectations).
-fn run_case(case: &Case, args: &TestArgs) -> Result<(), String> {
+fn run_case(case: &Case, args: &TestArgs) -> Result<(), Error> {
     let expected = read_json(&case.expect)?;
     let scratch = tempfile::Builder::new()
         .prefix("weft-test-")
         .tempdir()
-        .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+        .map_err(|e| Error::io("cannot create a scratch directory", e))?;
     let work = scratch.path().join("work");
     match expected["workspace"].as_str() {
         Some(fixture) => {
             let from = case.expect.parent().unwrap_or(Path::new(".")).join(fixture);
             copy_dir(&from, &work)
-                .map_err(|e| format!("cannot copy workspace `{}`: {e}", from.display()))?;
+                .map_err(|e| Error::io(format!("cannot copy workspace `{}`", from.display()), e))?;
         }
-        None => std::fs::create_dir_all(&work).map_err(|e| e.to_string())?,
+        None => std::fs::create_dir_all(&work)
+            .map_err(|e| Error::io(format!("cannot create `{}`", work.display()), e))?,
     }
     let before = snapshot(&work);
     let report = replay(case, args, &work, &scratch.path().join("runs"))?;
@@ -129,12 +123,12 @@ fn run_case(case: &Case, args: &TestArgs) -> Result<(), String> {
     let show = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let diff = labeled_diff(&show(&expected), &show(&actual), ("expected", "actual"));
     let stderr = report["stderr"].as_str().unwrap_or_default();
-    Err(format!("{diff}\nweft run said:\n{stderr}"))
+    Err(Error::Failed(format!("{diff}\nweft run said:\n{stderr}")))
 }
 
 /// Runs the replay; its JSON report, with the run's stderr under `stderr`.
-fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Value, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find weft itself: {e}"))?;
+fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Value, Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("cannot find weft itself", e))?;
     let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let mut cmd = Command::new(exe);
     cmd.arg("run")
@@ -147,13 +141,13 @@ fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Valu
     if let Some(bin) = &args.codex_bin {
         cmd.arg("--codex-bin").arg(absolute(bin));
     }
-    let output = cmd.output().map_err(|e| format!("cannot run weft: {e}"))?;
+    let output = cmd.output().map_err(|e| Error::io("cannot run weft", e))?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let mut report: Value = serde_json::from_slice(&output.stdout).map_err(|_| {
-        format!(
+        Error::Failed(format!(
             "weft run exited with {} and no report:\n{stderr}",
             output.status
-        )
+        ))
     })?;
     report["stderr"] = Value::String(stderr);
     Ok(report)
@@ -193,16 +187,18 @@ fn order_like(mut map: Map<String, Value>) -> Map<String, Value> {
     ordered
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
+fn read_json(path: &Path) -> Result<Value, Error> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))
+        .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Usage(format!("`{}` is not JSON: {e}", path.display())))
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<(), String> {
+fn write_json(path: &Path, value: &Value) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    std::fs::write(path, text)
+        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))
 }
 
 fn indent(text: &str) -> String {

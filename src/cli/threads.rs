@@ -2,25 +2,18 @@
 //! run steps that own it (from the run records).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
+use super::commands::Writer;
 use super::record_args::ThreadsArgs;
 use super::run::utc;
 use crate::client::{Client, ClientConfig, ThreadInfo, ThreadListOptions};
-use crate::error::{EXIT_AGENT, EXIT_SUCCESS};
+use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::align;
 use crate::report::{RunState, RunStore};
 
 /// `weft threads`.
-pub fn threads(args: &ThreadsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let listed = list(args);
-    let threads = match listed {
-        Ok(t) => t,
-        Err(message) => {
-            let _ = writeln!(err, "error: cannot list the agent's threads: {message}");
-            return EXIT_AGENT;
-        }
-    };
+pub fn threads(args: &ThreadsArgs, out: &mut Writer) -> Result<i32, Error> {
+    let threads = list(args)?;
     let owners = owners(&RunStore::new(&args.runs_dir));
     let mut rows = vec![vec![
         "THREAD".to_string(),
@@ -39,23 +32,25 @@ pub fn threads(args: &ThreadsArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         ]);
     }
     let _ = write!(out, "{}", align(&rows, &[]));
-    EXIT_SUCCESS
+    Ok(EXIT_SUCCESS)
 }
 
-fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, Error> {
+    let cannot =
+        |e: &dyn std::fmt::Display| Error::Agent(format!("cannot list the agent's threads: {e}"));
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| cannot(&e))?;
     let config = ClientConfig {
         codex_bin: args.agent.codex_bin.clone(),
         config_overrides: args.agent.config.clone(),
         ..ClientConfig::default()
     };
     runtime.block_on(async {
-        let client = Client::spawn(config).await.map_err(|e| e.to_string())?;
+        let client = Client::spawn(config).await.map_err(|e| cannot(&e))?;
         let options = ThreadListOptions {
             limit: Some(args.limit),
             ..ThreadListOptions::default()
         };
-        let listed = client.thread_list(options).await.map_err(|e| e.to_string());
+        let listed = client.thread_list(options).await.map_err(|e| cannot(&e));
         let _ = client.close().await;
         listed.map(|l| l.data)
     })

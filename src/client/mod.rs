@@ -41,6 +41,6 @@ pub use requests::{
     BoxFuture, DeclineAll, FnHandler, ServerRequest, ServerRequestHandler, ServerRequestKind,
     ServerResponse, handler_fn,
 };
-pub use retry::{RetryPolicy, is_retryable, retry_on_overload};
+pub use retry::{RetryPolicy, retry_on_overload};
 pub use thread::Thread;
 pub use turn::{TurnController, TurnHandle};

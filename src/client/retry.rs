@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::error::{Error, Result};
+use super::error::Result;
 
 /// How [`retry_on_overload`] backs off.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,7 +45,7 @@ impl RetryPolicy {
 }
 
 /// Run `operation` until it succeeds, fails with an error that is not retryable
-/// ([`Error::is_retryable`]: overload only), or `max_attempts` have failed; the last
+/// ([`Error::is_retryable`](super::Error::is_retryable): overload only), or `max_attempts` have failed; the last
 /// error is returned.
 pub async fn retry_on_overload<T, F, Fut>(policy: RetryPolicy, mut operation: F) -> Result<T>
 where
@@ -63,11 +63,6 @@ where
             outcome => return outcome,
         }
     }
-}
-
-/// Whether [`retry_on_overload`] would retry this error.
-pub fn is_retryable(error: &Error) -> bool {
-    error.is_retryable()
 }
 
 #[cfg(test)]

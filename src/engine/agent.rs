@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::approvals::ApprovalRules;
+use crate::vocab::{Approval, Effort, Sandbox};
 
 /// How to get a thread for a turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,15 +21,14 @@ pub enum ThreadOpen {
 }
 
 /// The options of a thread being opened.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ThreadOptions {
     pub model: Option<String>,
-    pub effort: Option<String>,
+    pub effort: Option<Effort>,
     pub developer_instructions: Option<String>,
-    pub base_instructions: Option<String>,
     pub cwd: Option<PathBuf>,
-    pub approval: String,
-    pub sandbox: String,
+    pub approval: Approval,
+    pub sandbox: Sandbox,
 }
 
 /// Which step, fan-out element and attempt a turn belongs to.
@@ -49,9 +49,9 @@ pub struct TurnSpec {
     pub input: String,
     pub output_schema: Option<Value>,
     pub model: Option<String>,
-    pub effort: Option<String>,
-    pub approval: String,
-    pub sandbox: String,
+    pub effort: Option<Effort>,
+    pub approval: Approval,
+    pub sandbox: Sandbox,
     pub cwd: PathBuf,
     pub approvals: Arc<ApprovalRules>,
 }

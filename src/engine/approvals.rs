@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::workflow::policy::glob_match;
+use crate::vocab::glob_match;
 
 /// A step's approval rules.
 #[derive(Debug, Clone, Default)]

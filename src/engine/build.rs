@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::spec::{RunSpec, StepSpec, ThreadMode, ThreadSpec};
+use super::spec::{RunSpec, StepSpec, ThreadMode};
 use crate::plan::{Plan, ThreadPlan};
+use crate::vocab::Effort;
 use crate::workflow::Workflow;
 
 /// Run-wide settings that come from the command line.
@@ -21,7 +22,7 @@ pub struct RunOptions {
     /// Overrides every step's model.
     pub model: Option<String>,
     /// Overrides every step's reasoning effort.
-    pub effort: Option<String>,
+    pub effort: Option<Effort>,
     /// The directory turns run in unless a step's `cwd` says otherwise.
     pub workdir: PathBuf,
     pub retry_delay: Duration,
@@ -70,12 +71,10 @@ pub fn run_spec(
                 },
                 output_schema: step.output_schema.clone(),
                 model: options.model.clone().or_else(|| p.model.clone()),
-                effort: options
-                    .effort
-                    .clone()
-                    .or_else(|| p.effort.map(|e| e.as_str().to_string())),
-                approval: p.approval.as_str().to_string(),
-                sandbox: p.sandbox.as_str().to_string(),
+                effort: options.effort.or(p.effort),
+                approval: p.approval,
+                sandbox: p.sandbox,
+                developer_instructions: p.developer_instructions.clone(),
                 approve_commands: p.approvals.commands.clone().unwrap_or_default(),
                 approve_files: p.approvals.files.clone().unwrap_or_default(),
                 cwd: absolute(&options.workdir, p.cwd.as_deref()),
@@ -91,19 +90,6 @@ pub fn run_spec(
             }
         })
         .collect();
-    let threads = workflow
-        .threads
-        .iter()
-        .map(|t| {
-            let spec = ThreadSpec {
-                model: options.model.clone().or_else(|| t.options.model.clone()),
-                effort: t.options.effort.map(|e| e.as_str().to_string()),
-                developer_instructions: t.developer_instructions.clone(),
-                base_instructions: None,
-            };
-            (t.name.value.clone(), spec)
-        })
-        .collect();
     let env = workflow
         .env
         .iter()
@@ -116,7 +102,6 @@ pub fn run_spec(
         workflow_name: workflow.name.clone(),
         run_id: options.run_id.clone(),
         steps,
-        threads,
         inputs: Value::Object(inputs),
         env,
         outputs: workflow

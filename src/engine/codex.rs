@@ -6,15 +6,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, watch};
 
+use super::active_turns::ActiveTurns;
 use super::agent::{
     Agent, AgentError, AgentEvent, StopReason, ThreadOpen, ThreadOptions, TurnEnd, TurnOutcome,
     TurnSpec, Usage,
 };
 use super::approvals::ApprovalRules;
-use super::turns::ActiveTurns;
 use crate::client::{
     self, BoxFuture, Client, ClientConfig, ItemDetails, ServerRequest, ServerRequestHandler,
     ServerRequestKind, ServerResponse, Thread, ThreadItem, TokenUsage, TurnEvent, TurnOptions,
@@ -108,10 +107,6 @@ impl CodexAgent {
     }
 }
 
-fn wire<T: DeserializeOwned>(value: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
-}
-
 /// Sorts client errors into what the engine does with them.
 fn classify(err: client::Error) -> AgentError {
     use client::Error as E;
@@ -132,11 +127,10 @@ impl Agent for CodexAgent {
     ) -> Result<String, AgentError> {
         let opts = client::ThreadOptions {
             model: options.model,
-            effort: options.effort.as_deref().and_then(wire),
+            effort: options.effort.map(Into::into),
             cwd: options.cwd,
-            approval_policy: wire(&options.approval),
-            sandbox: wire(&options.sandbox),
-            base_instructions: options.base_instructions,
+            approval_policy: Some(options.approval.into()),
+            sandbox: Some(options.sandbox.into()),
             developer_instructions: options.developer_instructions,
             ..client::ThreadOptions::default()
         };
@@ -161,10 +155,10 @@ impl Agent for CodexAgent {
         let thread = self.thread(&turn.thread_id)?;
         let options = TurnOptions {
             output_schema: turn.output_schema.clone(),
-            approval_policy: wire(&turn.approval),
-            sandbox_policy: wire::<client::SandboxMode>(&turn.sandbox).map(|m| m.to_policy()),
+            approval_policy: Some(turn.approval.into()),
+            sandbox_policy: Some(client::SandboxMode::from(turn.sandbox).to_policy()),
             model: turn.model.clone(),
-            effort: turn.effort.as_deref().and_then(wire),
+            effort: turn.effort.map(Into::into),
             cwd: Some(turn.cwd.clone()),
         };
         self.approvals.register(
@@ -233,7 +227,7 @@ async fn drive(
         Err(client::Error::Watchdog { idle, .. }) => {
             let message = format!(
                 "no event from the agent for {}; the turn was interrupted",
-                crate::workflow::policy::format_duration(idle)
+                crate::vocab::format_duration(idle)
             );
             (
                 TurnEnd::Failed {

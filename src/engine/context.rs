@@ -1,142 +1,57 @@
-//! Rendering prompts and evaluating expressions against the run's template context.
-//!
-//! The context is plain JSON data (`inputs`, `steps`, `workflow`, `run`, `env`, the
-//! fan-out item and `loop`). Values that came from the model are data: they are inserted
-//! as values and never rendered as templates themselves.
+//! The template context of a run: `inputs`, the finished steps' `output`, `status`,
+//! `thread_id` and `usage`, `workflow`, `run` and the allow-listed `env`; plus, for one
+//! unit, its fan-out element and `loop`, or for `fail_if`, the step's own `output`.
+//! Values that came from the model are inserted as data, never rendered.
 
-use minijinja::{Environment, Value as JinjaValue};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-/// A minijinja environment with strict undefined, shared by every render of a run.
-pub struct Renderer {
-    env: Environment<'static>,
+use super::outcome::StepRecord;
+use super::spec::RunSpec;
+
+/// The context every template of the run sees, with `done` as the finished steps.
+pub fn run_context<'a>(spec: &RunSpec, done: impl Iterator<Item = &'a StepRecord>) -> Value {
+    let steps: Map<String, Value> = done
+        .map(|rec| {
+            let entry = json!({
+                "output": rec.output,
+                "status": rec.status.as_str(),
+                "thread_id": rec.thread_id,
+                "usage": rec.usage,
+            });
+            (rec.id.clone(), entry)
+        })
+        .collect();
+    json!({
+        "inputs": spec.inputs,
+        "steps": steps,
+        "workflow": { "name": spec.workflow_name },
+        "run": { "id": spec.run_id },
+        "env": spec.env,
+    })
 }
 
-impl Default for Renderer {
-    fn default() -> Self {
-        Self::new()
+/// `context` for fan-out element `slot` of `total`: the element as `name`, and `loop`.
+pub fn with_element(
+    mut context: Value,
+    name: &str,
+    item: Value,
+    slot: usize,
+    total: usize,
+) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert(name.to_string(), item);
+        map.insert(
+            "loop".into(),
+            json!({ "index": slot + 1, "index0": slot, "length": total, "first": slot == 0, "last": slot + 1 == total }),
+        );
     }
+    context
 }
 
-impl Renderer {
-    pub fn new() -> Self {
-        let mut env = crate::template::environment();
-        env.add_filter("tojson", tojson);
-        Self { env }
+/// `context` with a step's own `output` (what `fail_if` reads).
+pub fn with_output(mut context: Value, output: &Value) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert("output".into(), output.clone());
     }
-
-    /// Renders a template.
-    pub fn render(&self, template: &str, context: &Value) -> Result<String, String> {
-        let ctx = JinjaValue::from(minijinja::value::Serde(context));
-        self.env.render_str(template, ctx).map_err(|e| describe(&e))
-    }
-
-    /// Evaluates an expression to JSON data.
-    pub fn eval(&self, expression: &str, context: &Value) -> Result<Value, String> {
-        let expr = self
-            .env
-            .compile_expression(expression)
-            .map_err(|e| describe(&e))?;
-        let value = expr
-            .eval(JinjaValue::from(minijinja::value::Serde(context)))
-            .map_err(|e| describe(&e))?;
-        serde_json::to_value(&value).map_err(|e| e.to_string())
-    }
-
-    /// Evaluates a condition: the expression's truthiness.
-    pub fn truthy(&self, expression: &str, context: &Value) -> Result<bool, String> {
-        let expr = self
-            .env
-            .compile_expression(expression)
-            .map_err(|e| describe(&e))?;
-        expr.eval(JinjaValue::from(minijinja::value::Serde(context)))
-            .map(|v| v.is_true())
-            .map_err(|e| describe(&e))
-    }
-
-    /// Renders a workflow output: a template that is one `{{ expression }}` keeps the
-    /// expression's JSON value (a list stays a list); anything else renders to a string.
-    pub fn render_value(&self, template: &str, context: &Value) -> Result<Value, String> {
-        let trimmed = template.trim();
-        if let Some(inner) = trimmed
-            .strip_prefix("{{")
-            .and_then(|s| s.strip_suffix("}}"))
-            .filter(|inner| !inner.contains("{{") && !inner.contains("}}"))
-        {
-            return self.eval(inner.trim(), context);
-        }
-        self.render(template, context).map(Value::String)
-    }
-}
-
-fn tojson(value: JinjaValue) -> Result<String, minijinja::Error> {
-    serde_json::to_string(&value)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))
-}
-
-fn describe(err: &minijinja::Error) -> String {
-    let mut text = err.kind().to_string();
-    if let Some(detail) = err.detail() {
-        text = format!("{text}: {detail}");
-    }
-    if let Some(line) = err.line() {
-        text = format!("{text} (line {line})");
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-    use serde_json::json;
-
-    #[test]
-    fn model_output_is_data_never_a_template() {
-        let r = Renderer::new();
-        let ctx = json!({"steps": {"a": {"output": "{{ 7*7 }} {% if true %}x{% endif %}"}}});
-        assert_eq!(
-            r.render("got: {{ steps.a.output }}", &ctx).unwrap(),
-            "got: {{ 7*7 }} {% if true %}x{% endif %}"
-        );
-    }
-
-    #[test]
-    fn undefined_is_an_error() {
-        let r = Renderer::new();
-        let err = r
-            .render("{{ inputs.nope }}", &json!({"inputs": {}}))
-            .unwrap_err();
-        assert!(err.contains("undefined"), "{err}");
-    }
-
-    #[test]
-    fn single_expression_outputs_keep_their_type() {
-        let r = Renderer::new();
-        let ctx = json!({"steps": {"plan": {"output": {"files": [1, 2]}}}});
-        assert_eq!(
-            r.render_value("{{ steps.plan.output.files }}", &ctx)
-                .unwrap(),
-            json!([1, 2])
-        );
-        assert_eq!(
-            r.render_value("n={{ steps.plan.output.files | length }}", &ctx)
-                .unwrap(),
-            json!("n=2")
-        );
-    }
-
-    #[test]
-    fn conditions_and_lists() {
-        let r = Renderer::new();
-        let ctx = json!({"steps": {"plan": {"output": {"files": ["a", "b"]}}}});
-        assert!(
-            r.truthy("steps.plan.output.files | length > 1", &ctx)
-                .unwrap()
-        );
-        assert_eq!(
-            r.eval("steps.plan.output.files", &ctx).unwrap(),
-            json!(["a", "b"])
-        );
-    }
+    context
 }

@@ -1,79 +1,84 @@
-//! From what units tell the scheduler to the run events reporters see.
+//! From what units tell the scheduler, and what steps end with, to the run events
+//! reporters see.
 
-use super::agent::{Agent, AgentEvent};
+use super::agent::AgentEvent;
 use super::event::RunEvent;
 use super::outcome::StepRecord;
-use super::scheduler::Scheduler;
-use super::unit::UnitMsg;
+use super::unit::{UnitMsg, UnitResult};
 
-impl<A: Agent> Scheduler<'_, A> {
-    /// Reports a running unit's message as a run event (and tracks its usage).
-    pub(super) fn message(&mut self, step: usize, index: Option<usize>, msg: UnitMsg) {
-        let id = self.spec.steps[step].id.clone();
-        let event = match msg {
-            UnitMsg::Started {
-                thread_id,
-                attempt,
-                prompt,
-            } => RunEvent::StepStarted {
-                step: id,
-                index,
-                thread_id,
-                attempt,
-                prompt: Some(prompt),
-            },
-            UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
-                step: id,
-                index,
-                attempt,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Delta(delta)) => RunEvent::TurnDelta {
-                step: id,
-                index,
-                delta,
-            },
-            UnitMsg::Event(AgentEvent::Activity(activity)) => RunEvent::TurnActivity {
-                step: id,
-                index,
-                activity,
-            },
-            UnitMsg::Event(AgentEvent::ApprovalRequested { kind, subject }) => {
-                RunEvent::ApprovalRequested {
-                    step: id,
-                    index,
-                    kind,
-                    subject,
-                }
-            }
-            UnitMsg::Event(AgentEvent::Approval {
-                kind,
-                subject,
-                approved,
-                reason,
-            }) => RunEvent::ApprovalDecided {
-                step: id,
-                index,
-                kind,
-                subject,
-                approved,
-                reason,
-            },
-            UnitMsg::Event(AgentEvent::Usage(usage)) => {
-                self.track_usage(step, index, usage);
-                RunEvent::TurnUsage {
-                    step: id,
-                    index,
-                    usage,
-                }
-            }
-        };
-        (self.sink)(&event);
+/// The event of a running unit's message; `step` is its step's id.
+pub(super) fn unit_event(step: String, index: Option<usize>, msg: UnitMsg) -> RunEvent {
+    match msg {
+        UnitMsg::Started {
+            thread_id,
+            attempt,
+            prompt,
+        } => RunEvent::StepStarted {
+            step,
+            index,
+            thread_id,
+            attempt,
+            prompt: Some(prompt),
+        },
+        UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
+            step,
+            index,
+            attempt,
+            reason,
+        },
+        UnitMsg::Event(event) => agent_event(step, index, event),
+    }
+}
+
+fn agent_event(step: String, index: Option<usize>, event: AgentEvent) -> RunEvent {
+    match event {
+        AgentEvent::Delta(delta) => RunEvent::TurnDelta { step, index, delta },
+        AgentEvent::Activity(activity) => RunEvent::TurnActivity {
+            step,
+            index,
+            activity,
+        },
+        AgentEvent::ApprovalRequested { kind, subject } => RunEvent::ApprovalRequested {
+            step,
+            index,
+            kind,
+            subject,
+        },
+        AgentEvent::Approval {
+            kind,
+            subject,
+            approved,
+            reason,
+        } => RunEvent::ApprovalDecided {
+            step,
+            index,
+            kind,
+            subject,
+            approved,
+            reason,
+        },
+        AgentEvent::Usage(usage) => RunEvent::TurnUsage { step, index, usage },
+    }
+}
+
+/// The `step.finished` event of one fan-out element.
+pub(super) fn element_finished(step: String, result: &UnitResult) -> RunEvent {
+    RunEvent::StepFinished {
+        step,
+        index: result.key.index,
+        status: result.status,
+        error: result.error.clone(),
+        output: Some(result.output.clone()),
+        duration_ms: result.duration.as_millis() as u64,
+        usage: result.usage,
+        thread_id: result.thread_id.clone(),
+        attempts: result.attempts,
+        reused: false,
     }
 }
 
 /// The `step.finished` event of a step's record.
-pub(super) fn finished_event(rec: &StepRecord) -> RunEvent {
+pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
     RunEvent::StepFinished {
         step: rec.id.clone(),
         index: None,

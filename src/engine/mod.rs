@@ -1,27 +1,36 @@
-//! The workflow engine: schedules steps, runs their turns, checks their outputs.
+//! The workflow engine: runs a [`spec::RunSpec`] on an [`agent::Agent`]. The scheduler owns
+//! the run's state; each step runs as units (a turn today) behind one interface; events
+//! go to a sink, never to the terminal.
 
+mod active_turns;
 pub mod agent;
 pub mod approvals;
 mod build;
 mod codex;
-pub mod context;
+mod context;
 mod emit;
 pub mod event;
+mod executor;
+mod gates;
+mod halt;
+mod launch;
 mod outcome;
 pub mod output;
+mod policy;
 mod resume;
-pub mod scheduler;
+mod scheduler;
 pub mod spec;
-mod start;
-mod turns;
-pub mod unit;
+mod step_state;
+mod threads;
+mod turn;
+mod unit;
 
+pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
 pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
-pub use scheduler::{execute, execute_seeded};
-pub use turns::ActiveTurns;
+pub use scheduler::{Sink, execute, execute_seeded};
 
 #[cfg(test)]
 mod fake;

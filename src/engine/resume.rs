@@ -6,10 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::agent::Agent;
-use super::emit::finished_event;
 use super::outcome::StepRecord;
-use super::scheduler::{Scheduler, StepState};
 use super::spec::{RunSpec, ThreadMode};
 
 /// What an earlier session of a run leaves to the next one.
@@ -21,27 +18,9 @@ pub struct Seed {
     pub threads: Vec<(String, String)>,
 }
 
-impl<A: Agent> Scheduler<'_, A> {
-    /// Marks the seed's steps done (reporting each as a reused `step.finished`) and
-    /// remembers its threads as to be reopened.
-    pub(super) fn seed(&mut self, seed: Seed) {
-        for (name, id) in seed.threads {
-            self.reopen.insert(id.clone());
-            self.threads.insert(name, id);
-        }
-        for mut rec in seed.done {
-            let Some(i) = self.spec.index_of(&rec.id) else {
-                continue;
-            };
-            rec.reused = true;
-            (self.sink)(&finished_event(&rec));
-            self.states[i] = StepState::Done(rec);
-        }
-    }
-}
-
 /// A short hash of everything that decides what step `i` does: its prompt, schema,
-/// policies, thread (with the named thread's options) and the ids of its upstream steps.
+/// policies (the thread's options are merged into them), thread and the ids of its
+/// upstream steps.
 pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
     let step = &spec.steps[i];
     let upstream: Vec<&str> = step
@@ -49,19 +28,10 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         .iter()
         .map(|&u| spec.steps[u].id.as_str())
         .collect();
-    let thread_options = |name: &str| {
-        let t = spec.thread_spec(name);
-        json!([
-            t.model,
-            t.effort,
-            t.developer_instructions,
-            t.base_instructions
-        ])
-    };
     let thread = match &step.thread {
         ThreadMode::Fresh => json!("fresh"),
-        ThreadMode::Named(n) => json!({ "named": n, "options": thread_options(n) }),
-        ThreadMode::Fork(n) => json!({ "fork": n, "options": thread_options(n) }),
+        ThreadMode::Named(n) => json!({ "named": n }),
+        ThreadMode::Fork(n) => json!({ "fork": n }),
         ThreadMode::Resume(id) => json!({ "resume": id }),
     };
     let doc = json!({
@@ -73,6 +43,7 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "effort": step.effort,
         "approval": step.approval,
         "sandbox": step.sandbox,
+        "developer_instructions": step.developer_instructions,
         "approve": [step.approve_commands, step.approve_files],
         "cwd": step.cwd,
         "timeout_ms": step.timeout.map(|t| t.as_millis() as u64),
@@ -126,7 +97,6 @@ mod tests {
             workflow_name: "w".into(),
             run_id: "r".into(),
             steps,
-            threads: Vec::new(),
             inputs: json!({}),
             env: Default::default(),
             outputs: Vec::new(),

@@ -1,74 +1,35 @@
-//! The scheduler: one loop that owns the run's state, starts every unit whose
-//! dependencies are done (up to `jobs` at once), and turns unit results into step results.
+//! The scheduler: the one owner of a run's state. One loop decides every step whose
+//! dependencies are done, starts its units (up to `jobs` at once) through the executor,
+//! and turns their messages and results into events and step records. It does not know
+//! which kind of unit it runs; the rest of the engine is functions over what they read
+//! ([`super::gates`], [`super::outcome`], [`super::context`], [`super::emit`]) and units
+//! that send the loop messages.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use serde_json::{Map, Value};
+use tokio::sync::watch;
 
-use super::agent::{Agent, StopReason, Usage};
-use super::context::Renderer;
+use super::agent::{Agent, AgentEvent, StopReason, Usage};
+use super::context::{run_context, with_element, with_output};
+use super::emit::{element_finished, step_finished, unit_event};
 use super::event::{RunEvent, Status};
-use super::outcome::{RunReport, StepRecord};
-use super::output::OutputSchema;
+use super::executor::{Executor, Report};
+use super::gates::{Admission, admit, fail_if};
+use super::halt::Halt;
+use super::launch::{Launcher, MakeUnit, UnitInput};
+use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
 use super::resume::Seed;
-use super::spec::RunSpec;
-use super::start::{self, Prepared};
-use super::unit::{self, UnitMsg, UnitResult, describe_stop};
+use super::spec::{RunSpec, StepSpec};
+use super::step_state::{Running, StepState};
+use super::threads::ThreadBook;
+use super::unit::{UnitKey, UnitMsg, UnitResult};
+use crate::template::Renderer;
 
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);
-
-pub(super) enum StepState {
-    Pending,
-    Running(Running),
-    Done(StepRecord),
-}
-
-pub(super) struct Running {
-    pub items: Option<Vec<Value>>,
-    pub next: usize,
-    pub active: usize,
-    pub results: Vec<Option<UnitResult>>,
-    pub started: Instant,
-}
-
-impl Running {
-    pub(super) fn total(&self) -> usize {
-        self.items.as_ref().map_or(1, Vec::len)
-    }
-}
-
-/// The state the loop owns.
-pub(super) struct Scheduler<'s, A> {
-    pub agent: Arc<A>,
-    pub spec: RunSpec,
-    pub renderer: Renderer,
-    pub states: Vec<StepState>,
-    pub schemas: Vec<Option<Arc<OutputSchema>>>,
-    pub threads: HashMap<String, String>,
-    /// Thread ids from an earlier session: opened with `thread/resume` on first use.
-    pub reopen: HashSet<String>,
-    pub unit_usage: HashMap<(usize, Option<usize>), Usage>,
-    pub active: usize,
-    pub halt: Option<Halt>,
-    pub fatal: Option<String>,
-    pub stop_tx: watch::Sender<Option<StopReason>>,
-    pub sink: Sink<'s>,
-    pub retry_delay: Duration,
-}
-
-/// Why no new step starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Halt {
-    Cancelled,
-    FailFast(String),
-    Fatal,
-    Stopped(StopReason),
-}
 
 /// Runs the workflow described by `spec` on `agent`. `cancel` turning true interrupts
 /// every running turn and ends the run as interrupted.
@@ -87,118 +48,130 @@ pub async fn execute_seeded<A: Agent>(
     agent: Arc<A>,
     spec: RunSpec,
     seed: Seed,
-    mut cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<bool>,
     sink: Sink<'_>,
 ) -> RunReport {
-    let started = Instant::now();
-    let (stop_tx, _) = watch::channel(None);
-    let mut s = Scheduler::new(agent, spec, stop_tx, sink);
-    (s.sink)(&RunEvent::RunStarted {
-        run_id: s.spec.run_id.clone(),
-        workflow: s.spec.workflow_name.clone(),
-        steps: s.spec.steps.len(),
-    });
-    s.seed(seed);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks: JoinSet<UnitResult> = JoinSet::new();
-    let deadline = s
-        .spec
-        .timeout
-        .map(|t| tokio::time::Instant::from_std(started + t));
-    let far = tokio::time::Instant::now() + Duration::from_secs(86400 * 365);
-    loop {
-        s.advance(&mut tasks, &tx);
-        if tasks.is_empty() {
-            break;
-        }
-        tokio::select! {
-            Some(joined) = tasks.join_next() => {
-                match joined {
-                    Ok(result) => s.unit_done(result),
-                    Err(err) => s.fatal = Some(format!("a step task failed: {err}")),
-                }
-            }
-            Some((step, index, msg)) = rx.recv() => s.message(step, index, msg),
-            Ok(()) = cancel.changed(), if s.halt != Some(Halt::Cancelled) => {
-                if *cancel.borrow() {
-                    s.stop(Halt::Cancelled, StopReason::Cancelled);
-                }
-            }
-            _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() && s.halt.is_none() => {
-                let t = s.spec.timeout.unwrap_or_default();
-                s.stop(Halt::Stopped(StopReason::RunTimeout(t)), StopReason::RunTimeout(t));
-            }
-        }
-    }
-    while let Ok((step, index, msg)) = rx.try_recv() {
-        s.message(step, index, msg);
-    }
-    s.finish(started)
+    let units = Launcher::new(agent, &spec);
+    execute_units(Box::new(units), spec, seed, cancel, sink).await
 }
 
-impl<'s, A: Agent> Scheduler<'s, A> {
-    fn new(
-        agent: Arc<A>,
-        spec: RunSpec,
-        stop_tx: watch::Sender<Option<StopReason>>,
-        sink: Sink<'s>,
-    ) -> Self {
-        let schemas = spec
-            .steps
-            .iter()
-            .map(|s| {
-                s.output_schema
-                    .as_ref()
-                    .and_then(|v| OutputSchema::new(v).ok().map(Arc::new))
-            })
-            .collect();
-        let states = spec.steps.iter().map(|_| StepState::Pending).collect();
-        let retry_delay = spec.retry_delay;
+/// Runs `spec` with the units `units` makes, whatever their kind.
+pub(super) async fn execute_units(
+    units: Box<dyn MakeUnit>,
+    spec: RunSpec,
+    seed: Seed,
+    cancel: watch::Receiver<bool>,
+    sink: Sink<'_>,
+) -> RunReport {
+    Scheduler::new(spec, units, sink).run(seed, cancel).await
+}
+
+/// A run's state, and the loop that owns it.
+struct Scheduler<'s> {
+    spec: RunSpec,
+    units: Box<dyn MakeUnit>,
+    renderer: Renderer,
+    steps: Vec<StepState>,
+    threads: ThreadBook,
+    /// Each unit's usage so far, over all its attempts (the run's budget counts them).
+    usage: HashMap<UnitKey, Usage>,
+    halt: Option<Halt>,
+    /// Why the agent cannot go on, once it cannot.
+    fatal: Option<String>,
+    executor: Executor,
+    sink: Sink<'s>,
+}
+
+/// What [`Scheduler::launch`] did for a step.
+enum Launched {
+    Started,
+    /// The unit failed before it could start (a template did not render).
+    Failed,
+    Nothing,
+}
+
+impl<'s> Scheduler<'s> {
+    fn new(spec: RunSpec, units: Box<dyn MakeUnit>, sink: Sink<'s>) -> Self {
+        let steps = spec.steps.iter().map(|_| StepState::Pending).collect();
         Self {
-            agent,
             spec,
+            units,
             renderer: Renderer::new(),
-            states,
-            schemas,
-            threads: HashMap::new(),
-            reopen: HashSet::new(),
-            unit_usage: HashMap::new(),
-            active: 0,
+            steps,
+            threads: ThreadBook::default(),
+            usage: HashMap::new(),
             halt: None,
             fatal: None,
-            stop_tx,
+            executor: Executor::new(),
             sink,
-            retry_delay,
         }
     }
 
-    /// Starts what can start: decides ready steps, then launches units up to `jobs`.
-    fn advance(
-        &mut self,
-        tasks: &mut JoinSet<UnitResult>,
-        tx: &mpsc::UnboundedSender<(usize, Option<usize>, UnitMsg)>,
-    ) {
+    async fn run(mut self, seed: Seed, mut cancel: watch::Receiver<bool>) -> RunReport {
+        let started = Instant::now();
+        (self.sink)(&RunEvent::RunStarted {
+            run_id: self.spec.run_id.clone(),
+            workflow: self.spec.workflow_name.clone(),
+            steps: self.spec.steps.len(),
+        });
+        self.seed(seed);
+        let timeout = self.spec.timeout;
+        let deadline = timeout.map(|t| tokio::time::Instant::from_std(started + t));
+        let far = tokio::time::Instant::now() + Duration::from_secs(86400 * 365);
+        loop {
+            self.advance();
+            if self.executor.running() == 0 {
+                break;
+            }
+            tokio::select! {
+                Some(report) = self.executor.next() => self.on_report(report),
+                Ok(()) = cancel.changed(), if self.halt != Some(Halt::Cancelled) => {
+                    if *cancel.borrow() {
+                        self.stop(Halt::Cancelled, StopReason::Cancelled);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() && self.halt.is_none() => {
+                    let reason = StopReason::RunTimeout(timeout.unwrap_or_default());
+                    self.stop(Halt::Stopped(reason.clone()), reason);
+                }
+            }
+        }
+        while let Some(report) = self.executor.next().await {
+            self.on_report(report);
+        }
+        self.finish(started)
+    }
+
+    /// Marks the seed's steps done (reporting each as a reused `step.finished`) and
+    /// remembers its threads as to be reopened.
+    fn seed(&mut self, seed: Seed) {
+        self.threads.seed(seed.threads);
+        for mut rec in seed.done {
+            let Some(i) = self.spec.index_of(&rec.id) else {
+                continue;
+            };
+            rec.reused = true;
+            (self.sink)(&step_finished(&rec));
+            self.steps[i] = StepState::Done(rec);
+        }
+    }
+
+    /// Starts what can start: decides ready steps, then starts units up to `jobs`.
+    fn advance(&mut self) {
         loop {
             let mut progressed = false;
-            for i in 0..self.states.len() {
-                if matches!(self.states[i], StepState::Pending) && self.upstream_done(i) {
+            for i in 0..self.steps.len() {
+                if matches!(self.steps[i], StepState::Pending) && self.upstream_done(i) {
                     self.begin(i);
                     progressed = true;
                 }
             }
-            for i in 0..self.states.len() {
-                while self.active < self.spec.jobs.max(1) {
-                    match start::next_unit(self, i) {
-                        Prepared::Unit(u) => {
-                            let agent = self.agent.clone();
-                            let rx = self.stop_tx.subscribe();
-                            tasks.spawn(unit::run(agent, *u, tx.clone(), rx));
-                        }
-                        Prepared::Finished(result) => {
-                            self.unit_done(*result);
-                            progressed = true;
-                        }
-                        Prepared::Nothing => break,
+            for i in 0..self.steps.len() {
+                while self.executor.running() < self.spec.jobs.max(1) {
+                    match self.launch(i) {
+                        Launched::Started => {}
+                        Launched::Failed => progressed = true,
+                        Launched::Nothing => break,
                     }
                 }
             }
@@ -211,180 +184,239 @@ impl<'s, A: Agent> Scheduler<'s, A> {
         }
     }
 
-    /// After a halt, ends running steps that have nothing in flight: their elements
-    /// that never started are reported as skipped.
+    fn upstream_done(&self, i: usize) -> bool {
+        self.spec.steps[i]
+            .upstream
+            .iter()
+            .all(|&u| matches!(self.steps[u], StepState::Done(_)))
+    }
+
+    /// Decides what happens to a step whose dependencies are all done.
+    fn begin(&mut self, i: usize) {
+        let admission = match &self.halt {
+            Some(halt) => Admission::Skip(halt.reason()),
+            None => {
+                let step = &self.spec.steps[i];
+                let upstream: Vec<(&StepSpec, &StepRecord)> = step
+                    .upstream
+                    .iter()
+                    .filter_map(|&u| match &self.steps[u] {
+                        StepState::Done(rec) => Some((&self.spec.steps[u], rec)),
+                        _ => None,
+                    })
+                    .collect();
+                admit(step, &upstream, &self.renderer, &self.context())
+            }
+        };
+        match admission {
+            Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
+            Admission::Fail(error) => self.end_early(i, Status::Failed, error),
+            Admission::Run(items) => {
+                let running = Running::new(items);
+                let empty = running.complete();
+                self.steps[i] = StepState::Running(running);
+                if empty {
+                    self.complete(i);
+                }
+            }
+        }
+    }
+
+    /// Starts step `i`'s next unit, if the step runs, has units left, and its thread and
+    /// `max_parallel` allow another one now.
+    fn launch(&mut self, i: usize) -> Launched {
+        if self.halt.is_some() {
+            return Launched::Nothing;
+        }
+        let limit = self.spec.steps[i].parallel_limit();
+        let StepState::Running(running) = &mut self.steps[i] else {
+            return Launched::Nothing;
+        };
+        let total = running.total();
+        let Some((key, item)) = running.take_slot(i, limit) else {
+            return Launched::Nothing;
+        };
+        let step = &self.spec.steps[i];
+        let mut context = self.context();
+        if let (Some(item), Some(slot)) = (item, key.index) {
+            context = with_element(context, &step.as_name, item, slot, total);
+        }
+        let input = UnitInput {
+            key,
+            step,
+            context: &context,
+            threads: &self.threads,
+            renderer: &self.renderer,
+        };
+        match self.units.make(input) {
+            Ok(unit) => {
+                self.executor.start(key, unit);
+                Launched::Started
+            }
+            Err(error) => {
+                self.on_result(UnitResult::failed(key, error.to_string()));
+                Launched::Failed
+            }
+        }
+    }
+
+    /// After a halt, ends running steps that have nothing in flight: their units that
+    /// never started are reported as skipped.
     fn drain_halted(&mut self) -> bool {
-        let reason = self.halt_reason();
+        let reason = self.halt.as_ref().map(Halt::reason).unwrap_or_default();
         let mut progressed = false;
-        for i in 0..self.states.len() {
-            let StepState::Running(running) = &mut self.states[i] else {
+        for i in 0..self.steps.len() {
+            let StepState::Running(running) = &mut self.steps[i] else {
                 continue;
             };
             if running.active > 0 {
                 continue;
             }
-            let fan_out = running.items.is_some();
-            for (slot, result) in running.results.iter_mut().enumerate() {
-                if result.is_none() {
-                    *result = Some(UnitResult::skipped(
-                        i,
-                        fan_out.then_some(slot),
-                        reason.clone(),
-                    ));
-                }
-            }
+            running.skip_rest(i, &reason);
             self.complete(i);
             progressed = true;
         }
         progressed
     }
 
-    fn halt_reason(&self) -> String {
-        match &self.halt {
-            None => String::new(),
-            Some(Halt::Cancelled) => "the run was interrupted".to_string(),
-            Some(Halt::FailFast(step)) => format!("`{step}` failed and --fail-fast is set"),
-            Some(Halt::Fatal) => "the agent stopped working".to_string(),
-            Some(Halt::Stopped(r)) => describe_stop(r),
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::Message(key, msg) => self.on_message(key, msg),
+            Report::Finished(result) => self.on_result(result),
+            Report::Crashed(err) => self.fatal = Some(format!("a step task failed: {err}")),
         }
     }
 
-    fn upstream_done(&self, i: usize) -> bool {
-        self.spec.steps[i]
-            .upstream
-            .iter()
-            .all(|&u| matches!(self.states[u], StepState::Done(_)))
+    /// Reports a running unit's message as a run event (and tracks its usage).
+    fn on_message(&mut self, key: UnitKey, msg: UnitMsg) {
+        if let UnitMsg::Event(AgentEvent::Usage(usage)) = &msg {
+            self.track_usage(key, *usage);
+        }
+        let id = self.spec.steps[key.step].id.clone();
+        (self.sink)(&unit_event(id, key.index, msg));
     }
 
-    /// Decides what happens to a step whose dependencies are all done.
-    fn begin(&mut self, i: usize) {
-        if self.halt.is_some() {
-            return self.skip(i, self.halt_reason());
+    /// Takes a unit's result into its step; completes the step after its last unit.
+    fn on_result(&mut self, result: UnitResult) {
+        let i = result.key.step;
+        if result.fatal && self.fatal.is_none() {
+            self.fatal = result.error.clone();
+            self.halt.get_or_insert(Halt::Fatal);
         }
-        if let Some(reason) = self.blocked_by_upstream(i) {
-            return self.skip(i, reason);
+        self.usage.insert(result.key, result.usage);
+        if let Some(id) = &result.thread_id {
+            self.threads.record(&self.spec.steps[i].thread, id);
         }
-        let context = self.context();
-        let step = &self.spec.steps[i];
-        if let Some(expr) = &step.if_expr {
-            match self.renderer.truthy(expr, &context) {
-                Ok(true) => {}
-                Ok(false) => return self.skip(i, format!("`if: {expr}` is false")),
-                Err(e) => return self.fail_now(i, format!("`if` could not be evaluated: {e}")),
-            }
-        }
-        let items = match &step.for_each {
-            None => None,
-            Some(expr) => match self.renderer.eval(expr, &context) {
-                Ok(Value::Array(items)) => Some(items),
-                Ok(other) => {
-                    let kind = json_kind(&other);
-                    return self.fail_now(i, format!("`for_each` gave {kind}, not a list"));
-                }
-                Err(e) => {
-                    return self.fail_now(i, format!("`for_each` could not be evaluated: {e}"));
-                }
-            },
+        let StepState::Running(running) = &mut self.steps[i] else {
+            return;
         };
-        let total = items.as_ref().map_or(1, Vec::len);
-        self.states[i] = StepState::Running(Running {
-            items,
-            next: 0,
-            active: 0,
-            results: vec![None; total],
-            started: Instant::now(),
-        });
-        if total == 0 {
+        if running.fan_out() {
+            let id = self.spec.steps[i].id.clone();
+            (self.sink)(&element_finished(id, &result));
+        }
+        if running.finish(result) {
             self.complete(i);
         }
     }
 
-    fn blocked_by_upstream(&self, i: usize) -> Option<String> {
+    /// Turns a step's unit results into its record (a succeeded step must pass `fail_if`).
+    fn complete(&mut self, i: usize) {
+        let StepState::Running(running) = &self.steps[i] else {
+            return;
+        };
         let step = &self.spec.steps[i];
-        for &u in &step.upstream {
-            let StepState::Done(rec) = &self.states[u] else {
-                continue;
-            };
-            let up = &self.spec.steps[u];
-            match rec.status {
-                Status::Failed if !up.continue_on_error => {
-                    return Some(format!("upstream step `{}` failed", up.id));
-                }
-                Status::Interrupted => {
-                    return Some(format!("upstream step `{}` was interrupted", up.id));
-                }
-                Status::Skipped if step.if_expr.is_none() => {
-                    return Some(format!("upstream step `{}` was skipped", up.id));
-                }
-                _ => {}
+        let mut rec = running.record(&step.id);
+        if let (Status::Succeeded, Some(expr)) = (rec.status, &step.fail_if) {
+            let context = with_output(self.context(), &rec.output);
+            if let Some(error) = fail_if(expr, &self.renderer, &context) {
+                rec.status = Status::Failed;
+                rec.error = Some(error);
             }
         }
-        None
-    }
-
-    /// The template context: inputs, finished steps, workflow, run and allowed env.
-    pub(super) fn context(&self) -> Value {
-        let mut steps = Map::new();
-        for state in &self.states {
-            if let StepState::Done(rec) = state {
-                steps.insert(
-                    rec.id.clone(),
-                    json!({
-                        "output": rec.output,
-                        "status": rec.status.as_str(),
-                        "thread_id": rec.thread_id,
-                        "usage": rec.usage,
-                    }),
-                );
-            }
+        let failed = rec.status == Status::Failed;
+        self.record(i, rec);
+        if failed {
+            self.after_failure(i);
         }
-        json!({
-            "inputs": self.spec.inputs,
-            "steps": steps,
-            "workflow": { "name": self.spec.workflow_name },
-            "run": { "id": self.spec.run_id },
-            "env": self.spec.env,
-        })
     }
 
-    fn skip(&mut self, i: usize, reason: String) {
-        self.record(i, Status::Skipped, Value::Null, Some(reason), None, 0);
+    /// Ends a step that never started a unit.
+    fn end_early(&mut self, i: usize, status: Status, reason: String) {
+        self.record(i, StepRecord::early(&self.spec.steps[i].id, status, reason));
+        if status == Status::Failed {
+            self.after_failure(i);
+        }
     }
 
-    fn fail_now(&mut self, i: usize, error: String) {
-        self.record(i, Status::Failed, Value::Null, Some(error), None, 0);
-        self.after_failure(i);
+    fn record(&mut self, i: usize, rec: StepRecord) {
+        (self.sink)(&step_finished(&rec));
+        self.steps[i] = StepState::Done(rec);
     }
 
-    /// `unit_usage` is the unit's usage so far, over all its attempts.
-    pub(super) fn track_usage(&mut self, step: usize, index: Option<usize>, unit_usage: Usage) {
-        self.unit_usage.insert((step, index), unit_usage);
+    fn after_failure(&mut self, i: usize) {
+        let step = &self.spec.steps[i];
+        if self.spec.fail_fast && !step.continue_on_error && self.halt.is_none() {
+            self.halt = Some(Halt::FailFast(step.id.clone()));
+        }
+    }
+
+    /// `usage` is the unit's usage so far, over all its attempts.
+    fn track_usage(&mut self, key: UnitKey, usage: Usage) {
+        self.usage.insert(key, usage);
         let Some(budget) = self.spec.max_tokens else {
             return;
         };
-        let total: u64 = self.unit_usage.values().map(|u| u.total_tokens).sum();
+        let total: u64 = self.usage.values().map(|u| u.total_tokens).sum();
         if total > budget && self.halt.is_none() {
             let reason = StopReason::RunBudget(budget);
             self.stop(Halt::Stopped(reason.clone()), reason);
         }
     }
 
-    /// Stops starting steps and asks every running turn to stop.
+    /// Starts nothing new and asks every running unit to stop.
     fn stop(&mut self, halt: Halt, reason: StopReason) {
         if self.halt.is_none() || halt == Halt::Cancelled {
             self.halt = Some(halt);
         }
-        let _ = self.stop_tx.send(Some(reason));
+        self.executor.cancel(reason);
     }
-}
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+    /// The template context: inputs, finished steps, workflow, run and allowed env.
+    fn context(&self) -> Value {
+        let done = self.steps.iter().filter_map(|s| match s {
+            StepState::Done(rec) => Some(rec),
+            _ => None,
+        });
+        run_context(&self.spec, done)
+    }
+
+    fn finish(mut self, started: Instant) -> RunReport {
+        let done: Vec<(&StepSpec, &StepRecord)> = (self.spec.steps.iter().zip(&self.steps))
+            .filter_map(|(spec, s)| match s {
+                StepState::Done(rec) => Some((spec, rec)),
+                _ => None,
+            })
+            .collect();
+        let status = run_status(&done, self.halt.as_ref(), self.fatal.is_some());
+        let steps: Vec<StepRecord> = done.into_iter().map(|(_, rec)| rec.clone()).collect();
+        let usage = total_usage(&steps);
+        let outputs = match status {
+            Status::Succeeded => outputs(&self.spec, &self.renderer, &self.context()),
+            _ => Map::new(),
+        };
+        let duration = started.elapsed();
+        (self.sink)(&RunEvent::RunFinished {
+            status,
+            duration_ms: duration.as_millis() as u64,
+            usage,
+        });
+        RunReport {
+            status,
+            fatal: self.fatal.take(),
+            steps,
+            outputs,
+            usage,
+            duration,
+        }
     }
 }

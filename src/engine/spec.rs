@@ -1,12 +1,15 @@
 //! What the engine executes: steps with their effective policies, resolved from a plan.
 //!
 //! The engine does not read workflow files: [`RunSpec`] is the executable form that
-//! `engine::from_plan` builds from a validated plan, and that unit tests build by hand.
+//! [`crate::engine::run_spec`] builds from a plan (whose policies are merged once, in
+//! [`crate::plan::Policies`]), and that unit tests build by hand.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::vocab::{Approval, Effort, Sandbox};
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,15 +24,6 @@ pub enum ThreadMode {
     Resume(String),
 }
 
-/// Options of a thread weft starts (from `threads:` merged with the step's policies).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ThreadSpec {
-    pub model: Option<String>,
-    pub effort: Option<String>,
-    pub developer_instructions: Option<String>,
-    pub base_instructions: Option<String>,
-}
-
 /// One step, with every policy resolved.
 #[derive(Debug, Clone)]
 pub struct StepSpec {
@@ -42,11 +36,11 @@ pub struct StepSpec {
     /// The author's output schema, resolved (files loaded).
     pub output_schema: Option<Value>,
     pub model: Option<String>,
-    pub effort: Option<String>,
-    /// The approval policy's wire value: `untrusted`, `on-request` or `never`.
-    pub approval: String,
-    /// The sandbox mode's wire value: `read-only`, `workspace-write`, `danger-full-access`.
-    pub sandbox: String,
+    pub effort: Option<Effort>,
+    pub approval: Approval,
+    pub sandbox: Sandbox,
+    /// Sent when the step opens its thread (the named or forked thread's instructions).
+    pub developer_instructions: Option<String>,
     pub approve_commands: Vec<String>,
     pub approve_files: Vec<String>,
     pub cwd: PathBuf,
@@ -63,6 +57,17 @@ pub struct StepSpec {
 }
 
 impl StepSpec {
+    /// How many of the step's units may run at once: one on a shared conversation, else
+    /// `max_parallel` (no limit by default).
+    pub fn parallel_limit(&self) -> usize {
+        match self.thread {
+            ThreadMode::Named(_) | ThreadMode::Resume(_) => 1,
+            ThreadMode::Fresh | ThreadMode::Fork(_) => {
+                self.max_parallel.unwrap_or(usize::MAX).max(1)
+            }
+        }
+    }
+
     /// A step with the safe defaults (fresh thread, read-only, never ask), for tests and builders.
     pub fn new(id: &str, prompt: &str) -> Self {
         Self {
@@ -73,8 +78,9 @@ impl StepSpec {
             output_schema: None,
             model: None,
             effort: None,
-            approval: "never".into(),
-            sandbox: "read-only".into(),
+            approval: Approval::Never,
+            sandbox: Sandbox::ReadOnly,
+            developer_instructions: None,
             approve_commands: Vec::new(),
             approve_files: Vec::new(),
             cwd: PathBuf::from("."),
@@ -97,8 +103,6 @@ pub struct RunSpec {
     pub workflow_name: String,
     pub run_id: String,
     pub steps: Vec<StepSpec>,
-    /// Options of the named threads, by name.
-    pub threads: Vec<(String, ThreadSpec)>,
     /// The template context's fixed part: `inputs`, `workflow`, `run`, allow-listed `env`.
     pub inputs: Value,
     pub env: serde_json::Map<String, Value>,
@@ -115,15 +119,6 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// The thread options of the named thread `name`.
-    pub fn thread_spec(&self, name: &str) -> ThreadSpec {
-        self.threads
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, spec)| spec.clone())
-            .unwrap_or_default()
-    }
-
     /// The index of the step `id`.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.id == id)

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::agent::{AgentError, ThreadOpen, TurnEnd};
 use super::event::{RunEvent, Status};
 use super::fake::{FakeAgent, FakeTurn};
-use super::spec::{RunSpec, StepSpec, ThreadMode, ThreadSpec};
+use super::spec::{RunSpec, StepSpec, ThreadMode};
 use super::{RunReport, Seed, StepRecord, execute, execute_seeded};
 
 fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
@@ -18,14 +18,6 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         workflow_name: "test".into(),
         run_id: "run-1".into(),
         steps,
-        threads: vec![(
-            "planner".into(),
-            ThreadSpec {
-                model: Some("big".into()),
-                developer_instructions: Some("Plan only.".into()),
-                ..ThreadSpec::default()
-            },
-        )],
         inputs: json!({"module": "src/lib.rs"}),
         env: serde_json::Map::new(),
         outputs: Vec::new(),
@@ -40,6 +32,15 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
 fn step(id: &str, prompt: &str, upstream: &[usize]) -> StepSpec {
     let mut s = StepSpec::new(id, prompt);
     s.upstream = upstream.to_vec();
+    s
+}
+
+/// A step on the thread `planner` (`Named` or `Fork`), with the options the planner
+/// merges in from that thread's definition.
+fn on_planner(mut s: StepSpec, mode: fn(String) -> ThreadMode) -> StepSpec {
+    s.thread = mode("planner".into());
+    s.model = Some("big".into());
+    s.developer_instructions = Some("Plan only.".into());
     s
 }
 
@@ -100,13 +101,10 @@ async fn outputs_flow_downstream_and_model_text_stays_data() {
 #[tokio::test]
 async fn a_named_thread_is_one_conversation_and_fresh_steps_get_new_threads() {
     let agent = Arc::new(FakeAgent::new(|_| FakeTurn::answer("ok")));
-    let mut survey = step("survey", "survey", &[]);
-    survey.thread = ThreadMode::Named("planner".into());
-    let mut plan = step("plan", "plan", &[0]);
-    plan.thread = ThreadMode::Named("planner".into());
+    let survey = on_planner(step("survey", "survey", &[]), ThreadMode::Named);
+    let plan = on_planner(step("plan", "plan", &[0]), ThreadMode::Named);
     let edit = step("edit", "edit", &[1]);
-    let mut branch = step("branch", "branch", &[1]);
-    branch.thread = ThreadMode::Fork("planner".into());
+    let branch = on_planner(step("branch", "branch", &[1]), ThreadMode::Fork);
     let (report, _) = run(&agent, run_spec(vec![survey, plan, edit, branch])).await;
     assert_eq!(report.status, Status::Succeeded);
     assert_eq!(
@@ -249,6 +247,30 @@ fn fails_when_bad() -> FakeAgent {
             FakeTurn::answer("ok")
         }
     })
+}
+
+#[tokio::test]
+async fn a_prompt_that_does_not_render_fails_its_step_before_any_turn() {
+    let agent = Arc::new(FakeAgent::new(|_| FakeTurn::answer("ok")));
+    let spec = run_spec(vec![
+        step("bad", "uses {{ inputs.missing }}", &[]),
+        step("after", "after", &[0]),
+    ]);
+    let (report, _) = run(&agent, spec).await;
+    assert_eq!(
+        statuses(&report),
+        vec![
+            ("bad".into(), Status::Failed),
+            ("after".into(), Status::Skipped)
+        ]
+    );
+    let error = record(&report, "bad").error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("the prompt could not be rendered: undefined value"),
+        "{error}"
+    );
+    assert_eq!(record(&report, "bad").attempts, 0);
+    assert!(agent.turns().is_empty(), "no turn ran");
 }
 
 #[tokio::test]
@@ -522,4 +544,81 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
     assert!(record(&report, "survey").reused);
     assert!(events.iter().any(|e| matches!(e,
         RunEvent::StepFinished { step, reused: true, .. } if step == "survey")));
+}
+
+/// A unit kind that is not a turn: its output is its rendered prompt, upper-cased.
+struct Shout {
+    key: super::unit::UnitKey,
+    text: String,
+}
+
+impl super::unit::Unit for Shout {
+    fn run(self: Box<Self>, link: super::unit::UnitLink) -> super::unit::UnitFuture {
+        Box::pin(async move {
+            link.sender.send(super::unit::UnitMsg::Started {
+                thread_id: "none".into(),
+                attempt: 1,
+                prompt: self.text.clone(),
+            });
+            super::unit::UnitResult {
+                status: Status::Succeeded,
+                output: json!(self.text.to_uppercase()),
+                attempts: 1,
+                ..super::unit::UnitResult::new(self.key)
+            }
+        })
+    }
+}
+
+struct MakeShouts;
+
+impl super::launch::MakeUnit for MakeShouts {
+    fn make(
+        &self,
+        input: super::launch::UnitInput<'_>,
+    ) -> Result<Box<dyn super::unit::Unit>, super::unit::UnitError> {
+        let text = input
+            .renderer
+            .render(&input.step.prompt, input.context)
+            .map_err(|source| super::unit::UnitError::Render {
+                what: "prompt",
+                source,
+            })?;
+        Ok(Box::new(Shout {
+            key: input.key,
+            text,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_a_unit_of_any_kind() {
+    let mut each = step("each", "item {{ item }}", &[0]);
+    each.for_each = Some("steps.first.output | list".into());
+    let spec = run_spec(vec![
+        step("first", "ab", &[]),
+        step("second", "saw {{ steps.first.output }}", &[0]),
+        each,
+    ]);
+    let (_tx, cancel) = watch::channel(false);
+    let mut events = Vec::new();
+    let mut sink = |e: &RunEvent| events.push(e.clone());
+    let run = super::scheduler::execute_units(
+        Box::new(MakeShouts),
+        spec,
+        Seed::default(),
+        cancel,
+        &mut sink,
+    );
+    let report = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the run finished");
+    assert_eq!(report.status, Status::Succeeded);
+    assert_eq!(record(&report, "second").output, json!("SAW AB"));
+    assert_eq!(record(&report, "each").output, json!(["ITEM A", "ITEM B"]));
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, RunEvent::StepStarted { .. }))
+        .count();
+    assert_eq!(started, 4, "one start per unit");
 }

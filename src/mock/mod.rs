@@ -1,17 +1,17 @@
-//! A mock model server speaking the Responses API subset codex uses, for tests and demos.
+//! The mock model (feature `testing`): a test double of a model provider speaking the
+//! Responses API subset codex uses, so that tests (and users testing code built on
+//! [`crate::client`]) run the real `codex app-server` offline.
 //!
 //! [`MockModel::start`] listens on 127.0.0.1 and answers `POST /v1/responses` with SSE
 //! (`response.created`, `output_item.added`, `output_text.delta`…, `output_item.done`,
-//! `response.completed` with usage), as a script decides per request.
-//! [`write_codex_home`] writes an isolated `CODEX_HOME` whose provider is the mock.
+//! `response.completed` with usage), as a script decides per request; it logs every
+//! request ([`MockRequest`]). [`crate::cassette::IsolatedHome`] writes a `CODEX_HOME`
+//! whose provider is the mock.
 
-mod home;
 mod reply;
 mod request;
 mod server;
 
-pub use home::{MockHome, write_codex_home};
 pub use reply::{MOCK_USAGE, MockReply};
-pub(crate) use reply::{frame, response_events};
 pub use request::MockRequest;
 pub use server::MockModel;

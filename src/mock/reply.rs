@@ -1,8 +1,10 @@
-//! What the mock model answers, and how an answer becomes Responses API SSE events.
+//! What the mock model answers, and the Responses API SSE events of an answer.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use crate::cassette::wire::{created, response_events};
 
 /// Usage every mock response reports: input, output and total tokens.
 pub const MOCK_USAGE: (u64, u64, u64) = (10, 5, 15);
@@ -70,53 +72,9 @@ pub(crate) fn events(reply: &MockReply, n: usize) -> Vec<Value> {
     response_events(&format!("resp_{n}"), &items, &usage)
 }
 
-/// The SSE events of a response `id` whose output is `items`: `response.created`, each
-/// item's events ([`item_events`]), then `response.completed` with `usage`.
-pub(crate) fn response_events(id: &str, items: &[Value], usage: &Value) -> Vec<Value> {
-    let mut events = vec![created(id)];
-    for (at, item) in items.iter().enumerate() {
-        events.extend(item_events(item, at));
-    }
-    events.push(json!({"type": "response.completed", "response": {"id": id, "usage": usage}}));
-    events
-}
-
-/// `response.created` for response `id`.
-pub(crate) fn created(id: &str) -> Value {
-    json!({"type": "response.created", "response": {"id": id}})
-}
-
 /// The first events of a stream that never completes.
 pub(crate) fn stall_events(n: usize) -> Vec<Value> {
     vec![created(&format!("resp_{n}"))]
-}
-
-/// One SSE frame.
-pub(crate) fn frame(event: &Value) -> String {
-    let kind = event["type"].as_str().unwrap_or("message");
-    format!("event: {kind}\ndata: {event}\n\n")
-}
-
-/// The events of one finished output item at `output_index`. An assistant message is
-/// streamed (`output_item.added`, one `output_text.delta` per word, `output_item.done`);
-/// any other item (a tool call, reasoning) is sent whole in `output_item.done`.
-pub(crate) fn item_events(item: &Value, output_index: usize) -> Vec<Value> {
-    let done =
-        json!({"type": "response.output_item.done", "output_index": output_index, "item": item});
-    let text = item["content"][0]["text"].as_str();
-    let (true, Some(text)) = (item["type"] == "message", text) else {
-        return vec![done];
-    };
-    let id = item["id"].clone();
-    let mut added_item = item.clone();
-    added_item["status"] = json!("in_progress");
-    added_item["content"] = json!([]);
-    let added = json!({"type": "response.output_item.added", "output_index": output_index, "item": added_item});
-    let deltas = split_words(text).into_iter().map(|delta| {
-        json!({"type": "response.output_text.delta", "item_id": id, "output_index": output_index,
-               "content_index": 0, "delta": delta})
-    });
-    std::iter::once(added).chain(deltas).chain([done]).collect()
 }
 
 fn message_item(text: &str, n: usize) -> Value {
@@ -132,28 +90,4 @@ fn command_item(cmd: &str, escalated: bool, n: usize) -> Value {
     }
     json!({"type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
            "name": "exec_command", "arguments": arguments.to_string()})
-}
-
-/// Split after each space, so the pieces concatenate back to `text` exactly.
-fn split_words(text: &str) -> Vec<&str> {
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for (at, _) in text.match_indices(' ') {
-        pieces.push(&text[start..=at]);
-        start = at + 1;
-    }
-    if start < text.len() {
-        pieces.push(&text[start..]);
-    }
-    pieces
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn words_concatenate_back_to_the_text() {
-        let text = "one two  three";
-        assert_eq!(super::split_words(text).concat(), text);
-        assert_eq!(super::split_words(text).len(), 4);
-    }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::cassette::wire;
+
 /// One logged `POST /v1/responses` request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MockRequest {
@@ -23,37 +25,33 @@ impl MockRequest {
 
     /// The input items (`input`): the whole conversation so far.
     pub fn input(&self) -> &[Value] {
-        self.body["input"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        wire::input(&self.body)
     }
 
     /// The text of every user message, oldest first (codex's own context messages, such
     /// as `<environment_context>`, included).
     pub fn user_texts(&self) -> Vec<String> {
-        self.texts_of_role("user")
+        wire::texts_of_role(&self.body, "user")
     }
 
     /// The text of the last user message: the prompt of the current turn.
     pub fn last_user_text(&self) -> Option<String> {
-        self.user_texts().pop()
+        wire::last_user_text(&self.body)
     }
 
     /// The text of every message in the input, any role, oldest first.
     pub fn input_texts(&self) -> Vec<String> {
-        self.input().iter().filter_map(message_text).collect()
+        self.input().iter().filter_map(wire::message_text).collect()
     }
 
     /// The text of every assistant message in the input (earlier answers), oldest first.
     pub fn assistant_texts(&self) -> Vec<String> {
-        self.texts_of_role("assistant")
+        wire::texts_of_role(&self.body, "assistant")
     }
 
     /// The JSON Schema of the turn's output (`text.format.schema`), if it has one.
     pub fn output_schema(&self) -> Option<&Value> {
-        let format = &self.body["text"]["format"];
-        (format["type"] == "json_schema").then_some(&format["schema"])
+        wire::output_schema(&self.body)
     }
 
     /// The outputs of the tool calls in the input (`function_call_output`), oldest first.
@@ -80,21 +78,4 @@ impl MockRequest {
     pub fn contains(&self, needle: &str) -> bool {
         self.body.to_string().contains(needle)
     }
-
-    fn texts_of_role(&self, role: &str) -> Vec<String> {
-        self.input()
-            .iter()
-            .filter(|item| item["role"] == role)
-            .filter_map(message_text)
-            .collect()
-    }
-}
-
-fn message_text(item: &Value) -> Option<String> {
-    if item["type"] != "message" {
-        return None;
-    }
-    let parts = item["content"].as_array()?;
-    let text: Vec<&str> = parts.iter().filter_map(|p| p["text"].as_str()).collect();
-    Some(text.join(""))
 }

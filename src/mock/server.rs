@@ -16,8 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::reply::{MockReply, events, frame, stall_events};
+use super::reply::{MockReply, events, stall_events};
 use super::request::MockRequest;
+use crate::cassette::wire::frame;
 
 type Script = dyn Fn(&MockRequest) -> MockReply + Send + Sync;
 

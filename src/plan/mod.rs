@@ -4,9 +4,11 @@
 
 mod build;
 mod edges;
+mod load;
 mod policies;
 mod render;
 
 pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
+pub use load::{load, load_str};
 pub use policies::Policies;
 pub use render::{Format, render};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::workflow::{Approval, ApprovalRules, Effort, Sandbox, Step, Workflow};
+use crate::vocab::{Approval, Effort, Sandbox};
+use crate::workflow::{ApprovalRules, Step, Workflow};
 
 /// What a step's turn runs under once everything is inherited.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,7 +37,7 @@ pub struct Policies {
 
 fn serialize_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
-        Some(d) => s.serialize_str(&crate::workflow::policy::format_duration(*d)),
+        Some(d) => s.serialize_str(&crate::vocab::format_duration(*d)),
         None => s.serialize_none(),
     }
 }

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::build::{EdgeKind, Plan, PlannedStep, ThreadPlan};
+use crate::vocab::format_duration;
 use crate::workflow::Workflow;
-use crate::workflow::policy::format_duration;
 
 /// An output format of `weft plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,30 +1,41 @@
-//! One reporter fans every event out to several writers.
+//! One reporter fans every event out to several writers; what a writer cannot do (save the
+//! record, write the JUnit file) comes back as a warning on the reporter's warnings writer.
 
+use std::io::Write;
+
+use super::report_error::ReportError;
 use crate::engine::event::RunEvent;
 
 /// Something that renders run events.
 pub trait EventWriter: Send {
-    fn write_event(&mut self, event: &RunEvent);
+    /// Renders `event`; an error is reported as a warning and the run goes on.
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError>;
 }
 
 /// Passes each event to every writer, in order.
-#[derive(Default)]
-pub struct Reporter {
-    writers: Vec<Box<dyn EventWriter>>,
+pub struct Reporter<'a> {
+    writers: Vec<Box<dyn EventWriter + 'a>>,
+    warnings: Box<dyn Write + Send + 'a>,
 }
 
-impl Reporter {
-    pub fn new() -> Self {
-        Self::default()
+impl<'a> Reporter<'a> {
+    /// A reporter whose writers' failures are written to `warnings` (`warning: …`).
+    pub fn new(warnings: impl Write + Send + 'a) -> Self {
+        Self {
+            writers: Vec::new(),
+            warnings: Box::new(warnings),
+        }
     }
 
-    pub fn add(&mut self, writer: impl EventWriter + 'static) {
+    pub fn add(&mut self, writer: impl EventWriter + 'a) {
         self.writers.push(Box::new(writer));
     }
 
     pub fn write_event(&mut self, event: &RunEvent) {
         for w in &mut self.writers {
-            w.write_event(event);
+            if let Err(e) = w.write_event(event) {
+                let _ = writeln!(self.warnings, "warning: {e}");
+            }
         }
     }
 }

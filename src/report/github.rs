@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::EventWriter;
 use super::summary::{duration, tokens};
+use super::{EventWriter, ReportError};
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
 
@@ -55,17 +55,25 @@ impl<W: Write + Send> GithubActions<W> {
         );
     }
 
-    fn append_summary(&mut self, status: Status, duration_ms: u64, usage: &Usage) {
-        let Some(path) = &self.summary else { return };
+    fn append_summary(
+        &mut self,
+        status: Status,
+        duration_ms: u64,
+        usage: &Usage,
+    ) -> Result<(), ReportError> {
+        let Some(path) = &self.summary else {
+            return Ok(());
+        };
         let text = markdown(self, status, duration_ms, usage);
         let appended = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .and_then(|mut f| f.write_all(text.as_bytes()));
-        if let Err(e) = appended {
-            eprintln!("warning: cannot append to `{}`: {e}", path.display());
-        }
+        appended.map_err(|source| ReportError {
+            what: format!("cannot append to `{}`", path.display()),
+            source,
+        })
     }
 }
 
@@ -145,7 +153,7 @@ fn escape_property(text: &str) -> String {
 }
 
 impl<W: Write + Send> EventWriter for GithubActions<W> {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         match event {
             RunEvent::RunStarted {
                 run_id, workflow, ..
@@ -194,9 +202,10 @@ impl<W: Write + Send> EventWriter for GithubActions<W> {
                 status,
                 duration_ms,
                 usage,
-            } => self.append_summary(*status, *duration_ms, usage),
+            } => return self.append_summary(*status, *duration_ms, usage),
             _ => {}
         }
+        Ok(())
     }
 }
 

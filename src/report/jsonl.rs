@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::EventWriter;
+use super::{EventWriter, ReportError};
 use crate::engine::event::RunEvent;
 
 /// Writes every event as one JSON line and flushes, so that a reader can follow it live.
@@ -17,10 +17,11 @@ impl<W: Write + Send> JsonLines<W> {
 }
 
 impl<W: Write + Send> EventWriter for JsonLines<W> {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         if let Ok(line) = serde_json::to_string(event) {
             let _ = writeln!(self.out, "{line}");
             let _ = self.out.flush();
         }
+        Ok(())
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::EventWriter;
 use super::atomic::write_atomic;
+use super::{EventWriter, ReportError};
 use crate::engine::event::{RunEvent, Status};
 
 /// Collects step results and writes the report at `run.finished`.
@@ -58,7 +58,7 @@ impl Junit {
         case
     }
 
-    fn write(&mut self, duration_ms: u64) {
+    fn write(&mut self, duration_ms: u64) -> Result<(), ReportError> {
         let mut report = Report::new(format!("weft run {}", self.run_id));
         self.suite.set_time(Duration::from_millis(duration_ms));
         report.add_test_suite(self.suite.clone());
@@ -67,17 +67,15 @@ impl Junit {
             .to_string()
             .map_err(std::io::Error::other)
             .and_then(|xml| write_atomic(&self.path, xml.as_bytes()));
-        if let Err(e) = written {
-            eprintln!(
-                "warning: cannot write the JUnit report `{}`: {e}",
-                self.path.display()
-            );
-        }
+        written.map_err(|source| ReportError {
+            what: format!("cannot write the JUnit report `{}`", self.path.display()),
+            source,
+        })
     }
 }
 
 impl EventWriter for Junit {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         match event {
             RunEvent::RunStarted { run_id, .. } => self.run_id = run_id.clone(),
             RunEvent::StepFinished {
@@ -93,14 +91,15 @@ impl EventWriter for Junit {
                         self.fanned_out.insert(step.clone());
                         format!("{step}[{i}]")
                     }
-                    None if self.fanned_out.contains(step) => return,
+                    None if self.fanned_out.contains(step) => return Ok(()),
                     None => step.clone(),
                 };
                 let case = self.case(name, *status, error.as_deref(), *duration_ms);
                 self.suite.add_test_case(case);
             }
-            RunEvent::RunFinished { duration_ms, .. } => self.write(*duration_ms),
+            RunEvent::RunFinished { duration_ms, .. } => return self.write(*duration_ms),
             _ => {}
         }
+        Ok(())
     }
 }

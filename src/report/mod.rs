@@ -9,7 +9,9 @@ mod junit;
 mod plain;
 mod progress;
 mod record;
+mod report_error;
 mod saver;
+mod shared;
 mod state;
 mod store;
 pub mod summary;
@@ -23,6 +25,8 @@ pub use junit::Junit;
 pub use plain::{Plain, line as plain_line};
 pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
+pub use report_error::ReportError;
+pub use shared::SharedWriter;
 pub use state::{
     EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,
     StepEntry, WORKFLOW_FILE,

@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use super::EventWriter;
+use super::{EventWriter, ReportError};
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
-use crate::workflow::policy::format_duration;
+use crate::vocab::format_duration;
 
 /// Writes one readable line per event. Deltas are shown only when `verbose`.
 pub struct Plain<W: Write + Send> {
@@ -140,7 +140,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
 }
 
 impl<W: Write + Send> EventWriter for Plain<W> {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         if let Some(text) = line(event, self.verbose) {
             let clean: String = text
                 .chars()
@@ -148,6 +148,7 @@ impl<W: Write + Send> EventWriter for Plain<W> {
                 .collect();
             let _ = writeln!(self.out, "{clean}");
         }
+        Ok(())
     }
 }
 

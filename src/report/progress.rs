@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::EventWriter;
 use super::color::Colors;
 use super::plain::line;
+use super::{EventWriter, ReportError};
 use crate::engine::event::{RunEvent, Status};
 
 type Key = (String, Option<usize>);
@@ -169,7 +169,14 @@ fn short(id: &str) -> String {
 }
 
 impl EventWriter for Live {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
+        self.show(event);
+        Ok(())
+    }
+}
+
+impl Live {
+    fn show(&mut self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted { steps, .. } => self.overall.set_length(*steps as u64),
             RunEvent::StepStarted {
@@ -265,14 +272,14 @@ mod tests {
         let term = InMemoryTerm::new(12, 100);
         let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
         let mut live = Live::with_target(target, true, Colors::new(false));
-        live.write_event(&RunEvent::RunStarted {
+        live.show(&RunEvent::RunStarted {
             run_id: "r".into(),
             workflow: "w".into(),
             steps: 2,
         });
-        live.write_event(&started("survey"));
-        live.write_event(&started("check"));
-        live.write_event(&RunEvent::TurnActivity {
+        live.show(&started("survey"));
+        live.show(&started("check"));
+        live.show(&RunEvent::TurnActivity {
             step: "check".into(),
             index: None,
             activity: "$ cargo test".into(),
@@ -281,17 +288,17 @@ mod tests {
             total_tokens: 15,
             ..Usage::default()
         };
-        live.write_event(&RunEvent::TurnUsage {
+        live.show(&RunEvent::TurnUsage {
             step: "check".into(),
             index: None,
             usage,
         });
-        live.write_event(&RunEvent::TurnDelta {
+        live.show(&RunEvent::TurnDelta {
             step: "survey".into(),
             index: None,
             delta: "found three items\n".into(),
         });
-        live.write_event(&RunEvent::StepFinished {
+        live.show(&RunEvent::StepFinished {
             step: "survey".into(),
             index: None,
             status: Status::Succeeded,

@@ -9,10 +9,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::EventWriter;
 use super::atomic::write_atomic;
 use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
+use super::{EventWriter, ReportError};
 use crate::engine::event::RunEvent;
 
 /// Keeps the run record up to date from the run's events.
@@ -57,18 +57,17 @@ impl RunRecorder {
 
     /// Hands the current state to the saver; at the end of the run, waits until it is
     /// on disk and says so if it could not be written.
-    fn save(&self, last: bool) {
+    fn save(&self, last: bool) -> Result<(), ReportError> {
         if let Ok(text) = serde_json::to_vec_pretty(&self.state) {
             self.saver.submit(text);
         }
         if last {
-            if let Err(err) = self.saver.flush() {
-                eprintln!(
-                    "warning: cannot save the run record in {}: {err}",
-                    self.dir.display()
-                );
-            }
+            self.saver.flush().map_err(|source| ReportError {
+                what: format!("cannot save the run record in {}", self.dir.display()),
+                source,
+            })?;
         }
+        Ok(())
     }
 
     /// Updates the state; true when it changed in a way worth saving.
@@ -165,15 +164,16 @@ fn unit_entry(entry: &mut StepEntry, index: Option<usize>, starting: bool) -> &m
 }
 
 impl EventWriter for RunRecorder {
-    fn write_event(&mut self, event: &RunEvent) {
+    fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
         if let Some(file) = &mut self.events {
             if let Ok(line) = serde_json::to_string(event) {
                 let _ = writeln!(file, "{line}");
             }
         }
         if self.apply(event) {
-            self.save(matches!(event, RunEvent::RunFinished { .. }));
+            self.save(matches!(event, RunEvent::RunFinished { .. }))?;
         }
+        Ok(())
     }
 }
 
@@ -237,18 +237,23 @@ mod tests {
             thread_id: "t1".into(),
             attempt: 1,
             prompt: Some("A".into()),
-        });
+        })
+        .unwrap();
         rec.flush().unwrap();
         let saved = RunState::load(&run_dir).unwrap();
         assert_eq!(saved.step("a").unwrap().status, RecordStatus::Running);
-        rec.write_event(&finished("a", None, json!({"n": 1})));
-        rec.write_event(&finished("b", Some(1), json!("one")));
-        rec.write_event(&finished("b", Some(0), json!("zero")));
+        rec.write_event(&finished("a", None, json!({"n": 1})))
+            .unwrap();
+        rec.write_event(&finished("b", Some(1), json!("one")))
+            .unwrap();
+        rec.write_event(&finished("b", Some(0), json!("zero")))
+            .unwrap();
         rec.write_event(&RunEvent::RunFinished {
             status: Status::Succeeded,
             duration_ms: 9,
             usage: Usage::default(),
-        });
+        })
+        .unwrap();
         let saved = RunState::load(&run_dir).unwrap();
         assert_eq!(saved.status, RecordStatus::Succeeded);
         assert_eq!(saved.pid, None);

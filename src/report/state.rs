@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::engine::agent::Usage;
 use crate::engine::event::Status;
+use crate::vocab::Effort;
 
 /// The format version of `run.json`.
 pub const RECORD_VERSION: u32 = 1;
@@ -63,7 +64,7 @@ pub struct RecordedOptions {
     pub fail_fast: bool,
     pub timeout_ms: Option<u64>,
     pub model: Option<String>,
-    pub effort: Option<String>,
+    pub effort: Option<Effort>,
     /// The directory weft ran in: turns run there again.
     pub workdir: PathBuf,
 }

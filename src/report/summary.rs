@@ -3,7 +3,7 @@
 use super::color::Colors;
 use crate::engine::StepRecord;
 use crate::engine::agent::Usage;
-use crate::workflow::policy::format_duration;
+use crate::vocab::format_duration;
 
 /// Lays out `rows` (the first is the header) in columns two spaces apart; columns listed
 /// in `right` are right-aligned. Cells may carry ANSI colour: widths count visible text.

@@ -1,5 +1,6 @@
 //! `load`: read a workflow file, parse it, check it against the schema, lower it and run
 //! every semantic check; all problems come back together as one [`LoadError`].
+//! ([`crate::plan::load`] adds the planner's checks: what `weft validate` runs.)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,8 +80,55 @@ impl LoadError {
     }
 }
 
-/// Load and check the workflow file at `path`.
+/// A workflow file as checked: what could be built of it, and every problem found.
+///
+/// [`crate::plan::load`] plans a checked workflow and adds the planner's problems (cycles,
+/// impossible forks) before deciding; [`load`] decides on the file's own problems.
+#[derive(Debug)]
+pub struct Checked {
+    /// The file, to render the diagnostics against.
+    pub source: Arc<SourceFile>,
+    /// The workflow, when the file parsed far enough to build one (even with problems).
+    pub workflow: Option<Workflow>,
+    /// Every problem found.
+    pub diagnostics: Diagnostics,
+}
+
+impl Checked {
+    /// The workflow when it was built and has no problem; else every problem, in source order.
+    pub fn into_result(self) -> Result<Workflow, LoadError> {
+        match self.workflow {
+            Some(workflow) if self.diagnostics.is_empty() => Ok(workflow),
+            _ => Err(self.into_error()),
+        }
+    }
+
+    /// The problems, in source order, as an error.
+    pub fn into_error(mut self) -> LoadError {
+        self.diagnostics.sort();
+        LoadError::Invalid {
+            source_file: self.source,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+/// Load and check the workflow file at `path` (not planned: see [`crate::plan::load`]).
 pub fn load(path: impl AsRef<Path>) -> Result<Workflow, LoadError> {
+    check(path)?.into_result()
+}
+
+/// Load a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
+pub fn load_str(
+    path: impl Into<PathBuf>,
+    text: impl Into<String>,
+    base_dir: &Path,
+) -> Result<Workflow, LoadError> {
+    check_str(path, text, base_dir).into_result()
+}
+
+/// Read and check the workflow file at `path`; fails only when it cannot be read.
+pub fn check(path: impl AsRef<Path>) -> Result<Checked, LoadError> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
         path: path.to_path_buf(),
@@ -92,36 +140,29 @@ pub fn load(path: impl AsRef<Path>) -> Result<Workflow, LoadError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(path, text, &base_dir),
+        Ok(text) => Ok(check_str(path, text, &base_dir)),
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-            let source_file = Arc::new(SourceFile::new(path, text));
             let mut diagnostics = Diagnostics::default();
             diagnostics.error(Span::new(at, at + 1), "the file is not valid utf-8");
-            Err(LoadError::Invalid {
-                source_file,
+            Ok(Checked {
+                source: Arc::new(SourceFile::new(path, text)),
+                workflow: None,
                 diagnostics,
             })
         }
     }
 }
 
-/// Load a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
-pub fn load_str(
-    path: impl Into<PathBuf>,
-    text: impl Into<String>,
-    base_dir: &Path,
-) -> Result<Workflow, LoadError> {
-    let source_file = Arc::new(SourceFile::new(path, text));
-    let (workflow, mut diagnostics) = analyze(&source_file, base_dir);
-    diagnostics.sort();
-    match workflow {
-        Some(workflow) if diagnostics.is_empty() => Ok(workflow),
-        _ => Err(LoadError::Invalid {
-            source_file,
-            diagnostics,
-        }),
+/// Check a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
+pub fn check_str(path: impl Into<PathBuf>, text: impl Into<String>, base_dir: &Path) -> Checked {
+    let source = Arc::new(SourceFile::new(path, text));
+    let (workflow, diagnostics) = analyze(&source, base_dir);
+    Checked {
+        source,
+        workflow,
+        diagnostics,
     }
 }
 

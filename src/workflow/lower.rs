@@ -10,10 +10,10 @@ use super::diagnostic::{Diagnostic, Diagnostics};
 use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 use super::node::{Node, PathSegment};
 use super::parse;
-use super::policy::parse_duration;
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
+use crate::vocab::parse_duration;
 
 /// What lowering needs besides the raw model.
 pub struct Context<'a> {

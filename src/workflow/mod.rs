@@ -1,6 +1,7 @@
 //! The workflow file layer: source and spans, YAML parsing, the JSON Schema check, the
 //! file model, lowering and semantic validation, and typed inputs.
 
+mod approval_rules;
 mod de;
 pub mod diagnostic;
 pub mod inputs;
@@ -9,7 +10,6 @@ mod lower;
 pub mod model;
 pub mod node;
 pub mod parse;
-pub mod policy;
 mod raw;
 pub mod refs;
 pub mod schema;
@@ -17,10 +17,10 @@ pub mod source;
 pub mod spanned;
 mod validate;
 
+pub use approval_rules::ApprovalRules;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
-pub use load::{LoadError, load, load_str};
+pub use load::{Checked, LoadError, check, check_str, load, load_str};
 pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
-pub use policy::{Approval, ApprovalRules, Effort, Sandbox};
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;

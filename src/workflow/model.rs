@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::policy::{Approval, ApprovalRules, Effort, Sandbox};
+use super::approval_rules::ApprovalRules;
 pub use super::raw::InputType;
 use super::source::SourceFile;
 use super::spanned::Spanned;
+use crate::vocab::{Approval, Effort, Sandbox};
 
 /// A loaded, valid workflow file.
 #[derive(Debug, Clone)]

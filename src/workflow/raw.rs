@@ -5,8 +5,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::policy::{Approval, ApprovalRules, Effort, Sandbox};
+use super::approval_rules::ApprovalRules;
 use super::spanned::{Entries, Spanned};
+use crate::vocab::{Approval, Effort, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
-//! Semantic checks across the file: `needs` and thread names resolve, every template and
-//! expression compiles and reads only what its context holds, and the plan is acyclic.
+//! Semantic checks across the file: `needs` and thread names resolve, and every template
+//! and expression compiles and reads only what its context holds. (Cycles and forks are
+//! the planner's checks.)
 
 use super::diagnostic::{Diagnostic, Diagnostics, suggest};
 use super::model::{Step, ThreadRef, Workflow};
@@ -19,9 +20,6 @@ pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
         check_step_code(workflow, step, out);
     }
     check_outputs(workflow, out);
-    if let Err(errors) = crate::plan::Plan::build(workflow) {
-        out.extend(errors.0);
-    }
 }
 
 fn step_ids(workflow: &Workflow) -> impl Iterator<Item = &str> {

@@ -8,20 +8,27 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use tempfile::TempDir;
+use weft::cassette::IsolatedHome;
 use weft::client::{Client, ClientConfig};
-use weft::mock::{MockHome, MockModel, MockReply, MockRequest};
+use weft::mock::{MockModel, MockReply, MockRequest};
 
 /// The limit on any single await in a test.
 pub const LIMIT: Duration = Duration::from_secs(60);
 
-/// The native codex binary: `$CODEX_BIN` (set by `scripts/test`), else what
-/// `scripts/codex-cli` prints (it installs the pinned version when missing).
+/// The native codex binary: `$CODEX_BIN` (set by `scripts/test`), else the pinned one
+/// ([`pinned_codex`]), so that plain `cargo test` works on a fresh clone.
 pub fn codex_bin() -> PathBuf {
+    match std::env::var_os("CODEX_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => pinned_codex(),
+    }
+}
+
+/// The pinned Codex CLI in the checkout's `.tools/`: what `scripts/codex-cli` prints, once
+/// per test binary (the script installs it when missing, under a lock).
+pub fn pinned_codex() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("CODEX_BIN") {
-            return PathBuf::from(bin);
-        }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/codex-cli");
         let output = std::process::Command::new(&script)
             .output()
@@ -106,16 +113,16 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
-    /// Start a mock model answering with `script`, and write a default [`MockHome`].
+    /// Start a mock model answering with `script`, and write a default [`IsolatedHome`].
     pub async fn start(
         script: impl Fn(&MockRequest) -> MockReply + Send + Sync + 'static,
     ) -> TestEnv {
-        TestEnv::with_home(MockHome::default(), script).await
+        TestEnv::with_home(IsolatedHome::default(), script).await
     }
 
     /// Like [`TestEnv::start`] with a custom `config.toml`.
     pub async fn with_home(
-        home: MockHome,
+        home: IsolatedHome,
         script: impl Fn(&MockRequest) -> MockReply + Send + Sync + 'static,
     ) -> TestEnv {
         let mock = MockModel::start(script)

@@ -1,10 +1,11 @@
-//! An isolated `CODEX_HOME` whose model provider is the mock model.
+//! An isolated `CODEX_HOME` whose only model provider is a local Responses API server:
+//! the replay server of `weft run --replay`, or the mock model of the tests.
 
 use std::path::Path;
 
-/// The settings of the `config.toml` written by [`write_codex_home`].
+/// The settings of an isolated `CODEX_HOME`'s `config.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MockHome {
+pub struct IsolatedHome {
     /// The default `model` (a step's `model` overrides it).
     pub model: String,
     /// `approval_policy` (config.toml accepts `never` and `on-request`; `untrusted` there
@@ -18,9 +19,9 @@ pub struct MockHome {
     pub extra_toml: String,
 }
 
-impl Default for MockHome {
-    fn default() -> MockHome {
-        MockHome {
+impl Default for IsolatedHome {
+    fn default() -> IsolatedHome {
+        IsolatedHome {
             model: "mock-model".into(),
             approval_policy: "never".into(),
             sandbox_mode: "danger-full-access".into(),
@@ -30,12 +31,12 @@ impl Default for MockHome {
     }
 }
 
-impl MockHome {
-    /// The `config.toml` text for a provider at `model_url` (e.g. [`super::MockModel::url`]).
+impl IsolatedHome {
+    /// The `config.toml` text for a provider at `model_url` (`http://127.0.0.1:PORT/v1`).
     ///
-    /// Model [`MockHome::model`] (default `mock-model`) from provider `mock` without auth; no retries (a 5xx fails the
-    /// turn at once); no update check, analytics or shell snapshots (each new thread would
-    /// otherwise run a login shell).
+    /// Model [`IsolatedHome::model`] (default `mock-model`) from provider `mock` without
+    /// auth; no retries (a 5xx fails the turn at once); no update check, analytics or shell
+    /// snapshots (each new thread would otherwise run a login shell).
     pub fn config_toml(&self, model_url: &str) -> String {
         format!(
             r#"model = "{model}"
@@ -66,15 +67,10 @@ shell_snapshot = false
         )
     }
 
-    /// Create `codex_home` (if needed) and write its `config.toml`.
+    /// Create `codex_home` (if needed) and write its `config.toml`. Run the app-server
+    /// with `TMPDIR` outside `codex_home`.
     pub fn write(&self, codex_home: &Path, model_url: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(codex_home)?;
         std::fs::write(codex_home.join("config.toml"), self.config_toml(model_url))
     }
-}
-
-/// Write a default [`MockHome`] `config.toml` into `codex_home`, pointing at `model_url`.
-/// Run the app-server with `TMPDIR` outside `codex_home`.
-pub fn write_codex_home(codex_home: &Path, model_url: &str) -> std::io::Result<()> {
-    MockHome::default().write(codex_home, model_url)
 }
