@@ -17,7 +17,7 @@ pub mod source;
 pub mod spanned;
 mod validate;
 
-pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
+pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{LoadError, load, load_str};
 pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 pub use policy::{Approval, ApprovalRules, Effort, Sandbox};
