@@ -14,4 +14,5 @@ pub mod mock;
 pub mod plan;
 pub mod report;
 pub mod template;
+pub mod typing;
 pub mod workflow;

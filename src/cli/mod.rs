@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod common_args;
+mod dry_run;
 mod record_args;
 mod resume;
 mod run;

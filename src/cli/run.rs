@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::args::RunArgs;
 use super::session::{self, Session};
@@ -12,10 +12,10 @@ use super::tape::{self, TapeSetup};
 use crate::cassette::Cassette;
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
-use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
-use crate::plan::{Format, Plan, render};
+use crate::error::EXIT_INVALID;
+use crate::plan::Plan;
 use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
-use crate::workflow::{self, Workflow, inputs};
+use crate::workflow::{Workflow, inputs};
 
 /// `weft run FILE`.
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -26,7 +26,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let (workflow, plan, inputs) = match prepare(args, cassette.as_ref()) {
+    let (workflow, plan, inputs) = match prepare(args, cassette.as_ref(), err) {
         Ok(p) => p,
         Err(message) => {
             let _ = writeln!(err, "{message}");
@@ -34,7 +34,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         }
     };
     if args.dry_run {
-        return dry_run(&workflow, &plan, &inputs, out);
+        return super::dry_run::dry_run(&workflow, &plan, &inputs, out, err);
     }
     if let Err(message) = session::check(&args.report) {
         let _ = writeln!(err, "error: {message}");
@@ -70,8 +70,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
-fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, String> {
-    let workflow = workflow::load(&args.file).map_err(|e| e.render())?;
+fn prepare(
+    args: &RunArgs,
+    cassette: Option<&Cassette>,
+    err: &mut dyn Write,
+) -> Result<Prepared, String> {
+    let checked = super::commands::load_checked(&args.file).map_err(|e| e.render())?;
+    if !checked.warnings.is_empty() {
+        let _ = writeln!(err, "{}", checked.render_warnings());
+    }
+    let workflow = checked.workflow;
     let plan = Plan::build(&workflow).map_err(|d| d.render(&workflow.source))?;
     let pairs = tape::inputs_with_recorded(args, cassette);
     let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())
@@ -118,32 +126,6 @@ pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
     (0..spec.steps.len())
         .map(|i| (spec.steps[i].id.clone(), engine::fingerprint(spec, i)))
         .collect()
-}
-
-fn dry_run(
-    workflow: &Workflow,
-    plan: &Plan,
-    inputs: &Map<String, Value>,
-    out: &mut dyn Write,
-) -> i32 {
-    let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = engine::context::Renderer::new();
-    let context = json!({
-        "inputs": inputs,
-        "steps": {},
-        "workflow": { "name": workflow.name },
-        "run": { "id": "dry-run" },
-        "env": {},
-    });
-    let _ = writeln!(out, "\nprompts:");
-    for step in &workflow.steps {
-        let text = match renderer.render(&step.prompt.value, &context) {
-            Ok(p) => p,
-            Err(_) => "(rendered at run time: it reads other steps' results)".to_string(),
-        };
-        let _ = writeln!(out, "--- {}\n{}", step.id.value, text.trim_end());
-    }
-    EXIT_SUCCESS
 }
 
 /// `20261125-093700-k3f9`: sortable by start time, unique enough for one machine.

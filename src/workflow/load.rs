@@ -71,11 +71,19 @@ impl LoadError {
         }
     }
 
-    /// How many problems.
+    /// How many errors (warnings are not counted).
     pub fn count(&self) -> usize {
         match self {
             LoadError::Read { .. } => 1,
-            LoadError::Invalid { diagnostics, .. } => diagnostics.len(),
+            LoadError::Invalid { diagnostics, .. } => diagnostics.errors(),
+        }
+    }
+
+    /// How many warnings came with the errors.
+    pub fn warnings(&self) -> usize {
+        match self {
+            LoadError::Read { .. } => 0,
+            LoadError::Invalid { diagnostics, .. } => diagnostics.warnings(),
         }
     }
 }
