@@ -129,10 +129,10 @@ impl Dry<'_> {
             };
             let context = match item {
                 Some(item) => {
-                    let extra = minijinja::Value::from_iter([
+                    let extra = minijinja::Value::from(std::collections::BTreeMap::from([
                         (step.as_name.clone(), item),
-                        ("loop".into(), loop_value(i, total)),
-                    ]);
+                        ("loop".to_string(), loop_value(i, total)),
+                    ]));
                     merge_maps([extra, self.context.clone()])
                 }
                 None => self.context.clone(),
@@ -144,6 +144,7 @@ impl Dry<'_> {
                 Err(e) => {
                     let _ = writeln!(out, "--- {label} (does not render: see the error)");
                     errors.push(fail(&step.prompt, "prompt", e));
+                    return;
                 }
             }
         }

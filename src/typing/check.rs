@@ -209,9 +209,3 @@ fn diagnostic(map: &ScalarMap, finding: Finding) -> Diagnostic {
     d.help = finding.help;
     d
 }
-
-/// Parse a template the way the environment does (used by the walker's tests).
-#[cfg(test)]
-pub(super) fn parse<'s>(env: &Environment<'static>, text: &'s str) -> machinery::ast::Stmt<'s> {
-    machinery::parse(text, "template", env.syntax().clone()).unwrap()
-}

@@ -105,7 +105,7 @@ impl Checker<'_> {
     }
 
     fn check_equal_op(&mut self, label: &str, ty: &Type, value: &Expr<'_>, negated: bool) {
-        let Some(constant) = const_value(value) else {
+        let Some(constant) = const_value(value).filter(|c| !c.is_null()) else {
             return;
         };
         if can_equal(ty, &constant) {
@@ -113,28 +113,21 @@ impl Checker<'_> {
         }
         let shown = value_text(&constant);
         let outcome = if negated { "true" } else { "false" };
-        let (message, hint) = match ty.non_null() {
+        let message = match ty.non_null() {
             Type::Enum(values) => {
                 let names: Vec<String> = values.iter().map(value_text).collect();
                 let hint = suggest(&shown, names.iter().map(String::as_str));
-                (
-                    format!(
-                        "{label} is never `{shown}`: it is one of {}{hint}",
-                        list_values(&values)
-                    ),
-                    hint,
+                format!(
+                    "{label} is never `{shown}`: it is one of {}{hint}",
+                    list_values(&values)
                 )
             }
-            _ => (
-                format!(
-                    "{label} is {}; it is never {} `{shown}`",
-                    ty.describe(),
-                    kind_of(&constant)
-                ),
-                String::new(),
+            _ => format!(
+                "{label} is {}; it is never {} `{shown}`",
+                ty.describe(),
+                kind_of(&constant)
             ),
         };
-        let _ = hint;
         self.error(
             self.range(value),
             message,
@@ -154,7 +147,7 @@ fn const_value(e: &Expr<'_>) -> Option<Value> {
 /// "the string", "the number", … for messages.
 fn kind_of(value: &Value) -> &'static str {
     match value {
-        Value::Null => "",
+        Value::Null => "none,",
         Value::Bool(_) => "the boolean",
         Value::Number(_) => "the number",
         Value::String(_) => "the string",

@@ -143,11 +143,13 @@ impl Checker<'_> {
         };
         match key {
             Value::String(name) => self.property(whole, &g.expr, &parent, &name, lenient),
-            _ => match parent.non_null() {
-                Type::String => Type::String,
-                Type::Unknown => Type::Unknown,
-                other => other.element().unwrap_or(Type::Unknown),
-            },
+            _ => {
+                self.read_unknown = true;
+                match parent.non_null() {
+                    Type::String => Type::String,
+                    other => other.element().unwrap_or(Type::Unknown),
+                }
+            }
         }
     }
 
@@ -204,7 +206,7 @@ impl Checker<'_> {
             return Type::Unknown;
         }
         let attribute = filters::attribute_argument(f.name, &f.args)
-            .and_then(|(path, arg)| self.element_attribute(whole, f, &input, &path, arg));
+            .and_then(|(path, arg)| self.element_attribute(f, &input, &path, arg));
         filters::result(f.name, &input, attribute.as_ref(), args.first())
     }
 
@@ -212,7 +214,6 @@ impl Checker<'_> {
     /// elements have no such property.
     fn element_attribute(
         &mut self,
-        whole: &Expr<'_>,
         f: &ast::Filter<'_>,
         input: &Type,
         path: &str,
@@ -229,7 +230,6 @@ impl Checker<'_> {
                 Some(ty)
             }
             Err((missing, names)) => {
-                let _ = whole;
                 let hint = suggest(&missing, names.iter().map(String::as_str));
                 let message = if names.is_empty() {
                     format!(

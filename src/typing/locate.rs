@@ -151,7 +151,7 @@ mod tests {
     fn plain_and_quoted_scalars() {
         assert_eq!(at("p: a {{ x.y }}\n", "a {{ x.y }}", "x.y"), (1, 9));
         let dq = "p: \"say \\\"hi\\\"\\n{{ x.y }}\"\n";
-        assert_eq!(at(dq, "say \"hi\"\n{{ x.y }}", "x.y"), (1, 22));
+        assert_eq!(at(dq, "say \"hi\"\n{{ x.y }}", "x.y"), (1, 20));
         let sq = "p: 'it''s {{ x.y }}'\n";
         assert_eq!(at(sq, "it's {{ x.y }}", "x.y"), (1, 14));
     }

@@ -33,7 +33,8 @@ pub struct Checker<'a> {
     pub(super) guards: Vec<String>,
     /// What was found.
     pub findings: Vec<Finding>,
-    /// Whether it read a value of unknown type (a sample render proves nothing then).
+    /// Whether it read a value of unknown type, or an element by its index: a render with
+    /// sample values proves nothing then.
     pub read_unknown: bool,
 }
 
