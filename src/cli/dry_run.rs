@@ -86,56 +86,27 @@ impl Dry<'_> {
             );
             return;
         }
-        let fail = |code: &Spanned<String>, role: &str, error: minijinja::Error| {
-            let found = finding(&error, &code.value);
-            let map = ScalarMap::new(&self.workflow.source, code.span, &code.value);
-            let message = format!("`{role}` of step `{id}` fails to render: {}", found.message);
-            Diagnostic::new(map.span(found.range), message)
-        };
-        if let Some(cond) = &step.if_expr {
-            match self.reads(cond, Kind::Expression).is_empty() {
-                false => {}
-                true => match self.eval(&cond.value) {
-                    Ok(v) if !v.is_true() => {
-                        let _ = writeln!(out, "--- {id} (skipped: `if` is false)");
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) => errors.push(fail(cond, "if", e)),
-                },
-            }
+        if !self.runs(step, errors) {
+            let _ = writeln!(out, "--- {id} (skipped: `if` is false)");
+            return;
         }
-        let items = match &step.for_each {
-            None => vec![None],
-            Some(each) => match self.eval(&each.value) {
-                Ok(v) if v.kind() == minijinja::value::ValueKind::Seq => v
-                    .try_iter()
-                    .map(|i| i.map(Some).collect())
-                    .unwrap_or_default(),
-                Ok(v) => {
-                    let message =
-                        format!("`for_each` of step `{id}` gave {}, not a list", v.kind());
-                    errors.push(Diagnostic::new(each.span, message));
-                    return;
-                }
-                Err(e) => return errors.push(fail(each, "for_each", e)),
-            },
+        let Some(items) = self.items(step, errors) else {
+            return;
         };
         let total = items.len();
         for (i, item) in items.into_iter().enumerate() {
-            let label = match item {
-                Some(_) => format!("{id}#{}", i + 1),
-                None => id.clone(),
-            };
-            let context = match item {
+            let (label, context) = match item {
                 Some(item) => {
                     let extra = minijinja::Value::from(std::collections::BTreeMap::from([
                         (step.as_name.clone(), item),
                         ("loop".to_string(), loop_value(i, total)),
                     ]));
-                    merge_maps([extra, self.context.clone()])
+                    (
+                        format!("{id}#{}", i + 1),
+                        merge_maps([extra, self.context.clone()]),
+                    )
                 }
-                None => self.context.clone(),
+                None => (id.clone(), self.context.clone()),
             };
             match self.env.render_str(&step.prompt.value, context) {
                 Ok(text) => {
@@ -143,11 +114,76 @@ impl Dry<'_> {
                 }
                 Err(e) => {
                     let _ = writeln!(out, "--- {label} (does not render: see the error)");
-                    errors.push(fail(&step.prompt, "prompt", e));
-                    return;
+                    return errors.push(self.failure(step, &step.prompt, "prompt", &e));
                 }
             }
         }
+    }
+
+    /// Whether the step runs as far as can be told now: false only when its `if` reads
+    /// no step and is false.
+    fn runs(&self, step: &Step, errors: &mut Diagnostics) -> bool {
+        let Some(cond) = &step.if_expr else {
+            return true;
+        };
+        if !self.reads(cond, Kind::Expression).is_empty() {
+            return true;
+        }
+        match self.eval(&cond.value) {
+            Ok(v) => v.is_true(),
+            Err(e) => {
+                errors.push(self.failure(step, cond, "if", &e));
+                true
+            }
+        }
+    }
+
+    /// The fan-out elements (`[None]` without `for_each`); `None` when they cannot be had.
+    fn items(
+        &self,
+        step: &Step,
+        errors: &mut Diagnostics,
+    ) -> Option<Vec<Option<minijinja::Value>>> {
+        let Some(each) = &step.for_each else {
+            return Some(vec![None]);
+        };
+        match self.eval(&each.value) {
+            Ok(v) if v.kind() == minijinja::value::ValueKind::Seq => Some(
+                v.try_iter()
+                    .map(|i| i.map(Some).collect())
+                    .unwrap_or_default(),
+            ),
+            Ok(v) => {
+                let message = format!(
+                    "`for_each` of step `{}` gave a {} value, not a list",
+                    step.id.value,
+                    v.kind()
+                );
+                errors.push(Diagnostic::new(each.span, message));
+                None
+            }
+            Err(e) => {
+                errors.push(self.failure(step, each, "for_each", &e));
+                None
+            }
+        }
+    }
+
+    /// A render error of `code` (the `role` of `step`) as a diagnostic at its place.
+    fn failure(
+        &self,
+        step: &Step,
+        code: &Spanned<String>,
+        role: &str,
+        error: &minijinja::Error,
+    ) -> Diagnostic {
+        let found = finding(error, &code.value);
+        let map = ScalarMap::new(&self.workflow.source, code.span, &code.value);
+        let message = format!(
+            "`{role}` of step `{}` fails to render: {}",
+            step.id.value, found.message
+        );
+        Diagnostic::new(map.span(found.range), message)
     }
 
     /// The steps whose results `code` reads.

@@ -90,27 +90,10 @@ impl Run<'_> {
     fn step(&mut self, step: &Step, globals: &Globals, context: &JinjaValue) {
         let id = &step.id.value;
         let base = globals.scope();
-        let mut prompt_scope = base.clone();
-        let mut prompt_context = context.clone();
-        if let Some(code) = &step.for_each {
-            let what = format!("`for_each` of step `{id}`");
-            let checked = self.site(
-                &Site::new(&what, code, Kind::Expression, &base, context),
-                true,
-            );
-            let item = match &checked.value {
-                Some(Value::Array(items)) if !items.is_empty() => items[0].clone(),
-                _ => sample(&checked.ty),
-            };
-            prompt_scope = prompt_scope
-                .with(&step.as_name, checked.ty)
-                .with("loop", fan_out_loop());
-            let extra = json!({
-                step.as_name.clone(): item,
-                "loop": { "index": 1, "index0": 0, "length": 2, "first": true, "last": false },
-            });
-            prompt_context = merge_maps([jinja(&extra), context.clone()]);
-        }
+        let (prompt_scope, prompt_context) = match &step.for_each {
+            Some(code) => self.fan_out(step, code, &base, context),
+            None => (base.clone(), context.clone()),
+        };
         if let Some(code) = &step.if_expr {
             let what = format!("`if` of step `{id}`");
             self.site(
@@ -145,6 +128,35 @@ impl Run<'_> {
                 false,
             );
         }
+    }
+
+    /// Check a `for_each`; the scope and sample context of the step's prompt, which
+    /// read its element (`as`) and `loop`.
+    fn fan_out(
+        &mut self,
+        step: &Step,
+        code: &Spanned<String>,
+        base: &Scope,
+        context: &JinjaValue,
+    ) -> (Scope, JinjaValue) {
+        let what = format!("`for_each` of step `{}`", step.id.value);
+        let checked = self.site(
+            &Site::new(&what, code, Kind::Expression, base, context),
+            true,
+        );
+        let item = match &checked.value {
+            Some(Value::Array(items)) if !items.is_empty() => items[0].clone(),
+            _ => sample(&checked.ty),
+        };
+        let scope = base
+            .clone()
+            .with(&step.as_name, checked.ty)
+            .with("loop", fan_out_loop());
+        let extra = json!({
+            step.as_name.clone(): item,
+            "loop": { "index": 1, "index0": 0, "length": 2, "first": true, "last": false },
+        });
+        (scope, merge_maps([jinja(&extra), context.clone()]))
     }
 
     /// Type `site`, report what is wrong, and render it once when that can prove more.

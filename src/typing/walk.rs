@@ -102,15 +102,7 @@ impl<'a> Checker<'a> {
                 self.guarded(guards, |this| this.body(&c.true_body));
                 self.body(&c.false_body);
             }
-            Stmt::WithBlock(w) => {
-                let mark = self.locals.len();
-                for (target, value) in &w.assignments {
-                    let ty = self.expr(value);
-                    self.bind(target, ty);
-                }
-                self.body(&w.body);
-                self.locals.truncate(mark);
-            }
+            Stmt::WithBlock(w) => self.with_block(w),
             Stmt::Set(s) => {
                 let ty = self.expr(&s.expr);
                 self.bind(&s.target, ty);
@@ -134,12 +126,7 @@ impl<'a> Checker<'a> {
                 self.expr(&i.expr);
                 self.bind(&i.name, Type::Unknown);
             }
-            Stmt::FromImport(i) => {
-                self.expr(&i.expr);
-                for (name, alias) in &i.names {
-                    self.bind(alias.as_ref().unwrap_or(name), Type::Unknown);
-                }
-            }
+            Stmt::FromImport(i) => self.from_import(i),
             Stmt::Macro(m) => self.macro_decl(m),
             Stmt::CallBlock(c) => {
                 self.call(&c.call);
@@ -148,6 +135,23 @@ impl<'a> Checker<'a> {
             Stmt::Do(d) => {
                 self.call(&d.call);
             }
+        }
+    }
+
+    fn with_block(&mut self, w: &ast::WithBlock<'_>) {
+        let mark = self.locals.len();
+        for (target, value) in &w.assignments {
+            let ty = self.expr(value);
+            self.bind(target, ty);
+        }
+        self.body(&w.body);
+        self.locals.truncate(mark);
+    }
+
+    fn from_import(&mut self, i: &ast::FromImport<'_>) {
+        self.expr(&i.expr);
+        for (name, alias) in &i.names {
+            self.bind(alias.as_ref().unwrap_or(name), Type::Unknown);
         }
     }
 
