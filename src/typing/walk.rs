@@ -126,7 +126,7 @@ impl<'a> Checker<'a> {
                 self.expr(&i.expr);
                 self.bind(&i.name, Type::Unknown);
             }
-            Stmt::FromImport(i) => self.from_import(i),
+            Stmt::FromImport(i) => self.import_names(i),
             Stmt::Macro(m) => self.macro_decl(m),
             Stmt::CallBlock(c) => {
                 self.call(&c.call);
@@ -148,7 +148,7 @@ impl<'a> Checker<'a> {
         self.locals.truncate(mark);
     }
 
-    fn from_import(&mut self, i: &ast::FromImport<'_>) {
+    fn import_names(&mut self, i: &ast::FromImport<'_>) {
         self.expr(&i.expr);
         for (name, alias) in &i.names {
             self.bind(alias.as_ref().unwrap_or(name), Type::Unknown);
