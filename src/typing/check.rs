@@ -12,7 +12,7 @@ use super::catalog::Catalog;
 use super::locate::ScalarMap;
 use super::render::{self, jinja};
 use super::sample::{self, sample};
-use super::scope::{Globals, Scope, fan_out_loop, output_type};
+use super::scope::{Globals, Scope, fan_out_loop};
 use super::strict;
 use super::ty::Type;
 use super::walk::{Checker, Finding};
@@ -24,14 +24,14 @@ use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, ThreadRef, Workflo
 pub fn check(workflow: &Workflow, env: &Environment<'static>) -> Diagnostics {
     let catalog = Catalog::new(env);
     let globals = Globals::new(workflow);
-    let context = jinja(&sample::context(workflow));
+    let context = jinja(&sample::context(workflow, &globals));
     let mut run = Run {
         workflow,
         catalog: &catalog,
         out: Diagnostics::default(),
     };
-    for step in &workflow.steps {
-        run.step(step, &globals, &context);
+    for (index, step) in workflow.steps.iter().enumerate() {
+        run.step(index, step, &globals, &context);
     }
     let scope = globals.scope();
     for output in &workflow.outputs {
@@ -87,7 +87,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn step(&mut self, step: &Step, globals: &Globals, context: &JinjaValue) {
+    fn step(&mut self, index: usize, step: &Step, globals: &Globals, context: &JinjaValue) {
         let id = &step.id.value;
         let base = globals.scope();
         let (prompt_scope, prompt_context) = match &step.for_each {
@@ -111,7 +111,7 @@ impl Run<'_> {
         );
         self.site(&site, false);
         if let Some(code) = &step.fail_if {
-            let output = output_type(step);
+            let output = globals.outputs[index].clone();
             let own = jinja(&json!({ "output": sample(&output) }));
             let fail_context = merge_maps([own, context.clone()]);
             let scope = base.clone().with("output", output);

@@ -90,7 +90,7 @@ impl Checker<'_> {
         name: &str,
         lenient: bool,
     ) -> Type {
-        let of = self.src(parent_expr).to_string();
+        let of = self.src(parent_expr);
         match parent.property(name) {
             Lookup::Found(ty, required) => {
                 if !required && !lenient && !self.guards.contains(&self.key(whole)) {

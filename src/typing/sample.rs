@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::scope::{STATUSES, USAGE_FIELDS, output_type};
+use super::scope::{Globals, STATUSES, USAGE_FIELDS};
 use super::ty::Type;
 use crate::workflow::Workflow;
 
@@ -41,8 +41,9 @@ pub fn sample(ty: &Type) -> Value {
 }
 
 /// The context every template of `workflow` renders against at `validate`: input
-/// defaults (else samples), a sample result for every step, `workflow`, `run`, `env`.
-pub fn context(workflow: &Workflow) -> Value {
+/// defaults (else samples), a sample result for every step (of the output types in
+/// `globals`), `workflow`, `run`, `env`.
+pub fn context(workflow: &Workflow, globals: &Globals) -> Value {
     let inputs: Map<String, Value> = workflow
         .inputs
         .iter()
@@ -59,9 +60,10 @@ pub fn context(workflow: &Workflow) -> Value {
     let steps: Map<String, Value> = workflow
         .steps
         .iter()
-        .map(|step| {
+        .zip(&globals.outputs)
+        .map(|(step, output)| {
             let result = json!({
-                "output": sample(&output_type(step)),
+                "output": sample(output),
                 "status": STATUSES[0],
                 "thread_id": "thread",
                 "usage": usage,

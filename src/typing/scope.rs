@@ -53,6 +53,8 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct Globals {
     scope: Scope,
+    /// Each step's output type, in step order.
+    pub outputs: Vec<Type>,
 }
 
 impl Globals {
@@ -67,10 +69,12 @@ impl Globals {
             };
             (input.name.value.as_str(), ty)
         });
+        let outputs: Vec<Type> = workflow.steps.iter().map(output_type).collect();
         let steps = workflow
             .steps
             .iter()
-            .map(|s| (s.id.value.as_str(), result_type(s)));
+            .zip(&outputs)
+            .map(|(s, output)| (s.id.value.as_str(), result_type(output.clone())));
         let env = workflow
             .env
             .iter()
@@ -81,7 +85,7 @@ impl Globals {
             .with("workflow", Type::object([("name", Type::String)]))
             .with("run", Type::object([("id", Type::String)]))
             .with("env", Type::object(env));
-        Globals { scope }
+        Globals { scope, outputs }
     }
 
     /// A scope holding the workflow-wide variables only.
@@ -103,13 +107,13 @@ pub fn input_type(ty: InputType, values: &[Value]) -> Type {
     }
 }
 
-/// What `steps.<id>` holds: `output`, `status`, `thread_id` and `usage`.
-pub fn result_type(step: &Step) -> Type {
+/// What `steps.<id>` holds: its `output`, `status`, `thread_id` and `usage`.
+pub fn result_type(output: Type) -> Type {
     let statuses = STATUSES.iter().map(|s| Value::from(*s)).collect();
     let usage = Type::object(USAGE_FIELDS.iter().map(|f| (*f, Type::Integer)));
     Type::Object(Rc::new(Object {
         fields: [
-            ("output", output_type(step)),
+            ("output", output),
             ("status", Type::Enum(statuses)),
             ("thread_id", Type::String.nullable()),
             ("usage", usage),

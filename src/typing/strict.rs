@@ -5,6 +5,8 @@
 //! else goes unchanged. This lint warns where the schema leaves that subset, and says
 //! what the strict form does there.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::workflow::{Diagnostic, Diagnostics, Span, Step, Workflow};
@@ -61,7 +63,7 @@ pub fn lint(workflow: &Workflow, out: &mut Diagnostics) {
         if let Some(schema) = &step.output_schema {
             let mut found = Vec::new();
             root(schema, &mut found);
-            walk(schema, "", &mut found);
+            walk(schema, &mut Vec::new(), &mut found);
             for problem in found {
                 out.push(warning(workflow, step, problem));
             }
@@ -90,11 +92,14 @@ fn root(schema: &Value, found: &mut Vec<Problem>) {
     }
 }
 
-fn walk(schema: &Value, pointer: &str, found: &mut Vec<Problem>) {
+/// Look at `schema` (at JSON pointer `path`) and every schema inside it; the pointer is
+/// only written out for a problem.
+fn walk<'a>(schema: &'a Value, path: &mut Vec<Cow<'a, str>>, found: &mut Vec<Problem>) {
     let Value::Object(map) = schema else { return };
-    for key in UNSUPPORTED.iter().filter(|k| map.contains_key(**k)) {
+    let pointer = |path: &[Cow<'_, str>]| path.iter().map(|p| format!("/{p}")).collect::<String>();
+    for key in map.keys().filter(|k| UNSUPPORTED.contains(&k.as_str())) {
         found.push(Problem {
-            pointer: pointer.to_string(),
+            pointer: pointer(path),
             key: key.to_string(),
             what: format!("uses `{key}`, which openai's strict mode does not accept"),
             help: format!("weft's strict form sends `{key}` unchanged, so the model provider may refuse the schema; drop it (and check the answer with `fail_if` if it matters)"),
@@ -103,37 +108,45 @@ fn walk(schema: &Value, pointer: &str, found: &mut Vec<Problem>) {
     let is_object = map.get("type").and_then(Value::as_str) == Some("object");
     match (map.get("properties"), map.get("additionalProperties")) {
         (Some(_), Some(extra)) if extra != &Value::Bool(false) => found.push(Problem {
-            pointer: pointer.to_string(),
+            pointer: pointer(path),
             key: "additionalProperties".into(),
             what: "allows additional properties, which openai's strict mode does not".into(),
             help: "weft's strict form sets `additionalProperties: false` here, so the model never adds a property the schema does not name".into(),
         }),
         (None, _) if is_object => found.push(Problem {
-            pointer: pointer.to_string(),
+            pointer: pointer(path),
             key: "type".into(),
             what: "has an object without `properties`, which openai's strict mode does not accept".into(),
             help: "weft's strict form can only close an object whose properties it knows, and sends this one unchanged, so the model provider may refuse the schema; name its properties".into(),
         }),
         _ => {}
     }
-    for key in SUBSCHEMA {
-        if let Some(sub) = map.get(*key) {
-            walk(sub, &format!("{pointer}/{key}"), found);
-        }
-    }
-    for key in SUBSCHEMAS {
-        match map.get(*key) {
-            Some(Value::Object(named)) => {
-                for (name, sub) in named {
-                    walk(sub, &format!("{pointer}/{key}/{name}"), found);
+    for (key, sub) in map {
+        let key = key.as_str();
+        if SUBSCHEMA.contains(&key) {
+            path.push(Cow::Borrowed(key));
+            walk(sub, path, found);
+            path.pop();
+        } else if SUBSCHEMAS.contains(&key) {
+            path.push(Cow::Borrowed(key));
+            match sub {
+                Value::Object(named) => {
+                    for (name, inner) in named {
+                        path.push(Cow::Borrowed(name));
+                        walk(inner, path, found);
+                        path.pop();
+                    }
                 }
-            }
-            Some(Value::Array(list)) => {
-                for (i, sub) in list.iter().enumerate() {
-                    walk(sub, &format!("{pointer}/{key}/{i}"), found);
+                Value::Array(list) => {
+                    for (i, inner) in list.iter().enumerate() {
+                        path.push(Cow::Owned(i.to_string()));
+                        walk(inner, path, found);
+                        path.pop();
+                    }
                 }
+                _ => {}
             }
-            _ => {}
+            path.pop();
         }
     }
 }
