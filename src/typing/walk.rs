@@ -180,8 +180,9 @@ impl<'a> Checker<'a> {
             return Type::String;
         }
         let text = self.src(expr).to_string();
-        let help = match non_null {
-            Type::String => Some("a string would be gone through character by character; split it into a list (`| split(',')`) or declare an array".to_string()),
+        let help = match (non_null, what == "`{% for %}`") {
+            (Type::String, true) => Some(format!("it would go through `{text}` character by character; split it into a list: `{text} | split(',')`")),
+            (Type::String, false) => Some(format!("split it into a list (`{text} | split(',')`), or declare an array")),
             _ => None,
         };
         self.error(
