@@ -163,7 +163,7 @@ impl Run<'_> {
     /// `iterated`: the site is a `for_each`; its checked type is the element type.
     fn site(&mut self, site: &Site<'_>, iterated: bool) -> Checked {
         let text = site.code.value.as_str();
-        let map = ScalarMap::new(&self.workflow.source, site.code.span, text);
+        let map = || ScalarMap::new(&self.workflow.source, site.code.span, text);
         let mut checker = Checker::new(self.catalog, site.scope, text);
         let ty = match site.kind {
             Kind::Template => {
@@ -193,8 +193,11 @@ impl Run<'_> {
             }
         };
         let clean = !checker.has_errors() && !checker.read_unknown;
-        for finding in std::mem::take(&mut checker.findings) {
-            self.out.push(diagnostic(&map, finding));
+        if !checker.findings.is_empty() {
+            let map = map();
+            for finding in std::mem::take(&mut checker.findings) {
+                self.out.push(diagnostic(&map, finding));
+            }
         }
         if !clean {
             return Checked { ty, value: None };
@@ -207,7 +210,7 @@ impl Run<'_> {
             Err(mut finding) => {
                 finding.message = format!("{} fails to render: {}", site.what, finding.message);
                 finding.help = Some("found by rendering it with sample values: input defaults, and values that fit the upstream output schemas".into());
-                self.out.push(diagnostic(&map, finding));
+                self.out.push(diagnostic(&map(), finding));
                 Checked { ty, value: None }
             }
         }

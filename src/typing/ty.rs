@@ -131,6 +131,11 @@ impl Type {
 
     /// The type without `none` (and without `null` among enum values).
     pub fn non_null(&self) -> Type {
+        match self {
+            Type::Null => return Type::Unknown,
+            Type::Union(_) | Type::Enum(_) => {}
+            other => return other.clone(),
+        }
         Type::union(self.members().iter().filter_map(|t| match t {
             Type::Null => None,
             Type::Enum(values) => {
@@ -158,6 +163,11 @@ impl Type {
 
     /// Reading property `name`.
     pub fn property(&self, name: &str) -> Lookup {
+        if let Type::Object(object) = self {
+            if let Some(field) = object.fields.get(name) {
+                return Lookup::Found(field.ty.clone(), field.required);
+            }
+        }
         let members = self.non_null();
         let mut found: Vec<(Type, bool)> = Vec::new();
         let mut names: Vec<String> = Vec::new();

@@ -181,8 +181,12 @@ impl<'a> Checker<'a> {
         }
         let text = self.src(expr).to_string();
         let help = match (non_null, what == "`{% for %}`") {
-            (Type::String, true) => Some(format!("it would go through `{text}` character by character; split it into a list: `{text} | split(',')`")),
-            (Type::String, false) => Some(format!("split it into a list (`{text} | split(',')`), or declare an array")),
+            (Type::String, true) => Some(format!(
+                "it would go through `{text}` character by character; split it into a list: `{text} | split(',')`"
+            )),
+            (Type::String, false) => Some(format!(
+                "split it into a list (`{text} | split(',')`), or declare an array"
+            )),
             _ => None,
         };
         self.error(
