@@ -46,14 +46,15 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -
         };
         errors += e;
         warnings += w;
-        if e > 0 || (args.deny_warnings && w > 0) {
+        let valid = e == 0 && !(args.deny_warnings && w > 0);
+        if !valid {
             bad_files += 1;
         }
         match args.format {
             ValidateFormat::Text => validate_text(path, &result, out, err),
             ValidateFormat::Json => reports.push(json!({
                 "file": path.display().to_string(),
-                "valid": e == 0,
+                "valid": valid,
                 "diagnostics": match &result {
                     Ok(checked) => checked.warnings.0.iter().map(|d| d.to_json(&checked.workflow.source)).collect(),
                     Err(error) => error.to_json(),
