@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """weft against its peers, side by side, on one app-server binary and one mock model.
 
-usage: bench.py WEFT_BIN [--rounds R]   (CODEX_BIN set; peers' Python SDK importable)
+usage: bench.py WEFT_BIN [--rounds R] [--validate-only]
+       (CODEX_BIN set; peers' Python SDK importable; neither is needed with --validate-only)
 
 1. N = 1, 10, 50 independent one-turn steps: weft vs the bare JSON-RPC floor
    (floor_raw.py) vs the official Python SDK (peer_pysdk.py, asyncio.gather over
@@ -12,6 +13,8 @@ usage: bench.py WEFT_BIN [--rounds R]   (CODEX_BIN set; peers' Python SDK import
 2. A DAG with 300 ms of model latency per answer: weft's makespan against the
    critical-path bound (turns on the longest path x 300 ms).
 3. weft's own peak resident memory (not the app-server's) at 50 concurrent steps.
+4. `weft validate` of a 1,000-step workflow whose every prompt reads the step before it
+   through its output schema: load, plan, type-check and render-check, whole process.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -144,9 +147,51 @@ def memory(root: Path, env: dict) -> list[str]:
     return [f"| 50 concurrent one-turn steps | {median(peaks) / 1024:.1f} MiB | {max(peaks) / 1024:.1f} MiB |"]
 
 
+SCHEMA = ('{ type: object, required: [items, level], properties: { items: { type: array, '
+          'items: { type: object, required: [name], properties: { name: { type: string }, '
+          'note: { type: string } } } }, level: { enum: [low, high] } } }')
+
+
+def validate_workflow(path: Path, n: int) -> None:
+    lines = ["name: validate-bench", "inputs:", "  module: { type: string }", "steps:"]
+    for i in range(n):
+        lines.append(f"  s{i}:")
+        if i == 0:
+            lines.append("    prompt: List the public items of {{ inputs.module }}.")
+        else:
+            lines.append(
+                f"    prompt: \"{{% for it in steps.s{i - 1}.output.items %}}{{{{ it.name | upper }}}} "
+                f"{{% endfor %}}{{{{ steps.s{i - 1}.output.items | length }}}} "
+                f"{{% if steps.s{i - 1}.output.level == 'high' %}}urgent{{% endif %}}\"")
+        lines.append(f"    output_schema: {SCHEMA}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def validate_bench(root: Path) -> list[str]:
+    wf = root / "validate-1000.yaml"
+    validate_workflow(wf, 1000)
+    times = []
+    for _ in range(max(ROUNDS, 9)):
+        t0 = time.perf_counter()
+        out = subprocess.run([WEFT, "validate", str(wf)], capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if out.returncode != 0:
+            raise SystemExit(f"weft validate failed:\n{out.stderr[-2000:]}")
+    return [f"| 1,000 steps, each prompt reading the previous step's output | {median(times) * 1000:.0f} ms "
+            f"| {min(times) * 1000:.0f} ms | {max(times) * 1000:.0f} ms |"]
+
+
+VALIDATE_HEADER = ["## weft validate", "", "| workflow | median | min | max |", "|---|---|---|---|"]
+
+
 def main():
+    if "--validate-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join([*VALIDATE_HEADER, *validate_bench(Path(tmp))]))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        validate = validate_bench(root)
         env = dict(os.environ, BENCH_TMP=tmp, TMPDIR=str(root))
         mock = start_mock(18791)
         try:
@@ -164,7 +209,8 @@ def main():
             slow.terminate()
     print("\n".join(["", *table, "", "## DAG makespan", "",
                      "| workflow | weft makespan (median) | critical-path bound | ratio |", "|---|---|---|---|",
-                     *spans, "", "## weft's own peak memory", "", "| run | median | max |", "|---|---|---|", *mem]))
+                     *spans, "", "## weft's own peak memory", "", "| run | median | max |", "|---|---|---|", *mem,
+                     "", *VALIDATE_HEADER, *validate]))
 
 
 main()

@@ -16,5 +16,6 @@ pub mod plan;
 pub mod reaper;
 pub mod report;
 pub mod template;
+pub mod typing;
 pub mod vocab;
 pub mod workflow;

@@ -59,6 +59,11 @@ impl Renderer {
         Self { env }
     }
 
+    /// The environment every render of a run uses (its filters, tests and functions).
+    pub fn environment(&self) -> &Environment<'static> {
+        &self.env
+    }
+
     /// Renders a template.
     pub fn render(&self, template: &str, context: &Value) -> Result<String, TemplateError> {
         Ok(self

@@ -131,3 +131,75 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+const OPTIONAL_NOTE: &str = "steps:\n  a:\n    prompt: p\n    output_schema: { type: object, required: [n], properties: { n: { type: integer }, note: { type: string } } }\n  b:\n    prompt: \"{{ steps.a.output.note }}\"\n";
+
+#[test]
+fn warnings_are_printed_and_do_not_fail_validate_unless_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.yaml");
+    std::fs::write(&file, OPTIONAL_NOTE).unwrap();
+    let file = file.display().to_string();
+    let out = weft(&["validate", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("ok: {file} (2 steps, 1 warning)\n")
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "warning: `steps.a.output.note` is optional and is read without a default\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("\n1 warning in 1 valid file\n"),
+        "{stderr}"
+    );
+    let denied = weft(&["validate", "--deny-warnings", &file]);
+    assert_eq!(denied.status.code(), Some(2));
+    assert!(
+        text(&denied.stderr).ends_with("\n1 warning in 1 of 1 file (--deny-warnings)\n"),
+        "{}",
+        text(&denied.stderr)
+    );
+    let json = weft(&["validate", "--format", "json", &file]);
+    assert_eq!(json.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["valid"], true);
+    let first = &doc["files"][0]["diagnostics"][0];
+    assert_eq!(
+        (
+            first["severity"].clone(),
+            first["line"].clone(),
+            first["column"].clone()
+        ),
+        ("warning".into(), 6.into(), 17.into())
+    );
+}
+
+#[test]
+fn plan_and_run_type_check_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.yaml");
+    std::fs::write(
+        &file,
+        "inputs:\n  m: { type: string }\nsteps:\n  a:\n    prompt: \"{{ inputs.m | lenght }}\"\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    for args in [
+        vec!["plan", &file],
+        vec!["run", &file, "--dry-run", "-i", "m=x"],
+    ] {
+        let out = weft(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr)
+                .starts_with("error: unknown filter `lenght`; did you mean `length`?\n"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -51,12 +51,61 @@ fn dry_run_renders_what_it_can_and_starts_nothing() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("--- thanks\n(rendered at run time: it reads other steps' results)"),
+        stdout.contains("--- thanks (rendered at run time: it waits for `hello`)\n"),
         "{stdout}"
     );
     assert!(
         !dir.path().join(".weft").exists(),
         "a dry run leaves no record"
+    );
+}
+
+const DRY: &str = r#"
+name: dry
+env: [WEFT_TEST_GREETING]
+inputs:
+  files: { type: array }
+  who: { type: string, default: world }
+steps:
+  hello:
+    prompt: "{{ env.WEFT_TEST_GREETING }} {{ inputs.who }}"
+  each:
+    for_each: inputs.files
+    as: f
+    prompt: "Edit {{ f }} ({{ loop.index }}/{{ loop.length }})"
+  never:
+    if: inputs.who == 'nobody'
+    prompt: never
+  fifth:
+    prompt: "{{ inputs.files[4] }}"
+"#;
+
+#[test]
+fn dry_run_renders_with_real_inputs_and_env_and_fails_on_a_render_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("dry.yaml"), DRY).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "run",
+            "dry.yaml",
+            "--dry-run",
+            "-i",
+            r#"files=["a.rs", "b.rs"]"#,
+        ])
+        .current_dir(dir.path())
+        .env("WEFT_TEST_GREETING", "Hi")
+        .output()
+        .expect("run weft");
+    let stdout = text(&out.stdout);
+    let prompts = &stdout[stdout.find("\nprompts:\n").expect("prompts")..];
+    assert_eq!(
+        prompts,
+        "\nprompts:\n--- hello\nHi world\n--- each#1\nEdit a.rs (1/2)\n--- each#2\nEdit b.rs (2/2)\n--- never (skipped: `if` is false)\n--- fifth (does not render: see the error)\n"
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: `prompt` of step `fifth` fails to render: `inputs.files[4]` is undefined\n  --> dry.yaml:18:17\n   |\n18 |     prompt: \"{{ inputs.files[4] }}\"\n   |                 ^^^^^^^^^^^^^^^\n\n"
     );
 }
 

@@ -70,7 +70,7 @@ steps:
   check:
     prompt: CHECK {{ steps.survey.output }}
     retries: 1
-    output_schema: { type: object }
+    output_schema: { type: object, properties: { ok: { type: boolean } } }
   report:
     needs: [check]
     prompt: REPORT

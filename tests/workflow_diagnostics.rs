@@ -369,3 +369,34 @@ fn fail_if_reads_the_step_output_but_not_loop_or_unknown_names() {
         ]
     );
 }
+
+#[test]
+fn an_empty_file_says_so_and_that_a_workflow_needs_steps() {
+    for yaml in ["", "\n\n", "# just a comment\n", "---\n"] {
+        assert_eq!(
+            render(yaml).lines().next(),
+            Some("error: the file is empty; a workflow needs `steps`"),
+            "{yaml:?}"
+        );
+    }
+}
+
+#[test]
+fn a_tab_in_indentation_is_reported_on_its_own_line() {
+    let yaml = "steps:\n  a:\n    prompt: hi\n\tneeds: []\n";
+    assert_eq!(
+        render(yaml),
+        "error: a tab in indentation\n --> w.yaml:4:1\n  |\n4 | \tneeds: []\n  | ^\n  = help: yaml indents with spaces only; replace the tab with spaces\n"
+    );
+}
+
+#[test]
+fn did_you_mean_only_when_the_suggestion_is_close() {
+    let far = "steps:\n  a:\n    prompt: hi\n    bash: ls\n";
+    assert_eq!(errors(far), one(4, 5, "unknown key `bash`"));
+    let near = "steps:\n  a:\n    prompt: hi\n    nedes: []\n";
+    assert_eq!(
+        errors(near),
+        one(4, 5, "unknown key `nedes`; did you mean `needs`?")
+    );
+}

@@ -149,7 +149,8 @@ fn renderers_produce_mermaid_dot_and_json() {
     let mermaid = render(&plan, &w, Format::Mermaid);
     assert!(mermaid.starts_with("flowchart TD\n"), "{mermaid}");
     assert!(
-        mermaid.contains("  survey -.->|thread| plan\n") || mermaid.contains("  survey --> plan\n"),
+        mermaid.contains("  step_survey -.->|thread| step_plan\n")
+            || mermaid.contains("  step_survey --> step_plan\n"),
         "{mermaid}"
     );
     let dot = render(&plan, &w, Format::Dot);
@@ -168,4 +169,26 @@ fn text_plan_of_the_split_module_example() {
     let w = load("workflows/split-module.yaml").unwrap();
     let plan = Plan::build(&w).unwrap();
     insta::assert_snapshot!(render(&plan, &w, Format::Text));
+}
+
+#[test]
+fn the_text_plan_shows_fail_if_and_an_empty_approval_list_as_nothing() {
+    let yaml = "steps:\n  r:\n    prompt: p\n    approvals: { commands: [] }\n    fail_if: output == 'bad'\n";
+    let w = weft::workflow::load_str("w.yaml", yaml, std::path::Path::new(".")).unwrap();
+    let text = render(&Plan::build(&w).unwrap(), &w, Format::Text);
+    assert!(text.contains("    approves  commands nothing\n"), "{text}");
+    assert!(text.contains("    fail_if   output == 'bad'\n"), "{text}");
+    let json = render(&Plan::build(&w).unwrap(), &w, Format::Json);
+    assert!(json.contains("\"fail_if\": \"output == 'bad'\""), "{json}");
+}
+
+#[test]
+fn mermaid_node_ids_cannot_clash_with_mermaid_keywords() {
+    let yaml = "steps:\n  end: { prompt: p }\n  style: { prompt: \"{{ steps.end.output }}\" }\n";
+    let w = weft::workflow::load_str("w.yaml", yaml, std::path::Path::new(".")).unwrap();
+    let mermaid = render(&Plan::build(&w).unwrap(), &w, Format::Mermaid);
+    assert_eq!(
+        mermaid,
+        "flowchart TD\n  step_end[\"end<br/>fresh\"]\n  step_style[\"style<br/>fresh\"]\n  step_end --> step_style\n  classDef critical stroke-width:3px\n  class step_end,step_style critical\n"
+    );
 }

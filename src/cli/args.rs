@@ -164,6 +164,9 @@ pub struct ValidateArgs {
     /// Output format: diagnostics as text on stderr, or JSON on stdout.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text, env = "WEFT_FORMAT")]
     pub format: ValidateFormat,
+    /// Treat warnings as errors: exit 2 when a file has any (for CI).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// Output formats of `weft validate`.

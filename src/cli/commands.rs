@@ -3,13 +3,16 @@
 //! and return their exit code, or an [`Error`] that `run` writes to `err`.
 
 use std::io::Write;
+use std::path::Path;
 
 use serde_json::json;
 
 use super::args::{Cli, Command, PlanArgs, ValidateArgs, ValidateFormat};
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS, Error};
 use crate::plan::render;
-use crate::workflow::{WORKFLOW_SCHEMA, inputs};
+use crate::template::Renderer;
+use crate::typing::{self, Checked};
+use crate::workflow::{LoadError, WORKFLOW_SCHEMA, inputs};
 
 /// Where a command writes: stdout or stderr, or a buffer in tests.
 pub type Writer = dyn Write + Send;
@@ -18,7 +21,7 @@ pub type Writer = dyn Write + Send;
 pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
     let result = match cli.command {
         Command::Validate(args) => validate(&args, out, err),
-        Command::Plan(args) => plan(&args, out),
+        Command::Plan(args) => plan(&args, out, err),
         Command::Schema => schema(out),
         Command::Run(args) => super::run::run(&args, out, err),
         Command::Resume(args) => super::resume::resume(&args, out, err),
@@ -36,33 +39,38 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
     }
 }
 
-/// `weft validate FILE...`.
+/// Load, plan and type-check `path` against the environment the engine renders with.
+pub(super) fn load_checked(path: &Path) -> Result<Checked, LoadError> {
+    let renderer = Renderer::new();
+    typing::load(path, renderer.environment())
+}
+
+/// `weft validate FILE...`: exit 0 when every file is valid (warnings are printed and do
+/// not count, unless `--deny-warnings`), 2 otherwise.
 pub fn validate(args: &ValidateArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
     let mut reports = Vec::new();
-    let (mut bad_files, mut problems) = (0, 0);
+    let (mut bad_files, mut errors, mut warnings) = (0, 0, 0);
     for path in &args.files {
-        let result = crate::plan::load(path);
-        if let Err(error) = &result {
+        let result = load_checked(path);
+        let (e, w) = match &result {
+            Ok(checked) => (0, checked.warnings.len()),
+            Err(error) => (error.count(), error.warnings()),
+        };
+        errors += e;
+        warnings += w;
+        let valid = e == 0 && !(args.deny_warnings && w > 0);
+        if !valid {
             bad_files += 1;
-            problems += error.count();
         }
-        match (args.format, result) {
-            (ValidateFormat::Text, Ok((w, _))) => {
-                let n = w.steps.len();
-                let _ = writeln!(
-                    out,
-                    "ok: {} ({n} {})",
-                    path.display(),
-                    if n == 1 { "step" } else { "steps" }
-                );
-            }
-            (ValidateFormat::Text, Err(e)) => {
-                let _ = writeln!(err, "{}", e.render());
-            }
-            (ValidateFormat::Json, result) => reports.push(json!({
+        match args.format {
+            ValidateFormat::Text => validate_text(path, &result, out, err),
+            ValidateFormat::Json => reports.push(json!({
                 "file": path.display().to_string(),
-                "valid": result.is_ok(),
-                "diagnostics": result.err().map(|e| e.to_json()).unwrap_or_default(),
+                "valid": valid,
+                "diagnostics": match &result {
+                    Ok(checked) => checked.warnings.0.iter().map(|d| d.to_json(&checked.workflow.source)).collect(),
+                    Err(error) => error.to_json(),
+                },
             })),
         }
     }
@@ -73,18 +81,8 @@ pub fn validate(args: &ValidateArgs, out: &mut Writer, err: &mut Writer) -> Resu
             "{}",
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         );
-    } else if bad_files > 0 {
-        let _ = writeln!(
-            err,
-            "{problems} {} in {bad_files} of {} {}",
-            if problems == 1 { "error" } else { "errors" },
-            args.files.len(),
-            if args.files.len() == 1 {
-                "file"
-            } else {
-                "files"
-            },
-        );
+    } else if errors + warnings > 0 {
+        let _ = writeln!(err, "{}", summary(errors, warnings, bad_files, args));
     }
     Ok(if bad_files == 0 {
         EXIT_SUCCESS
@@ -93,9 +91,81 @@ pub fn validate(args: &ValidateArgs, out: &mut Writer, err: &mut Writer) -> Resu
     })
 }
 
+fn validate_text(
+    path: &Path,
+    result: &Result<Checked, LoadError>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) {
+    match result {
+        Ok(checked) => {
+            if !checked.warnings.is_empty() {
+                let _ = writeln!(err, "{}", checked.render_warnings());
+            }
+            let n = checked.workflow.steps.len();
+            let w = checked.warnings.len();
+            let _ = writeln!(
+                out,
+                "ok: {} ({n} {}{})",
+                path.display(),
+                plural(n, "step", "steps"),
+                if w > 0 {
+                    format!(", {w} {}", plural(w, "warning", "warnings"))
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{}", e.render());
+        }
+    }
+}
+
+/// "2 errors, 1 warning in 1 of 3 files" (files counted when they failed).
+fn summary(errors: usize, warnings: usize, bad_files: usize, args: &ValidateArgs) -> String {
+    let mut parts = Vec::new();
+    if errors > 0 {
+        parts.push(format!("{errors} {}", plural(errors, "error", "errors")));
+    }
+    if warnings > 0 {
+        parts.push(format!(
+            "{warnings} {}",
+            plural(warnings, "warning", "warnings")
+        ));
+    }
+    let files = args.files.len();
+    let denied = if errors == 0 && args.deny_warnings {
+        " (--deny-warnings)"
+    } else {
+        ""
+    };
+    if bad_files > 0 {
+        format!(
+            "{} in {bad_files} of {files} {}{denied}",
+            parts.join(", "),
+            plural(files, "file", "files")
+        )
+    } else {
+        format!(
+            "{} in {files} valid {}",
+            parts.join(", "),
+            plural(files, "file", "files")
+        )
+    }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
 /// `weft plan FILE`.
-pub fn plan(args: &PlanArgs, out: &mut Writer) -> Result<i32, Error> {
-    let (workflow, plan) = crate::plan::load(&args.file)?;
+pub fn plan(args: &PlanArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
+    let checked = load_checked(&args.file)?;
+    if !checked.warnings.is_empty() {
+        let _ = writeln!(err, "{}", checked.render_warnings());
+    }
+    let Checked { workflow, plan, .. } = checked;
     if !args.inputs.is_empty() || args.inputs_file.is_some() {
         inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref())?;
     }

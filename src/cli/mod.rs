@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod common_args;
 mod doctor;
+mod dry_run;
 mod record_args;
 mod resume;
 mod run;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::args::RunArgs;
 use super::commands::Writer;
@@ -12,17 +12,17 @@ use super::tape::{self, TapeSetup};
 use crate::cassette::Cassette;
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
-use crate::error::{EXIT_SUCCESS, Error};
-use crate::plan::{Format, Plan, render};
+use crate::error::Error;
+use crate::plan::Plan;
 use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
 use crate::workflow::{Workflow, inputs};
 
 /// `weft run FILE`.
 pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
     let cassette = tape::load_replay(args)?;
-    let (workflow, plan, inputs) = prepare(args, cassette.as_ref())?;
+    let (workflow, plan, inputs) = prepare(args, cassette.as_ref(), err)?;
     if args.dry_run {
-        return Ok(dry_run(&workflow, &plan, &inputs, out));
+        return Ok(super::dry_run::dry_run(&workflow, &plan, &inputs, out, err));
     }
     session::check(&args.report)?;
     let options = RunOptions {
@@ -55,8 +55,16 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
 
 type Prepared = (Workflow, Plan, Map<String, Value>);
 
-fn prepare(args: &RunArgs, cassette: Option<&Cassette>) -> Result<Prepared, Error> {
-    let (workflow, plan) = crate::plan::load(&args.file)?;
+fn prepare(
+    args: &RunArgs,
+    cassette: Option<&Cassette>,
+    err: &mut Writer,
+) -> Result<Prepared, Error> {
+    let checked = super::commands::load_checked(&args.file)?;
+    if !checked.warnings.is_empty() {
+        let _ = writeln!(err, "{}", checked.render_warnings());
+    }
+    let (workflow, plan) = (checked.workflow, checked.plan);
     let pairs = tape::inputs_with_recorded(args, cassette);
     let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())?;
     Ok((workflow, plan, inputs))
@@ -101,27 +109,6 @@ pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
     (0..spec.steps.len())
         .map(|i| (spec.steps[i].id.clone(), engine::fingerprint(spec, i)))
         .collect()
-}
-
-fn dry_run(workflow: &Workflow, plan: &Plan, inputs: &Map<String, Value>, out: &mut Writer) -> i32 {
-    let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = crate::template::Renderer::new();
-    let context = json!({
-        "inputs": inputs,
-        "steps": {},
-        "workflow": { "name": workflow.name },
-        "run": { "id": "dry-run" },
-        "env": {},
-    });
-    let _ = writeln!(out, "\nprompts:");
-    for step in &workflow.steps {
-        let text = match renderer.render(&step.prompt.value, &context) {
-            Ok(p) => p,
-            Err(_) => "(rendered at run time: it reads other steps' results)".to_string(),
-        };
-        let _ = writeln!(out, "--- {}\n{}", step.id.value, text.trim_end());
-    }
-    EXIT_SUCCESS
 }
 
 /// `20261125-093700-k3f9`: sortable by start time, unique enough for one machine.

@@ -71,11 +71,13 @@ fn policies_text(step: &PlannedStep) -> String {
 fn approvals_text(step: &PlannedStep) -> Option<String> {
     let rules = &step.policies.approvals;
     let list = |v: &Option<Vec<String>>| {
-        v.as_ref().map(|v| {
-            v.iter()
+        v.as_ref().map(|v| match v.is_empty() {
+            true => "nothing".to_string(),
+            false => v
+                .iter()
                 .map(|p| format!("`{p}`"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
         })
     };
     let mut parts = Vec::new();
@@ -146,9 +148,18 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
     if step.output_schema.is_some() {
         let _ = writeln!(out, "    output    json (schema-checked)");
     }
+    if let Some(cond) = &step.fail_if {
+        let _ = writeln!(out, "    fail_if   {}", cond.value);
+    }
     if step.continue_on_error {
         let _ = writeln!(out, "    continue_on_error");
     }
+}
+
+/// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
+/// (`end`, `style`, `class`, `click`) cannot end or break the chart.
+fn mermaid_id(id: &str) -> String {
+    format!("step_{id}")
 }
 
 fn mermaid(plan: &Plan) -> String {
@@ -157,7 +168,7 @@ fn mermaid(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "  {}[\"{}<br/>{}\"]",
-            step.id,
+            mermaid_id(&step.id),
             step.id,
             thread_text(plan, &step.thread).replace('"', "'")
         );
@@ -170,13 +181,18 @@ fn mermaid(plan: &Plan) -> String {
                 EdgeKind::ThreadOrder => "-.->|thread|".to_string(),
                 EdgeKind::Fork => "-.->|fork|".to_string(),
             };
-            let _ = writeln!(out, "  {from} {arrow} {}", step.id);
+            let _ = writeln!(
+                out,
+                "  {} {arrow} {}",
+                mermaid_id(from),
+                mermaid_id(&step.id)
+            );
         }
     }
-    let critical: Vec<&str> = plan
+    let critical: Vec<String> = plan
         .critical_path
         .iter()
-        .map(|&i| plan.steps[i].id.as_str())
+        .map(|&i| mermaid_id(&plan.steps[i].id))
         .collect();
     out.push_str("  classDef critical stroke-width:3px\n");
     if !critical.is_empty() {
@@ -236,6 +252,7 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "max_parallel": s.max_parallel,
                 "if": s.if_expr.as_ref().map(|e| &e.value),
                 "output_schema": s.output_schema.is_some(),
+                "fail_if": s.fail_if.as_ref().map(|e| &e.value),
                 "continue_on_error": s.continue_on_error,
                 "critical": p.critical,
             })

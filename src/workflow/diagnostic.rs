@@ -7,9 +7,32 @@ use serde::Serialize;
 
 use super::source::{SourceFile, Span};
 
+/// How bad a diagnostic is: an error makes the file invalid; a warning does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The file is invalid.
+    #[default]
+    Error,
+    /// Likely a mistake; the file is still valid.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem in a workflow file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
     /// Where the problem is.
     pub span: Span,
     /// What is wrong: one lowercase sentence, names in backticks, no trailing period.
@@ -22,10 +45,24 @@ impl Diagnostic {
     /// A diagnostic at `span`.
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             span,
             message: message.into(),
             help: None,
         }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(span, message)
+        }
+    }
+
+    /// Whether it is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     /// Add a help line.
@@ -42,7 +79,7 @@ impl Diagnostic {
         let number = start.line.to_string();
         let gutter = " ".repeat(number.len());
         let mut out = String::new();
-        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(out, "{}: {}", self.severity.as_str(), self.message);
         let _ = writeln!(
             out,
             "{gutter}--> {}:{}:{}",
@@ -64,6 +101,7 @@ impl Diagnostic {
         let start = file.position(self.span.start);
         let end = file.position(self.span.end);
         JsonDiagnostic {
+            severity: self.severity,
             file: file.path().display().to_string(),
             line: start.line,
             column: start.column,
@@ -99,6 +137,8 @@ fn caret(file: &SourceFile, span: Span, line: &str) -> String {
 /// A diagnostic as `weft validate --format json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct JsonDiagnostic {
+    /// `error` or `warning`.
+    pub severity: Severity,
     /// The workflow file.
     pub file: String,
     /// 1-based line of the start.
@@ -141,6 +181,16 @@ impl Diagnostics {
         self.0.len()
     }
 
+    /// How many errors.
+    pub fn errors(&self) -> usize {
+        self.0.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// How many warnings.
+    pub fn warnings(&self) -> usize {
+        self.0.len() - self.errors()
+    }
+
     /// Sort by position and drop exact duplicates.
     pub fn sort(&mut self) {
         self.0
@@ -162,16 +212,31 @@ impl Extend<Diagnostic> for Diagnostics {
 }
 
 /// `; did you mean `x`?` when one of `candidates` is close to `name`, else nothing.
+///
+/// Close means at most one edit (a typo, a swapped pair, a missing letter) per three
+/// characters of `name`: `lenght` → `length`, but never `bash` → `as` (nor `c` → `b`).
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let best = candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, c)) => format!("; did you mean `{c}`?"),
+    match closest(name, candidates) {
+        Some(c) => format!("; did you mean `{c}`?"),
         None => String::new(),
     }
+}
+
+/// The candidate closest to `name`, when it is close enough to be a typo of it.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = name.chars().count() / 3;
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (strsim::osa_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                strsim::jaro_winkler(name, b.1).total_cmp(&strsim::jaro_winkler(name, a.1))
+            })
+        })
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]
@@ -198,5 +263,11 @@ mod tests {
             "; did you mean `prompt`?"
         );
         assert_eq!(suggest("zzz", ["prompt", "needs"]), "");
+        assert_eq!(suggest("bash", ["as", "if", "needs"]), "");
+        assert_eq!(
+            suggest("lenght", ["length", "list"]),
+            "; did you mean `length`?"
+        );
+        assert_eq!(suggest("sruvey", ["survey"]), "; did you mean `survey`?");
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::de::from_node;
-use super::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
+use super::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 use super::lower::{Context, lower};
 use super::model::Workflow;
 use super::parse::parse;
@@ -52,6 +52,7 @@ impl LoadError {
     pub fn to_json(&self) -> Vec<JsonDiagnostic> {
         match self {
             LoadError::Read { path, .. } => vec![JsonDiagnostic {
+                severity: Severity::Error,
                 file: path.display().to_string(),
                 line: 1,
                 column: 1,
@@ -71,11 +72,19 @@ impl LoadError {
         }
     }
 
-    /// How many problems.
+    /// How many errors (warnings are not counted).
     pub fn count(&self) -> usize {
         match self {
             LoadError::Read { .. } => 1,
-            LoadError::Invalid { diagnostics, .. } => diagnostics.len(),
+            LoadError::Invalid { diagnostics, .. } => diagnostics.errors(),
+        }
+    }
+
+    /// How many warnings came with the errors.
+    pub fn warnings(&self) -> usize {
+        match self {
+            LoadError::Read { .. } => 0,
+            LoadError::Invalid { diagnostics, .. } => diagnostics.warnings(),
         }
     }
 }
@@ -176,6 +185,13 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
         }
     };
     diagnostics.extend(parsed.duplicates);
+    if is_empty(source) {
+        diagnostics.push(
+            Diagnostic::new(Span::at(0), "the file is empty; a workflow needs `steps`")
+                .with_help("for example: `steps: { hello: { prompt: Say hello. } }`"),
+        );
+        return (None, diagnostics);
+    }
     let mut root = parsed.root;
     let violations = schema::check(&root);
     let structural = !violations.is_empty();
@@ -204,4 +220,12 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
     let workflow = lower(raw, &cx, &mut diagnostics);
     validate(&workflow, &mut diagnostics);
     (Some(workflow), diagnostics)
+}
+
+/// Whether the file holds nothing but blank lines, comments and document markers.
+fn is_empty(source: &SourceFile) -> bool {
+    source.text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
 }

@@ -184,6 +184,7 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
 
 fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Step {
     let thread = lower_thread(&id, raw.thread, raw.fork, raw.resume, out);
+    let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
     let output_schema = raw
         .output_schema
         .and_then(|schema| load_schema(&id.value, schema, cx, out));
@@ -224,6 +225,7 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         needs: raw.needs,
         thread,
         output_schema,
+        output_schema_span,
         options,
         if_expr: raw.if_expr,
         for_each: raw.for_each,

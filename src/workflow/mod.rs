@@ -18,7 +18,7 @@ pub mod spanned;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
-pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic};
+pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};
 pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 pub use schema::WORKFLOW_SCHEMA;

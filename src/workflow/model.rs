@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
 pub use super::raw::InputType;
-use super::source::SourceFile;
+use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 use crate::vocab::{Approval, Effort, Sandbox};
 
@@ -169,6 +169,8 @@ pub struct Step {
     pub thread: ThreadRef,
     /// The JSON Schema its answer must satisfy (loaded when given as a path).
     pub output_schema: Option<Value>,
+    /// Where `output_schema` is written: the inline schema, or the path of its file.
+    pub output_schema_span: Option<Span>,
     /// Its own options (the planner resolves the effective ones).
     pub options: Options,
     /// `if`: an expression; the step is skipped when it is falsy.

@@ -81,10 +81,7 @@ fn parse_inner(file: &SourceFile) -> Result<Parsed, Diagnostic> {
             Ok((event, span)) => builder.event(event, span)?,
             Err(error) => {
                 let at = builder.byte(error.marker().index());
-                return Err(Diagnostic::new(
-                    Span::new(at, at + 1),
-                    format!("invalid yaml: {}", error.info()),
-                ));
+                return Err(syntax_error(file, at, error.info()));
             }
         }
     }
@@ -96,6 +93,32 @@ fn parse_inner(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         root,
         duplicates: builder.duplicates,
     })
+}
+
+/// A syntax error at byte `at`. The scanner reports a tab where it gave up, often the
+/// end of the line before; a tab in indentation is reported on the tab's own line.
+fn syntax_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
+    if info.contains("tab") {
+        if let Some(tab) = indentation_tab(file, file.line_index(at)) {
+            return Diagnostic::new(Span::new(tab, tab + 1), "a tab in indentation")
+                .with_help("yaml indents with spaces only; replace the tab with spaces");
+        }
+    }
+    Diagnostic::new(Span::new(at, at + 1), format!("invalid yaml: {info}"))
+}
+
+/// The first tab in the leading whitespace of a line, from line `from` on (or, failing
+/// that, before it).
+fn indentation_tab(file: &SourceFile, from: usize) -> Option<usize> {
+    let tab_in = |line: usize| {
+        let range = file.line_range(line);
+        let text = &file.text[range.clone()];
+        let indent = text.len() - text.trim_start_matches([' ', '\t']).len();
+        text[..indent].find('\t').map(|i| range.start + i)
+    };
+    (from..file.line_count())
+        .chain((0..from).rev())
+        .find_map(tab_in)
 }
 
 impl Builder<'_> {

@@ -130,7 +130,12 @@ fn check_code(
         }
         Ok(references) => {
             for reference in references {
-                if let Some(d) = check_reference(workflow, &reference, scope) {
+                if is_function(env, &reference) {
+                    continue;
+                }
+                let found = unknown_function(workflow, env, &reference)
+                    .or_else(|| check_reference(workflow, &reference, scope));
+                if let Some(d) = found {
                     out.push(d);
                 }
             }
@@ -194,6 +199,36 @@ fn check_reference(
             )
         }
     }
+}
+
+/// Whether the reference is a function the environment defines (`range`).
+fn is_function(env: &minijinja::Environment<'static>, reference: &Reference) -> bool {
+    let [name] = reference.path.as_slice() else {
+        return false;
+    };
+    env.globals().any(|(n, _)| n == name)
+}
+
+/// An unknown name that is called (`rnage(3)`) is an unknown function, not an unknown
+/// variable.
+fn unknown_function(
+    workflow: &Workflow,
+    env: &minijinja::Environment<'static>,
+    reference: &Reference,
+) -> Option<Diagnostic> {
+    let [name] = reference.path.as_slice() else {
+        return None;
+    };
+    let after = workflow.source.text.get(reference.span.end..).unwrap_or("");
+    if !after.trim_start().starts_with('(') {
+        return None;
+    }
+    let hint = suggest(name, env.globals().map(|(n, _)| n));
+    let names: Vec<String> = env.globals().map(|(n, _)| format!("`{n}`")).collect();
+    Some(
+        Diagnostic::new(reference.span, format!("unknown function `{name}`{hint}"))
+            .with_help(format!("the functions are {}", names.join(", "))),
+    )
 }
 
 fn check_step_reference(

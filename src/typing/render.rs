@@ -1,0 +1,54 @@
+//! Rendering a template (or evaluating an expression) once, as the engine would: a
+//! failure comes back as a [`Finding`] located in the template's text.
+
+use minijinja::value::Serde;
+use minijinja::{Environment, Value as JinjaValue};
+use serde_json::Value;
+
+use super::walk::Finding;
+use crate::workflow::Severity;
+use crate::workflow::refs::Kind;
+
+/// Render `text` (a template) or evaluate it (an expression) against `context`; the
+/// rendered text, or the expression's value, as JSON.
+pub fn render(
+    env: &Environment<'static>,
+    text: &str,
+    kind: Kind,
+    context: &JinjaValue,
+) -> Result<Value, Finding> {
+    let result = match kind {
+        Kind::Template => env.render_str(text, context.clone()).map(Value::String),
+        Kind::Expression => env
+            .compile_expression(text)
+            .and_then(|e| e.eval(context.clone()))
+            .and_then(|v| {
+                serde_json::to_value(&v).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+                })
+            }),
+    };
+    result.map_err(|error| finding(&error, text))
+}
+
+/// The JSON `context` as a template context.
+pub fn jinja(context: &Value) -> JinjaValue {
+    JinjaValue::from(Serde(context))
+}
+
+/// A render error as a finding: its range in `text` and its detail.
+pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
+    let range = error
+        .range()
+        .filter(|r| r.end <= text.len())
+        .unwrap_or(0..text.len().min(1));
+    let detail = error
+        .detail()
+        .map_or_else(|| error.kind().to_string(), str::to_string);
+    Finding {
+        range,
+        severity: Severity::Error,
+        message: detail,
+        help: None,
+    }
+}
