@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use super::items::{CommandAction, ThreadItem};
+use super::items::{CommandAction, FileUpdate, ThreadItem};
 
 /// A boxed future, the return type of [`ServerRequestHandler::handle`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -51,7 +51,8 @@ pub enum ServerRequestKind {
     },
     /// `item/fileChange/requestApproval`.
     FileChangeApproval {
-        /// The files the change touches (from the announced `fileChange` item).
+        /// The files the change touches (from the announced `fileChange` item): each
+        /// changed path, and the destination of each move.
         paths: Vec<PathBuf>,
         /// Why the agent asks.
         reason: Option<String>,
@@ -154,7 +155,7 @@ impl ServerRequest {
                 paths: item
                     .as_ref()
                     .and_then(ThreadItem::as_file_change)
-                    .map(|c| c.changes.iter().map(|f| f.path.clone()).collect())
+                    .map(|c| c.changes.iter().flat_map(touched_paths).collect())
                     .unwrap_or_default(),
                 reason: text("reason"),
                 grant_root: text("grantRoot").map(PathBuf::from),
@@ -224,6 +225,14 @@ impl ServerRequest {
             _ => json!({"permissions": {}, "scope": "turn"}),
         }
     }
+}
+
+/// The paths one file update writes: its path and, for a move, the destination.
+fn touched_paths(update: &FileUpdate) -> Vec<PathBuf> {
+    let moved = update.kind["move_path"].as_str();
+    std::iter::once(update.path.clone())
+        .chain(moved.map(PathBuf::from))
+        .collect()
 }
 
 fn approval_decision(response: &ServerResponse) -> &'static str {

@@ -1,0 +1,382 @@
+//! Commands that run other commands. The rule: a nested shell (`bash -c SCRIPT`) is
+//! looked through, so each command of its script is checked instead; a known wrapper
+//! (`env`, `xargs`, `timeout`, `nice`, `nohup`, `time`, `command`, `builtin`, `stdbuf`,
+//! `setsid`, `find … -exec`) is checked itself and so is each command it runs; whatever
+//! weft cannot follow (`eval`, `exec`, `source`, `sudo`, `git -c`, `xargs -I`, a wrapper
+//! option it does not know) is unclear, and so declined.
+
+use super::Unclear;
+use super::command::{Command, Word};
+
+/// What running a command means for the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runs {
+    /// It runs only itself: check it against the patterns.
+    Itself,
+    /// A nested shell running this script: check the script's commands instead.
+    Script(String),
+    /// It runs these commands too: check it and each of them.
+    Others(Vec<Command>),
+}
+
+/// Commands weft never approves: they run text, or another user's rights, that no
+/// pattern can vouch for.
+const NEVER: &[(&str, &str)] = &[
+    ("eval", "runs text as a script"),
+    ("exec", "replaces the shell with another command"),
+    ("source", "runs a script file in the shell"),
+    (".", "runs a script file in the shell"),
+    ("trap", "runs text as a script later"),
+    ("alias", "changes what a command name runs"),
+    ("coproc", "runs a command in the background of the shell"),
+    ("select", "asks for input interactively"),
+    ("sudo", "runs a command with other rights"),
+    ("doas", "runs a command with other rights"),
+    ("su", "runs a command with other rights"),
+    ("pkexec", "runs a command with other rights"),
+    ("runuser", "runs a command with other rights"),
+];
+
+const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash"];
+
+/// Options of a wrapper: flags, options that take the next word, and options weft
+/// refuses because they put run-time text inside the command.
+struct Spec {
+    flags: &'static [&'static str],
+    valued: &'static [&'static str],
+    refused: &'static [&'static str],
+    /// Words between the options and the command (`timeout`'s duration).
+    operands: usize,
+}
+
+const XARGS: Spec = Spec {
+    flags: &[
+        "-0",
+        "--null",
+        "-r",
+        "--no-run-if-empty",
+        "-t",
+        "--verbose",
+        "-p",
+        "--interactive",
+        "-x",
+        "--exit",
+        "-o",
+        "--open-tty",
+        "-e",
+        "-l",
+    ],
+    valued: &[
+        "-a",
+        "--arg-file",
+        "-d",
+        "--delimiter",
+        "-E",
+        "-L",
+        "--max-lines",
+        "-n",
+        "--max-args",
+        "-P",
+        "--max-procs",
+        "-s",
+        "--max-chars",
+        "--process-slot-var",
+    ],
+    refused: &["-I", "-i", "--replace"],
+    operands: 0,
+};
+const ENV: Spec = Spec {
+    flags: &[
+        "-i",
+        "--ignore-environment",
+        "-0",
+        "--null",
+        "-v",
+        "--debug",
+        "-",
+    ],
+    valued: &["-u", "--unset", "-C", "--chdir"],
+    refused: &["-S", "--split-string"],
+    operands: 0,
+};
+const TIMEOUT: Spec = Spec {
+    flags: &["--preserve-status", "--foreground", "-v", "--verbose"],
+    valued: &["-s", "--signal", "-k", "--kill-after"],
+    refused: &[],
+    operands: 1,
+};
+const NICE: Spec = Spec {
+    flags: &[],
+    valued: &["-n", "--adjustment"],
+    refused: &[],
+    operands: 0,
+};
+const PLAIN: Spec = Spec {
+    flags: &[],
+    valued: &[],
+    refused: &[],
+    operands: 0,
+};
+const TIME: Spec = Spec {
+    flags: &["-p", "--portability", "-v", "--verbose", "-q", "--quiet"],
+    valued: &["-f", "--format"],
+    refused: &[],
+    operands: 0,
+};
+const COMMAND: Spec = Spec {
+    flags: &["-p"],
+    valued: &[],
+    refused: &[],
+    operands: 0,
+};
+const STDBUF: Spec = Spec {
+    flags: &[],
+    valued: &["-i", "--input", "-o", "--output", "-e", "--error"],
+    refused: &[],
+    operands: 0,
+};
+const SETSID: Spec = Spec {
+    flags: &["-c", "--ctty", "-f", "--fork", "-w", "--wait"],
+    valued: &[],
+    refused: &[],
+    operands: 0,
+};
+
+/// What `command` runs.
+pub fn classify(command: &Command) -> Result<Runs, Unclear> {
+    let Some(program) = command.program() else {
+        return Ok(Runs::Itself);
+    };
+    if let Some((name, why)) = NEVER.iter().find(|(name, _)| *name == program) {
+        return Err(Unclear::new(format!("`{name}` {why}")));
+    }
+    let spec = match program {
+        p if SHELLS.contains(&p) => return shell(command),
+        "find" => return find(command),
+        "git" => return git(command),
+        "command" if matches!(command.literal(1), Some("-v" | "-V")) => return Ok(Runs::Itself),
+        "xargs" => &XARGS,
+        "env" => &ENV,
+        "timeout" => &TIMEOUT,
+        "nice" => &NICE,
+        "nohup" | "builtin" => &PLAIN,
+        "time" => &TIME,
+        "command" => &COMMAND,
+        "stdbuf" => &STDBUF,
+        "setsid" => &SETSID,
+        _ => return Ok(Runs::Itself),
+    };
+    wrapped(command, program, spec).map(|inner| Runs::Others(inner.into_iter().collect()))
+}
+
+/// The command a wrapper runs, after its options (and, for `env`, its assignments).
+fn wrapped(command: &Command, program: &str, spec: &Spec) -> Result<Option<Command>, Unclear> {
+    let start = skip_options(command, program, spec)?;
+    let mut inner = Command {
+        words: command.words[start..].to_vec(),
+        more_args: command.more_args,
+        run_by: Some(program.to_string()),
+        ..Command::default()
+    };
+    if program == "env" {
+        while let Some(Word::Literal(word)) = inner.words.first() {
+            let Some((name, value)) = word.split_once('=') else {
+                break;
+            };
+            inner
+                .assignments
+                .push(format!("{name}={}", super::word::quote(value)));
+            inner.words.remove(0);
+        }
+    }
+    if program == "xargs" {
+        inner.more_args = true;
+        if inner.words.is_empty() {
+            inner.words.push(Word::Literal("echo".into()));
+        }
+    }
+    Ok((!inner.words.is_empty()).then_some(inner))
+}
+
+/// The index of the first word after a wrapper's options and operands.
+fn skip_options(command: &Command, program: &str, spec: &Spec) -> Result<usize, Unclear> {
+    let unknown = |word: &str| {
+        Unclear::new(format!(
+            "`{program}` option `{word}` is not one weft follows"
+        ))
+    };
+    let mut at = 1;
+    while let Some(word) = command.words.get(at) {
+        let Word::Literal(word) = word else {
+            return Err(Unclear::new(format!(
+                "`{program}` options filled in at run time"
+            )));
+        };
+        let name = word.split_once('=').map_or(word.as_str(), |(n, _)| n);
+        if word == "--" {
+            at += 1;
+            break;
+        } else if spec.refused.iter().any(|r| word.starts_with(r)) {
+            return Err(Unclear::new(format!(
+                "`{program} {word}` builds the command from run-time text"
+            )));
+        } else if spec.valued.contains(&word.as_str()) {
+            if !matches!(command.words.get(at + 1), Some(Word::Literal(_))) {
+                return Err(Unclear::new(format!(
+                    "cannot tell what `{program} {word}` is given"
+                )));
+            }
+            at += 2;
+        } else if spec.flags.contains(&word.as_str())
+            || spec.valued.contains(&name)
+            || attached(word, spec)
+            || (program == "nice" && is_number_option(word))
+        {
+            at += 1;
+        } else if word.starts_with('-') && word.len() > 1 {
+            return Err(unknown(word));
+        } else {
+            break;
+        }
+    }
+    let start = at + spec.operands;
+    if start > command.words.len()
+        || command.words[at..start.min(command.words.len())].contains(&Word::Open)
+    {
+        return Err(Unclear::new(format!("cannot tell what `{program}` runs")));
+    }
+    Ok(start)
+}
+
+/// A short option with its value attached (`-n1`, `-oL`) or a cluster of short flags.
+fn attached(word: &str, spec: &Spec) -> bool {
+    let short = |o: &&&str| o.len() == 2 && !o.starts_with("--");
+    let valued = spec
+        .valued
+        .iter()
+        .filter(short)
+        .any(|o| word.starts_with(*o) && word.len() > 2);
+    let optional = ["-e", "-l"]
+        .iter()
+        .any(|o| spec.flags.contains(o) && word.starts_with(o));
+    let cluster = word.len() > 2
+        && !word.starts_with("--")
+        && word.starts_with('-')
+        && word[1..]
+            .chars()
+            .all(|c| spec.flags.iter().filter(short).any(|f| f.ends_with(c)));
+    valued || optional || cluster
+}
+
+fn is_number_option(word: &str) -> bool {
+    word.len() > 1 && word.starts_with('-') && word[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `bash -c SCRIPT …`: the script, when every option before it is one weft knows.
+fn shell(command: &Command) -> Result<Runs, Unclear> {
+    let program = command.program().unwrap_or("sh");
+    let mut at = 1;
+    let mut script_follows = false;
+    while let Some(Word::Literal(word)) = command.words.get(at) {
+        let known = match word.as_str() {
+            "--login" | "--noprofile" | "--norc" => true,
+            "--" => false,
+            "-o" | "+o" => {
+                at += 1;
+                matches!(
+                    command.literal(at),
+                    Some("pipefail" | "errexit" | "nounset" | "xtrace")
+                )
+            }
+            w if w.len() > 1 && w.starts_with('-') && !w.starts_with("--") => {
+                script_follows |= w.contains('c');
+                w[1..].chars().all(|c| "cleuxv".contains(c))
+            }
+            _ => break,
+        };
+        if !known {
+            return Err(Unclear::new(format!(
+                "`{program}` option `{word}` is not one weft follows"
+            )));
+        }
+        at += 1;
+    }
+    if !script_follows {
+        return Ok(Runs::Itself);
+    }
+    if !command.assignments.is_empty() || !command.redirects.is_empty() {
+        return Err(Unclear::new(format!(
+            "a nested `{program}` with variables or redirections"
+        )));
+    }
+    match command.words.get(at) {
+        Some(Word::Literal(script)) => Ok(Runs::Script(script.clone())),
+        _ => Err(Unclear::new(format!(
+            "cannot tell what script `{program} -c` runs"
+        ))),
+    }
+}
+
+/// `find … -exec CMD ;`: find itself and every command of its `-exec`, `-execdir`, `-ok`
+/// and `-okdir` actions, where `{}` is a path filled in at run time.
+fn find(command: &Command) -> Result<Runs, Unclear> {
+    if command.is_open() {
+        return Err(Unclear::new("`find` with arguments filled in at run time"));
+    }
+    let words: Vec<&str> = (0..command.words.len())
+        .filter_map(|i| command.literal(i))
+        .collect();
+    let mut inner = Vec::new();
+    let mut at = 1;
+    while at < words.len() {
+        if !matches!(words[at], "-exec" | "-execdir" | "-ok" | "-okdir") {
+            at += 1;
+            continue;
+        }
+        let end = (at + 1..words.len())
+            .find(|&i| words[i] == ";" || words[i] == "+")
+            .ok_or_else(|| Unclear::new(format!("`find {}` has no `;` or `+`", words[at])))?;
+        let mut run = Command::from_argv(&words[at + 1..end]);
+        run.run_by = Some("find".into());
+        if words[end] == "+" && run.words.pop() == Some(Word::Literal("{}".into())) {
+            run.more_args = true;
+        }
+        for word in &mut run.words {
+            if matches!(word, Word::Literal(w) if w.contains("{}")) {
+                *word = Word::Open;
+            }
+        }
+        inner.push(run);
+        at = end + 1;
+    }
+    Ok(if inner.is_empty() {
+        Runs::Itself
+    } else {
+        Runs::Others(inner)
+    })
+}
+
+/// `git`: its global options may set configuration, which can run any program
+/// (`core.pager`, `alias.x=!…`, `core.sshCommand`), so `-c`, `--config-env` and
+/// `--exec-path` are unclear.
+fn git(command: &Command) -> Result<Runs, Unclear> {
+    let mut at = 1;
+    loop {
+        match command.words.get(at) {
+            Some(Word::Literal(word)) if word.starts_with('-') => {
+                if word.starts_with("-c")
+                    || word.starts_with("--config-env")
+                    || word.starts_with("--exec-path")
+                {
+                    return Err(Unclear::new(format!(
+                        "`git {word}` can make git run any program"
+                    )));
+                }
+                at += if word == "-C" { 2 } else { 1 };
+            }
+            Some(Word::Literal(_)) => return Ok(Runs::Itself),
+            None if !command.more_args => return Ok(Runs::Itself),
+            _ => return Err(Unclear::new("`git` options filled in at run time")),
+        }
+    }
+}
