@@ -309,3 +309,34 @@ proptest! {
         prop_assert_eq!(crate::shell::argv(&line).ok(), Some(argv.clone()), "{}", line);
     }
 }
+
+#[test]
+fn the_readme_table_tells_the_truth() {
+    let readme = include_str!("../../../README.md");
+    let section = &readme[readme.find("### Approvals").unwrap()..];
+    let rules_line = section
+        .lines()
+        .find(|l| l.starts_with("approvals: { commands: ["))
+        .unwrap();
+    let list = &rules_line[rules_line.find('[').unwrap()..=rules_line.rfind(']').unwrap()];
+    let patterns: Vec<String> = serde_json::from_str(list).unwrap();
+    let r = ApprovalRules::new(&patterns, &[]);
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| command |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .collect();
+    assert!(rows.len() >= 12, "{rows:?}");
+    for row in rows {
+        let cells: Vec<String> = row
+            .replace(r"\|", "\u{1}")
+            .split('|')
+            .map(|c| c.trim().replace('\u{1}', "|"))
+            .collect();
+        let command = cells[1].trim_matches('`');
+        let expected = cells[2] == "approved";
+        let verdict = r.decide_command(&wrapped(command));
+        assert_eq!(verdict.approved, expected, "{command}: {}", verdict.reason);
+    }
+}
