@@ -12,11 +12,11 @@ use super::Unclear;
 pub fn literal(raw: &str, options: &ParserOptions) -> Result<String, Unclear> {
     let pieces = brush_parser::word::parse(raw, options)
         .map_err(|_| Unclear::new(format!("cannot read the word `{raw}`")))?;
-    let mut text = String::new();
-    let mut bare = String::new();
+    let mut texts = Texts::default();
     for piece in &pieces {
-        push_piece(&piece.piece, raw, &mut text, &mut bare)?;
+        texts.push_piece(&piece.piece, raw)?;
     }
+    let bare = &texts.bare;
     let brace = bare.find('{').is_some_and(|at| {
         let after = &bare[at..];
         after.contains('}') && (after.contains(',') || after.contains(".."))
@@ -29,64 +29,94 @@ pub fn literal(raw: &str, options: &ParserOptions) -> Result<String, Unclear> {
             "`{raw}` starts with `=` (zsh expands it)"
         )));
     }
-    Ok(text)
+    check_dollar(&texts.plain, raw)?;
+    Ok(texts.text)
 }
 
-fn push_piece(
-    piece: &WordPiece,
-    raw: &str,
-    text: &mut String,
-    bare: &mut String,
-) -> Result<(), Unclear> {
-    let expansion = |what: &str| Err(Unclear::new(format!("`{raw}` has {what}")));
-    match piece {
-        WordPiece::Text(t) => {
-            check_bare(t, raw, text)?;
-            bare.push_str(t);
-            text.push_str(t);
-        }
-        WordPiece::SingleQuotedText(t) => {
-            bare.push('\0');
-            text.push_str(t);
-        }
-        WordPiece::AnsiCQuotedText(t) if !t.contains('\\') => {
-            bare.push('\0');
-            text.push_str(t);
-        }
-        WordPiece::AnsiCQuotedText(_) => return expansion("a `$'…'` escape"),
-        WordPiece::DoubleQuotedSequence(inner) => {
-            bare.push('\0');
-            push_double_quoted(inner, raw, text)?;
-        }
-        WordPiece::EscapeSequence(e) => {
-            bare.push('\0');
-            text.push_str(unescape(e, false));
-        }
-        WordPiece::GettextDoubleQuotedSequence(_) => return expansion("a `$\"…\"` translation"),
-        WordPiece::TildePrefix(_) => return expansion("a `~` expansion"),
-        WordPiece::ParameterExpansion(_) => return expansion("a parameter expansion"),
-        WordPiece::CommandSubstitution(_) | WordPiece::BackquotedCommandSubstitution(_) => {
-            return expansion("a command substitution");
-        }
-        WordPiece::ArithmeticExpression(_) => return expansion("an arithmetic expansion"),
-    }
-    Ok(())
+/// What a word's pieces add up to.
+#[derive(Default)]
+struct Texts {
+    /// The word after quote removal.
+    text: String,
+    /// Its unquoted text, with a NUL for each quoted part.
+    bare: String,
+    /// Its plain text, quoted or not, with a NUL for each escape or single-quoted part.
+    plain: String,
 }
 
-fn push_double_quoted(
-    inner: &[WordPieceWithSource],
-    raw: &str,
-    text: &mut String,
-) -> Result<(), Unclear> {
-    for piece in inner {
-        match &piece.piece {
-            WordPiece::Text(t) => text.push_str(t),
-            WordPiece::EscapeSequence(e) => text.push_str(unescape(e, true)),
-            _ => {
-                return Err(Unclear::new(format!(
-                    "`{raw}` has an expansion inside double quotes"
-                )));
+impl Texts {
+    fn push_piece(&mut self, piece: &WordPiece, raw: &str) -> Result<(), Unclear> {
+        let expansion = |what: &str| Err(Unclear::new(format!("`{raw}` has {what}")));
+        match piece {
+            WordPiece::Text(t) => {
+                check_bare(t, raw, &self.text)?;
+                self.bare.push_str(t);
+                self.plain.push_str(t);
+                self.text.push_str(t);
+                return Ok(());
             }
+            WordPiece::SingleQuotedText(t) => self.text.push_str(t),
+            WordPiece::AnsiCQuotedText(t) if !t.contains('\\') => self.text.push_str(t),
+            WordPiece::AnsiCQuotedText(_) => return expansion("a `$'…'` escape"),
+            WordPiece::DoubleQuotedSequence(inner) => {
+                self.bare.push('\0');
+                return self.push_double_quoted(inner, raw);
+            }
+            WordPiece::EscapeSequence(e) => self.text.push_str(unescape(e, false)),
+            WordPiece::GettextDoubleQuotedSequence(_) => {
+                return expansion("a `$\"…\"` translation");
+            }
+            WordPiece::TildePrefix(_) => return expansion("a `~` expansion"),
+            WordPiece::ParameterExpansion(_) => return expansion("a parameter expansion"),
+            WordPiece::CommandSubstitution(_) | WordPiece::BackquotedCommandSubstitution(_) => {
+                return expansion("a command substitution");
+            }
+            WordPiece::ArithmeticExpression(_) => return expansion("an arithmetic expansion"),
+        }
+        self.bare.push('\0');
+        self.plain.push('\0');
+        Ok(())
+    }
+
+    fn push_double_quoted(
+        &mut self,
+        inner: &[WordPieceWithSource],
+        raw: &str,
+    ) -> Result<(), Unclear> {
+        for piece in inner {
+            match &piece.piece {
+                WordPiece::Text(t) => {
+                    self.plain.push_str(t);
+                    self.text.push_str(t);
+                }
+                WordPiece::EscapeSequence(e) => {
+                    self.plain.push('\0');
+                    self.text.push_str(unescape(e, true));
+                }
+                _ => {
+                    return Err(Unclear::new(format!(
+                        "`{raw}` has an expansion inside double quotes"
+                    )));
+                }
+            }
+        }
+        self.plain.push('\0');
+        Ok(())
+    }
+}
+
+/// A `$` the parser left in plain text although bash would expand it (`"$[1+1]"`, the old
+/// arithmetic form): only a `$` followed by nothing or by a character that starts no
+/// expansion is literal.
+fn check_dollar(t: &str, raw: &str) -> Result<(), Unclear> {
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        let expands = c == '$'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_alphanumeric() || "[({_@*#?-$!".contains(*n));
+        if expands {
+            return Err(Unclear::new(format!("`{raw}` has a `$` expansion")));
         }
     }
     Ok(())
@@ -182,6 +212,8 @@ mod tests {
             "$'\\x41'",
             "$\"hello\"",
             "=ls",
+            "\"$[1+1]\"",
+            "$[1+1]",
         ] {
             assert!(lit(raw).is_err(), "{raw} should have no literal");
         }

@@ -30,11 +30,33 @@ const NEVER: &[(&str, &str)] = &[
     ("alias", "changes what a command name runs"),
     ("coproc", "runs a command in the background of the shell"),
     ("select", "asks for input interactively"),
+    ("let", "evaluates shell arithmetic"),
+    ("compgen", "runs the commands its options name"),
+    ("complete", "runs the commands its options name"),
+    ("enable", "loads builtins into the shell"),
+    ("hash", "changes what a command name runs"),
+    ("fc", "runs commands from the history"),
+    ("bind", "binds keys to commands"),
     ("sudo", "runs a command with other rights"),
     ("doas", "runs a command with other rights"),
     ("su", "runs a command with other rights"),
     ("pkexec", "runs a command with other rights"),
     ("runuser", "runs a command with other rights"),
+];
+
+/// Builtins that evaluate an array subscript in a variable name they are given
+/// (`declare 'a[$(cmd)]=1'` runs `cmd`).
+const SUBSCRIPTS: &[&str] = &[
+    "declare",
+    "typeset",
+    "local",
+    "readonly",
+    "export",
+    "unset",
+    "read",
+    "mapfile",
+    "readarray",
+    "wait",
 ];
 
 const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash"];
@@ -150,6 +172,7 @@ pub fn classify(command: &Command) -> Result<Runs, Unclear> {
     if let Some((name, why)) = NEVER.iter().find(|(name, _)| *name == program) {
         return Err(Unclear::new(format!("`{name}` {why}")));
     }
+    subscripts(command, program)?;
     let spec = match program {
         p if SHELLS.contains(&p) => return shell(command),
         "find" => return find(command),
@@ -167,6 +190,31 @@ pub fn classify(command: &Command) -> Result<Runs, Unclear> {
         _ => return Ok(Runs::Itself),
     };
     wrapped(command, program, spec).map(|inner| Runs::Others(inner.into_iter().collect()))
+}
+
+/// Fails when `program` would evaluate an array subscript (`a[…]`) in a name it is given:
+/// any argument of [`SUBSCRIPTS`], the name after `-v` of `printf`, `test` and `[`.
+fn subscripts(command: &Command, program: &str) -> Result<(), Unclear> {
+    let words: Vec<&str> = (1..command.words.len())
+        .filter_map(|i| command.literal(i))
+        .collect();
+    let after_v = words
+        .windows(2)
+        .any(|w| matches!(w[0], "-v" | "-R") && w[1].contains('['))
+        || words.iter().any(|w| w.starts_with("-v") && w.contains('['));
+    let open = command.is_open();
+    let named = match program {
+        p if SUBSCRIPTS.contains(&p) => open || words.iter().any(|w| w.contains('[')),
+        "test" | "[" => open || after_v,
+        "printf" => after_v || (open && words.iter().any(|w| w.starts_with("-v"))),
+        _ => false,
+    };
+    if named {
+        return Err(Unclear::new(format!(
+            "`{program}` evaluates the array subscript of a name it is given"
+        )));
+    }
+    Ok(())
 }
 
 /// The command a wrapper runs, after its options (and, for `env`, its assignments).

@@ -64,14 +64,46 @@ fn reasons_name_the_command_that_is_not_allowed() {
 }
 
 #[test]
+fn builtins_that_evaluate_a_subscript_are_declined() {
+    let r = rules(&[
+        "declare*", "printf *", "read*", "[ *", "test *", "let*", "xargs*", "ls*",
+    ]);
+    for script in [
+        "declare 'a[$(touch pwned.txt)]=1'",
+        "printf -v 'a[$(touch pwned.txt)]' x",
+        "printf -v'a[$(touch pwned.txt)]' x",
+        "read 'a[$(touch pwned.txt)]'",
+        "[ -v 'a[$(touch pwned.txt)]' ]",
+        "test -v 'a[$(touch pwned.txt)]'",
+        "let 'x = 1'",
+        "ls | xargs declare",
+        "ls | xargs printf -v",
+    ] {
+        let v = r.decide_script(script);
+        assert!(!v.approved, "{script}: {v:?}");
+    }
+    for script in [
+        "printf '[%s]\\n' x",
+        "declare -x X=1",
+        "[ -f x ]",
+        "ls | xargs printf '%s'",
+    ] {
+        let v = r.decide_script(script);
+        assert!(v.approved, "{script}: {v:?}");
+    }
+}
+
+#[test]
 fn what_codex_sends_is_read_as_an_argument_list() {
     let r = rules(&["ls*", "echo *"]);
     assert!(r.decide_command("ls -la").approved, "no shell wrapper");
-    assert!(r.decide_command("/bin/bash -c 'ls | wc -l'").approved == false);
+    let wc = r.decide_command("/bin/bash -c 'ls | wc -l'");
+    assert_eq!(wc.reason, "`wc -l` matches no allowed command pattern");
+    let home = r.decide_command(r#"/bin/bash -c "echo \"it's\" "'$HOME'"#);
     assert!(
-        r.decide_command(r#"/bin/bash -c "echo \"it's\" "'$HOME'"#)
-            .approved
-            == false
+        home.reason.contains("parameter expansion"),
+        "{}",
+        home.reason
     );
     assert!(r.decide_command(r#"/bin/bash -c "echo \"it's\"""#).approved);
     let garbled = r.decide_command("ls; rm -rf /");
@@ -237,7 +269,7 @@ fn render(nodes: &[Node], separators: &[&str]) -> String {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-            Node::Group(inner, true) => out.push_str(&format!("( {} )", render(inner, &[" | "]))),
+            Node::Group(inner, true) => out.push_str(&format!("(\n{}\n)", render(inner, &[" | "]))),
             Node::Group(inner, false) => {
                 out.push_str(&format!("{{ {}; }}", render(inner, &["; "])))
             }
