@@ -79,11 +79,21 @@ impl ApprovalRules {
 
     /// Decides an `item/commandExecution/requestApproval` from its params: on its
     /// `command`, never on `commandActions` (a summary made for display). A request for
-    /// network access, or for anything but running a command, is declined. Also returns
-    /// the command that runs, as reports show it.
-    pub fn decide_command_request(&self, params: &serde_json::Value) -> (String, Verdict) {
+    /// network access, for anything but running a command, or to run outside the step's
+    /// working directory `cwd` is declined. Also returns the command that runs, as
+    /// reports show it.
+    pub fn decide_command_request(
+        &self,
+        params: &serde_json::Value,
+        cwd: &Path,
+    ) -> (String, Verdict) {
         let command = params["command"].as_str().unwrap_or_default();
         let shown = shown_command(command);
+        if let Some(dir) = params["cwd"].as_str() {
+            if let Err(reason) = files::within(Path::new(dir), cwd) {
+                return (shown, Verdict::decline(reason));
+            }
+        }
         if !params["networkApprovalContext"].is_null() {
             let host = &params["networkApprovalContext"]["host"];
             let reason = format!("weft does not grant network access (to {host})");

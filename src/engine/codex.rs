@@ -371,7 +371,7 @@ impl Approvals {
         };
         let (kind, subject, verdict) = match &request.kind {
             ServerRequestKind::CommandApproval { .. } => {
-                let (shown, verdict) = reg.rules.decide_command_request(&request.params);
+                let (shown, verdict) = reg.rules.decide_command_request(&request.params, &reg.cwd);
                 ("command", shown, verdict)
             }
             ServerRequestKind::FileChangeApproval { paths, .. } => {

@@ -19,6 +19,16 @@ pub enum Runs {
     Others(Vec<Command>),
 }
 
+/// Where a shell weft looks through may live: a nested shell is not checked itself, so
+/// it must be the system's, not a file of the same name the agent could have written.
+const SHELL_DIRS: &[&str] = &[
+    "/bin",
+    "/usr/bin",
+    "/usr/local/bin",
+    "/opt/homebrew/bin",
+    "/run/current-system/sw/bin",
+];
+
 /// Commands weft never approves: they run text, or another user's rights, that no
 /// pattern can vouch for.
 const NEVER: &[(&str, &str)] = &[
@@ -174,7 +184,7 @@ pub fn classify(command: &Command) -> Result<Runs, Unclear> {
     }
     subscripts(command, program)?;
     let spec = match program {
-        p if SHELLS.contains(&p) => return shell(command),
+        p if SHELLS.contains(&p) && trusted_shell(command) => return shell(command),
         "find" => return find(command),
         "git" => return git(command),
         "command" if matches!(command.literal(1), Some("-v" | "-V")) => return Ok(Runs::Itself),
@@ -318,6 +328,16 @@ fn attached(word: &str, spec: &Spec) -> bool {
 
 fn is_number_option(word: &str) -> bool {
     word.len() > 1 && word.starts_with('-') && word[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A shell named by its bare name (found on `PATH`) or by its path in a system directory.
+fn trusted_shell(command: &Command) -> bool {
+    let path = std::path::Path::new(command.literal(0).unwrap_or_default());
+    match path.parent().and_then(|p| p.to_str()) {
+        Some("") => true,
+        Some(dir) => SHELL_DIRS.contains(&dir),
+        None => false,
+    }
 }
 
 /// `bash -c SCRIPT …`: the script, when every option before it is one weft knows.

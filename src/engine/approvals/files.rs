@@ -72,6 +72,20 @@ fn check(globs: &[Glob], path: &Path, root: &Path) -> Result<(), String> {
     Err(format!("`{relative}` matches no allowed file glob"))
 }
 
+/// Fails unless `dir`, resolved, is the working directory `cwd` or inside it.
+pub(super) fn within(dir: &Path, cwd: &Path) -> Result<(), String> {
+    let outside = || {
+        format!(
+            "the command would run in `{}`, outside the step's working directory",
+            dir.display()
+        )
+    };
+    match (resolve(&cwd.join(dir)), resolve(cwd)) {
+        (Ok(real), Ok(root)) if real.starts_with(&root) => Ok(()),
+        _ => Err(outside()),
+    }
+}
+
 /// `path` (absolute) as the kernel resolves it: each existing symlink replaced by its
 /// target, `.` dropped and `..` applied to the directory reached so far. The part that
 /// does not exist yet is kept as it is.

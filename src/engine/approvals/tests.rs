@@ -121,13 +121,16 @@ fn what_codex_sends_is_read_as_an_argument_list() {
 #[test]
 fn only_command_requests_are_decided() {
     let r = rules(&["ls*"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sub")).unwrap();
     let request = |extra: Value| {
-        let mut params = json!({"command": "/bin/bash -c ls", "kind": "command"});
+        let mut params =
+            json!({"command": "/bin/bash -c ls", "kind": "command", "cwd": dir.path()});
         params
             .as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        r.decide_command_request(&params)
+        r.decide_command_request(&params, dir.path())
     };
     let (shown, v) = request(json!({}));
     assert_eq!((shown.as_str(), v.approved), ("ls", true));
@@ -143,6 +146,32 @@ fn only_command_requests_are_decided() {
         json!({"command": null, "commandActions": [{"type": "listFiles", "command": "ls"}]}),
     );
     assert_eq!(v.reason, "the request names no command");
+    let (_, v) = request(json!({"cwd": dir.path().join("sub")}));
+    assert!(v.approved, "{v:?}");
+    let (_, v) = request(json!({"cwd": "/etc"}));
+    assert_eq!(
+        v.reason,
+        "the command would run in `/etc`, outside the step's working directory"
+    );
+    let (_, v) = request(json!({"cwd": dir.path().join("sub/../..")}));
+    assert!(!v.approved, "{v:?}");
+}
+
+#[test]
+fn only_a_system_shell_is_looked_through() {
+    let r = rules(&["ls*"]);
+    for shell in ["bash", "/bin/bash", "/usr/bin/zsh", "/usr/local/bin/bash"] {
+        let line = shlex::try_join([shell, "-c", "ls"]).unwrap();
+        assert!(r.decide_command(&line).approved, "{line}");
+    }
+    for shell in ["/tmp/evil/bash", "./bash", "bin/sh"] {
+        let line = shlex::try_join([shell, "-c", "ls"]).unwrap();
+        let v = r.decide_command(&line);
+        assert_eq!(
+            v.reason,
+            format!("`{line}` matches no allowed command pattern")
+        );
+    }
 }
 
 #[test]
