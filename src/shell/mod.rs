@@ -3,6 +3,7 @@
 
 mod command;
 mod limits;
+mod options;
 mod script;
 mod unclear;
 mod word;

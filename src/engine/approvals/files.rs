@@ -86,14 +86,12 @@ pub(super) fn within(dir: &Path, cwd: &Path) -> Result<(), String> {
     }
 }
 
-/// `path` (absolute) as the kernel resolves it: each existing symlink replaced by its
+/// `path` (made absolute) as the kernel resolves it: each existing symlink replaced by its
 /// target, `.` dropped and `..` applied to the directory reached so far. The part that
 /// does not exist yet is kept as it is.
 pub(super) fn resolve(path: &Path) -> io::Result<PathBuf> {
-    if !path.is_absolute() {
-        return Err(io::Error::other("the path is not absolute"));
-    }
-    let mut pending: Vec<OsString> = parts(path);
+    let path = std::path::absolute(path)?;
+    let mut pending: Vec<OsString> = parts(&path);
     let mut current = PathBuf::from("/");
     let mut hops = 0;
     while let Some(part) = pending.pop() {
