@@ -72,14 +72,18 @@ fn main() {
             false,
         ),
         (
-            "64 nested `while` loops (the limit)",
-            format!("{}ls; {}", "while ls; do ".repeat(63), "done; ".repeat(63)),
+            "256 nested `while` loops (the limit)",
+            format!(
+                "{}ls; {}",
+                "while ls; do ".repeat(256),
+                "done; ".repeat(256)
+            ),
             vec!["ls*"],
             true,
         ),
         (
-            "64 nested subshells (the limit)",
-            format!("{}ls{}", "(\n".repeat(64), "\n)".repeat(64)),
+            "256 nested subshells (the limit)",
+            format!("{}ls{}", "(\n".repeat(256), "\n)".repeat(256)),
             vec!["ls*"],
             true,
         ),

@@ -65,7 +65,7 @@ pub struct CommandExecution {
     /// Its exit code, when finished.
     #[serde(default)]
     pub exit_code: Option<i64>,
-    /// The parsed commands (`commandActions[].command`).
+    /// codex's summary of `command` for display (`commandActions[].command`).
     #[serde(default)]
     pub command_actions: Vec<CommandAction>,
 }

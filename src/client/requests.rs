@@ -40,11 +40,12 @@ pub struct ServerRequest {
 pub enum ServerRequestKind {
     /// `item/commandExecution/requestApproval`.
     CommandApproval {
-        /// The full command, e.g. `/bin/bash -lc 'cargo test'`.
+        /// The command that will run, its argument list quoted, e.g. `/bin/bash -lc 'cargo test'`.
         command: Option<String>,
         /// Where it would run.
         cwd: Option<PathBuf>,
-        /// The commands as the agent wrote them (`commandActions[].command`).
+        /// codex's summary of the command for display (`commandActions[].command`): it
+        /// leaves out pipeline stages and folds `cd` away, so decide on `command`, never on it.
         command_actions: Vec<CommandAction>,
         /// Why the agent asks.
         reason: Option<String>,
@@ -267,6 +268,26 @@ mod tests {
 
     fn request(method: &str, params: Value) -> ServerRequest {
         ServerRequest::new(json!(0), method.into(), params, None)
+    }
+
+    #[test]
+    fn a_file_change_names_every_path_it_writes() {
+        let item = ThreadItem::from_value(json!({"type": "fileChange", "id": "i", "changes": [
+            {"path": "/w/a.rs", "kind": {"type": "add"}, "diff": ""},
+            {"path": "/w/b.rs", "kind": {"type": "update", "move_path": "/etc/b.rs"}, "diff": ""}]}));
+        let request = ServerRequest::new(
+            json!(1),
+            "item/fileChange/requestApproval".into(),
+            json!({"threadId": "t", "itemId": "i"}),
+            Some(item),
+        );
+        let ServerRequestKind::FileChangeApproval { paths, .. } = request.kind else {
+            panic!("not a file change: {:?}", request.kind);
+        };
+        let expected: Vec<PathBuf> = ["/w/a.rs", "/w/b.rs", "/etc/b.rs"]
+            .map(PathBuf::from)
+            .into();
+        assert_eq!(paths, expected);
     }
 
     #[test]

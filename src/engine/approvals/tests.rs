@@ -209,14 +209,14 @@ fn a_hundred_kilobyte_command_is_decided() {
 #[test]
 fn scripts_past_the_limits_are_declined_unparsed() {
     let r = rules(&["ls*"]);
-    let deep = format!("{}ls{}", "( ".repeat(65), " )".repeat(65));
+    let deep = format!("{}ls{}", "(\n".repeat(257), "\n)".repeat(257));
     let v = r.decide_script(&deep);
     assert!(
-        v.reason.contains("more than 64 compound commands"),
+        v.reason.contains("more than 256 compound commands"),
         "{}",
         v.reason
     );
-    let nested = format!("echo {}x{}", "$(".repeat(65), ")".repeat(65));
+    let nested = format!("echo {}x{}", "$(".repeat(257), ")".repeat(257));
     assert!(r.decide_script(&nested).reason.contains("substitutions"));
     assert!(
         r.decide_script(&"ls ".repeat(400_000))
@@ -229,6 +229,24 @@ fn scripts_past_the_limits_are_declined_unparsed() {
             .reason
             .contains("nest more than 8 deep")
     );
+}
+
+#[test]
+fn scripts_at_the_limits_are_decided_within_the_stack() {
+    let r = rules(&["ls*", "echo *"]);
+    let subshells = format!("{}ls{}", "(\n".repeat(256), "\n)".repeat(256));
+    assert!(r.decide_script(&subshells).approved);
+    let loops = format!(
+        "{}ls; {}",
+        "while ls; do ".repeat(256),
+        "done; ".repeat(256)
+    );
+    assert!(r.decide_script(&loops).approved);
+    let groups = format!("{}ls; {}", "{ ".repeat(256), "}; ".repeat(256));
+    assert!(r.decide_script(&groups).approved);
+    let nested = format!("echo {}x{}", "$( ".repeat(256), " )".repeat(256));
+    let v = r.decide_script(&nested);
+    assert!(v.reason.contains("command substitution"), "{}", v.reason);
 }
 
 /// The old backtracking matcher, kept as the reference the property checks against.
