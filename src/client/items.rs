@@ -76,7 +76,7 @@ pub struct CommandAction {
     /// `read`, `listFiles`, `search` or `unknown`.
     #[serde(rename = "type", default)]
     pub action_type: String,
-    /// The command as the agent wrote it, e.g. `cargo test`.
+    /// codex's display form of one part of the command, e.g. `cargo test`.
     #[serde(default)]
     pub command: String,
 }
