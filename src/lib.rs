@@ -15,6 +15,7 @@ pub mod mock;
 pub mod plan;
 pub mod reaper;
 pub mod report;
+pub mod shell;
 pub mod template;
 pub mod typing;
 pub mod vocab;

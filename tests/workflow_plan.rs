@@ -13,11 +13,10 @@ fn workflow(yaml: &str) -> Workflow {
     load_str("w.yaml", yaml, Path::new(".")).unwrap_or_else(|e| panic!("{}", e.render()))
 }
 
-/// What the engine answers a command approval under `rules` (a step's effective lists).
-fn approves_command(rules: &ApprovalRules, command: &str) -> bool {
-    engine_rules(rules)
-        .decide_command(&[command.to_string()])
-        .approved
+/// What the engine answers a command approval under `rules` (a step's effective lists),
+/// for `script` as the agent's shell runs it.
+fn approves_command(rules: &ApprovalRules, script: &str) -> bool {
+    engine_rules(rules).decide_script(script).approved
 }
 
 /// What the engine answers a change of `path` (relative to the step's directory).

@@ -65,7 +65,7 @@ pub struct CommandExecution {
     /// Its exit code, when finished.
     #[serde(default)]
     pub exit_code: Option<i64>,
-    /// The parsed commands (`commandActions[].command`).
+    /// codex's summary of `command` for display (`commandActions[].command`).
     #[serde(default)]
     pub command_actions: Vec<CommandAction>,
 }
@@ -76,7 +76,7 @@ pub struct CommandAction {
     /// `read`, `listFiles`, `search` or `unknown`.
     #[serde(rename = "type", default)]
     pub action_type: String,
-    /// The command as the agent wrote it, e.g. `cargo test`.
+    /// codex's display form of one part of the command, e.g. `cargo test`.
     #[serde(default)]
     pub command: String,
 }

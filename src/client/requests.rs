@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 
-use super::items::{CommandAction, ThreadItem};
+use super::items::{CommandAction, FileUpdate, ThreadItem};
 
 /// A boxed future, the return type of [`ServerRequestHandler::handle`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -40,18 +40,20 @@ pub struct ServerRequest {
 pub enum ServerRequestKind {
     /// `item/commandExecution/requestApproval`.
     CommandApproval {
-        /// The full command, e.g. `/bin/bash -lc 'cargo test'`.
+        /// The command that will run, its argument list quoted, e.g. `/bin/bash -lc 'cargo test'`.
         command: Option<String>,
         /// Where it would run.
         cwd: Option<PathBuf>,
-        /// The commands as the agent wrote them (`commandActions[].command`).
+        /// codex's summary of the command for display (`commandActions[].command`): it
+        /// leaves out pipeline stages and folds `cd` away, so decide on `command`, never on it.
         command_actions: Vec<CommandAction>,
         /// Why the agent asks.
         reason: Option<String>,
     },
     /// `item/fileChange/requestApproval`.
     FileChangeApproval {
-        /// The files the change touches (from the announced `fileChange` item).
+        /// The files the change touches (from the announced `fileChange` item): each
+        /// changed path, and the destination of each move.
         paths: Vec<PathBuf>,
         /// Why the agent asks.
         reason: Option<String>,
@@ -154,7 +156,7 @@ impl ServerRequest {
                 paths: item
                     .as_ref()
                     .and_then(ThreadItem::as_file_change)
-                    .map(|c| c.changes.iter().map(|f| f.path.clone()).collect())
+                    .map(|c| c.changes.iter().flat_map(touched_paths).collect())
                     .unwrap_or_default(),
                 reason: text("reason"),
                 grant_root: text("grantRoot").map(PathBuf::from),
@@ -226,6 +228,14 @@ impl ServerRequest {
     }
 }
 
+/// The paths one file update writes: its path and, for a move, the destination.
+fn touched_paths(update: &FileUpdate) -> Vec<PathBuf> {
+    let moved = update.kind["move_path"].as_str();
+    std::iter::once(update.path.clone())
+        .chain(moved.map(PathBuf::from))
+        .collect()
+}
+
 fn approval_decision(response: &ServerResponse) -> &'static str {
     match response {
         ServerResponse::Accept => "accept",
@@ -258,6 +268,26 @@ mod tests {
 
     fn request(method: &str, params: Value) -> ServerRequest {
         ServerRequest::new(json!(0), method.into(), params, None)
+    }
+
+    #[test]
+    fn a_file_change_names_every_path_it_writes() {
+        let item = ThreadItem::from_value(json!({"type": "fileChange", "id": "i", "changes": [
+            {"path": "/w/a.rs", "kind": {"type": "add"}, "diff": ""},
+            {"path": "/w/b.rs", "kind": {"type": "update", "move_path": "/etc/b.rs"}, "diff": ""}]}));
+        let request = ServerRequest::new(
+            json!(1),
+            "item/fileChange/requestApproval".into(),
+            json!({"threadId": "t", "itemId": "i"}),
+            Some(item),
+        );
+        let ServerRequestKind::FileChangeApproval { paths, .. } = request.kind else {
+            panic!("not a file change: {:?}", request.kind);
+        };
+        let expected: Vec<PathBuf> = ["/w/a.rs", "/w/b.rs", "/etc/b.rs"]
+            .map(PathBuf::from)
+            .into();
+        assert_eq!(paths, expected);
     }
 
     #[test]

@@ -1,26 +1,32 @@
 //! Answers the agent's approval requests from a step's declarative `approvals` rules.
 //!
-//! The rule is "never approve more than the workflow allows":
-//! - a command is approved only when every part of it (split at unquoted `&&`, `||`,
-//!   `;`, `|`, `&` and newlines) matches one of the step's command patterns, where `*`
-//!   matches any run of characters and `?` one character;
-//! - a part that redirects (`>`, `<`) or substitutes (`$(…)`, backticks) outside single
-//!   quotes is approved only by a pattern without wildcards that equals it exactly;
-//! - a file change is approved only when every changed path, relative to the step's
-//!   working directory, matches one of the step's file globs (`*` stays within a
-//!   directory, `**` crosses directories); a path outside the working directory must
-//!   match an absolute glob;
+//! The rule is "never approve more than the workflow allows", decided on what will run:
+//! - a command is decided on the request's `command` (the argument list codex runs,
+//!   never its display summary `commandActions`); a shell wrapper (`bash -lc SCRIPT`) is
+//!   looked through and SCRIPT is parsed (brush-parser) into its simple commands;
+//! - every simple command must match a command pattern (`*` any run of characters, `?`
+//!   one character), written back canonically (see [`crate::shell::Command::text`]);
+//!   a command with a redirection to a file only by an exact pattern (no wildcard);
+//! - what cannot be reduced to simple commands of literal words is declined, unless an
+//!   exact pattern equals the whole script; commands that run other commands follow
+//!   [`crate::shell::classify`];
+//! - a file change is approved only when every path, normalized and with symlinks
+//!   resolved, matches a file glob: relative globs within the working directory,
+//!   absolute globs anywhere;
 //! - with no rules, or anything unknown, the answer is decline.
+
+mod check;
+mod files;
 
 use std::path::{Path, PathBuf};
 
-use crate::vocab::glob_match;
+use crate::vocab::Glob;
 
-/// A step's approval rules.
+/// A step's approval rules, compiled.
 #[derive(Debug, Clone, Default)]
 pub struct ApprovalRules {
-    commands: Vec<String>,
-    files: Vec<String>,
+    commands: Vec<Glob>,
+    files: Vec<Glob>,
 }
 
 /// What weft answered, and why (the reason is logged and reported).
@@ -46,11 +52,17 @@ impl Verdict {
     }
 }
 
+/// How much of a command the reports show.
+const SHOWN_CHARS: usize = 300;
+
+/// The stack of the thread that checks a command: the parser recurses.
+const CHECK_STACK: usize = 16 << 20;
+
 impl ApprovalRules {
     pub fn new(commands: &[String], files: &[String]) -> Self {
         Self {
-            commands: commands.to_vec(),
-            files: files.to_vec(),
+            commands: commands.iter().map(|p| Glob::command(p.trim())).collect(),
+            files: files.iter().map(|p| Glob::path(p.trim())).collect(),
         }
     }
 
@@ -59,219 +71,102 @@ impl ApprovalRules {
         self.commands.is_empty() && self.files.is_empty()
     }
 
-    /// Decides a command approval. `commands` are the commands as the agent wrote them
-    /// (the request's `commandActions[].command`), or its `command` when there are none.
-    pub fn decide_command(&self, commands: &[String]) -> Verdict {
-        if commands.is_empty() {
-            return Verdict::decline("the request names no command".into());
+    /// Decides a command approval on the request's `command`: the argument list codex
+    /// will run, quoted (`/bin/bash -lc 'cargo test && ls'`).
+    pub fn decide_command(&self, command: &str) -> Verdict {
+        self.decide(|check| check.argv_line(command))
+    }
+
+    /// Decides an `item/commandExecution/requestApproval` from its params: on its
+    /// `command`, never on `commandActions` (a summary made for display). A request for
+    /// network access, for anything but running a command, or to run outside the step's
+    /// working directory `cwd` is declined. Also returns the command that runs, as
+    /// reports show it.
+    pub fn decide_command_request(
+        &self,
+        params: &serde_json::Value,
+        cwd: &Path,
+    ) -> (String, Verdict) {
+        let command = params["command"].as_str().unwrap_or_default();
+        let shown = shown_command(command);
+        if let Some(dir) = params["cwd"].as_str() {
+            if let Err(reason) = files::within(Path::new(dir), cwd) {
+                return (shown, Verdict::decline(reason));
+            }
         }
+        if !params["networkApprovalContext"].is_null() {
+            let host = &params["networkApprovalContext"]["host"];
+            let reason = format!("weft does not grant network access (to {host})");
+            return (shown, Verdict::decline(reason));
+        }
+        if let Some(kind) = params["kind"].as_str().filter(|k| *k != "command") {
+            let reason = format!("weft only decides on running commands, not `{kind}`");
+            return (shown, Verdict::decline(reason));
+        }
+        (shown, self.decide_command(command))
+    }
+
+    /// Decides on a shell script, as `bash -c SCRIPT` would run it.
+    pub fn decide_script(&self, script: &str) -> Verdict {
+        self.decide(|check| check.script(script, 0))
+    }
+
+    fn decide(&self, run: impl FnOnce(&mut check::Check) -> Result<(), String> + Send) -> Verdict {
         if self.commands.is_empty() {
             return Verdict::decline("the step allows no commands".into());
         }
-        let mut matched = Vec::new();
-        for command in commands {
-            for part in split_command(command) {
-                match self.matching_pattern(&part) {
-                    Some(pattern) => matched.push(format!("`{part}` matches `{pattern}`")),
-                    None => {
-                        return Verdict::decline(format!(
-                            "`{part}` matches no allowed command pattern"
-                        ));
-                    }
-                }
-            }
+        let outcome = on_checker_thread(|| {
+            let mut check = check::Check::new(&self.commands);
+            run(&mut check).map(|()| check.summary())
+        });
+        match outcome {
+            Some(Ok(summary)) => Verdict::accept(summary),
+            Some(Err(reason)) => Verdict::decline(reason),
+            None => Verdict::decline("weft could not check the command".into()),
         }
-        Verdict::accept(matched.join(", "))
     }
 
-    fn matching_pattern(&self, part: &str) -> Option<&str> {
-        let risky = has_redirect_or_substitution(part);
-        self.commands
-            .iter()
-            .find(|pattern| {
-                if risky {
-                    !pattern.contains(['*', '?']) && pattern.trim() == part
-                } else {
-                    glob_match(pattern.trim(), part, false)
-                }
-            })
-            .map(String::as_str)
-    }
-
-    /// Decides a file-change approval for `paths`, relative to the step's `cwd`.
+    /// Decides a file-change approval for `paths`, in the step's working directory `cwd`.
     pub fn decide_files(&self, paths: &[PathBuf], cwd: &Path) -> Verdict {
-        if self.files.is_empty() {
-            return Verdict::decline("the step allows no file changes".into());
-        }
-        if paths.is_empty() {
-            return Verdict::decline("the request names no file".into());
-        }
-        for path in paths {
-            let relative = path.strip_prefix(cwd).unwrap_or(path);
-            let text = relative.to_string_lossy();
-            if !self.files.iter().any(|p| glob_match(p, &text, true)) {
-                return Verdict::decline(format!(
-                    "`{}` matches no allowed file glob",
-                    relative.display()
-                ));
-            }
-        }
-        Verdict::accept(format!("every path matches {:?}", self.files))
+        files::decide(&self.files, paths, cwd)
     }
 }
 
-/// Splits a shell command into its simple commands at unquoted control operators.
-pub fn split_command(command: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = command.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), _) if c == q => {
-                quote = None;
-                current.push(c);
-            }
-            (Some('"'), '\\') => {
-                current.push(c);
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-            }
-            (Some(_), _) => current.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                current.push(c);
-            }
-            (None, '\\') => {
-                current.push(c);
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-            }
-            (None, ';' | '\n' | '|' | '&') => {
-                if matches!(c, '|' | '&') && chars.peek() == Some(&c) {
-                    chars.next();
-                }
-                if c == '&' && current.ends_with(['>', '<']) {
-                    current.push(c);
-                    continue;
-                }
-                parts.push(std::mem::take(&mut current));
-            }
-            (None, _) => current.push(c),
+/// The command a request runs, for reports: the script of a shell wrapper
+/// (`/bin/bash -lc 'ls | wc -l'` shows as `ls | wc -l`), on one line, shortened.
+pub fn shown_command(command: &str) -> String {
+    let script = on_checker_thread(|| {
+        let argv = crate::shell::argv(command).ok()?;
+        match crate::shell::classify(&crate::shell::Command::from_argv(&argv)).ok()? {
+            crate::shell::Runs::Script(script) => Some(script),
+            _ => None,
         }
-    }
-    parts.push(current);
-    parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
+    });
+    shorten(script.flatten().as_deref().unwrap_or(command))
 }
 
-/// Whether the shell would redirect or substitute in `part`: `$(` and backticks outside
-/// single quotes, `>` and `<` outside any quotes. A backslash outside single quotes
-/// escapes the next character (so `\'` opens no quote), and a `'` inside double quotes is
-/// a plain character.
-fn has_redirect_or_substitution(part: &str) -> bool {
-    let mut quote: Option<char> = None;
-    let mut chars = part.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
-            (Some('\''), _) => {}
-            (_, '\\') => {
-                chars.next();
-            }
-            (None, '\'' | '"') => quote = Some(c),
-            (_, '`') => return true,
-            (_, '$') if chars.peek() == Some(&'(') => return true,
-            (None, '>' | '<') => return true,
-            _ => {}
-        }
+/// Runs `f` on a thread of its own with a known, large stack (the parser recurses);
+/// `None` when it could not run or panicked.
+fn on_checker_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("weft-approval".into())
+            .stack_size(CHECK_STACK)
+            .spawn_scoped(scope, f);
+        worker.ok().and_then(|w| w.join().ok())
+    })
+}
+
+/// `text` on one line (a newline shows as `⏎`), at most [`SHOWN_CHARS`] characters.
+pub fn shorten(text: &str) -> String {
+    let line = text.trim().replace('\n', " ⏎ ");
+    let count = line.chars().count();
+    if count <= SHOWN_CHARS {
+        return line;
     }
-    false
+    let kept: String = line.chars().take(SHOWN_CHARS).collect();
+    format!("{kept}… ({} more characters)", count - SHOWN_CHARS)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    fn rules(commands: &[&str], files: &[&str]) -> ApprovalRules {
-        let c: Vec<String> = commands.iter().map(|s| s.to_string()).collect();
-        let f: Vec<String> = files.iter().map(|s| s.to_string()).collect();
-        ApprovalRules::new(&c, &f)
-    }
-
-    fn cmd(rules: &ApprovalRules, command: &str) -> bool {
-        rules.decide_command(&[command.to_string()]).approved
-    }
-
-    #[test]
-    fn splits_at_unquoted_operators() {
-        assert_eq!(
-            split_command("cargo test && echo 'a && b' | tee x; ls & wait"),
-            vec!["cargo test", "echo 'a && b'", "tee x", "ls", "wait"]
-        );
-        assert_eq!(split_command("make 2>&1"), vec!["make 2>&1"]);
-    }
-
-    #[test]
-    fn every_part_must_be_allowed() {
-        let r = rules(&["cargo test*", "cargo check*"], &[]);
-        assert!(cmd(&r, "cargo test -p weft"));
-        assert!(cmd(&r, "cargo check && cargo test"));
-        assert!(!cmd(&r, "cargo test && rm -rf /"));
-        assert!(!cmd(&r, "cargo test | sh"));
-        assert!(!cmd(&r, "cargo test; curl example.com"));
-    }
-
-    #[test]
-    fn redirects_and_substitutions_need_an_exact_pattern() {
-        let r = rules(&["cargo test*", "echo ok > status.txt"], &[]);
-        assert!(!cmd(&r, "cargo test > /etc/passwd"));
-        assert!(!cmd(&r, "cargo test $(rm -rf ~)"));
-        assert!(!cmd(&r, "cargo test `id`"));
-        assert!(cmd(&r, "cargo test 'a>b'"));
-        assert!(cmd(&r, "echo ok > status.txt"));
-    }
-
-    #[test]
-    fn an_escaped_or_double_quoted_quote_hides_no_substitution() {
-        let r = rules(&["echo *"], &[]);
-        assert!(!cmd(&r, r"echo \' $(rm -rf x) \'"));
-        assert!(!cmd(&r, r#"echo "it's" $(rm -rf x) "it's""#));
-        assert!(!cmd(&r, r#"echo "$(id)""#));
-        assert!(cmd(&r, r#"echo "a > b" 'c $(d)'"#));
-    }
-
-    #[test]
-    fn no_rules_declines_everything() {
-        let r = ApprovalRules::default();
-        assert!(r.is_empty());
-        assert!(!cmd(&r, "ls"));
-        let v = r.decide_files(&[PathBuf::from("/w/a.rs")], Path::new("/w"));
-        assert_eq!(v.approved, false);
-        assert_eq!(v.reason, "the step allows no file changes");
-    }
-
-    #[test]
-    fn file_globs_are_relative_to_the_working_directory() {
-        let r = rules(&[], &["src/**/*.rs", "Cargo.toml"]);
-        let cwd = Path::new("/repo");
-        let ok = |paths: &[&str]| {
-            let p: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-            r.decide_files(&p, cwd).approved
-        };
-        assert!(ok(&[
-            "/repo/src/lib.rs",
-            "/repo/src/a/b.rs",
-            "/repo/Cargo.toml"
-        ]));
-        assert!(!ok(&["/repo/src/lib.rs", "/repo/build.rs"]));
-        assert!(!ok(&["/etc/src/x.rs"]));
-        assert!(!ok(&[]));
-    }
-}
+mod tests;

@@ -315,17 +315,7 @@ fn forward(event: TurnEvent, events: &mpsc::UnboundedSender<AgentEvent>, usage: 
 fn activity(item: &ThreadItem) -> Option<String> {
     match &item.details {
         ItemDetails::CommandExecution(c) => {
-            let parts: Vec<&str> = c
-                .command_actions
-                .iter()
-                .map(|a| a.command.as_str())
-                .collect();
-            let shown = if parts.is_empty() {
-                c.command.clone()
-            } else {
-                parts.join(" && ")
-            };
-            Some(format!("$ {shown}"))
+            Some(format!("$ {}", super::approvals::shown_command(&c.command)))
         }
         ItemDetails::FileChange(f) => {
             let paths: Vec<String> = f
@@ -362,23 +352,18 @@ impl Approvals {
             return ServerResponse::Decline;
         };
         let (kind, subject, verdict) = match &request.kind {
-            ServerRequestKind::CommandApproval {
-                command,
-                command_actions,
-                ..
-            } => {
-                let mut commands: Vec<String> =
-                    command_actions.iter().map(|a| a.command.clone()).collect();
-                if commands.is_empty() {
-                    commands.extend(command.clone());
-                }
-                let verdict = reg.rules.decide_command(&commands);
-                ("command", commands.join(" && "), verdict)
+            ServerRequestKind::CommandApproval { .. } => {
+                let (shown, verdict) = reg.rules.decide_command_request(&request.params, &reg.cwd);
+                ("command", shown, verdict)
             }
             ServerRequestKind::FileChangeApproval { paths, .. } => {
                 let verdict = reg.rules.decide_files(paths, &reg.cwd);
                 let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                ("file change", shown.join(", "), verdict)
+                (
+                    "file change",
+                    super::approvals::shorten(&shown.join(", ")),
+                    verdict,
+                )
             }
             _ => {
                 let verdict = super::approvals::Verdict {

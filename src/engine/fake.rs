@@ -109,7 +109,7 @@ impl Agent for FakeAgent {
                 kind: "command".into(),
                 subject: cmd.clone(),
             });
-            let verdict = turn.approvals.decide_command(std::slice::from_ref(cmd));
+            let verdict = turn.approvals.decide_script(cmd);
             let _ = events.send(AgentEvent::Approval {
                 kind: "command".into(),
                 subject: cmd.clone(),

@@ -6,5 +6,5 @@ mod glob;
 mod policy;
 
 pub use duration::{format_duration, parse_duration};
-pub use glob::glob_match;
+pub use glob::{Glob, glob_match};
 pub use policy::{Approval, Effort, Sandbox};

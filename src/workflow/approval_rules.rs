@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRules {
-    /// Glob patterns over a command as the agent wrote it (`cargo test*`); `*` matches anything.
+    /// Glob patterns over each command that runs (`cargo test*`); `*` matches anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<String>>,
     /// Glob patterns over the paths of a file change (`src/**/*.rs`); `*` stays inside one
