@@ -14,6 +14,7 @@ pub mod error;
 pub mod mock;
 pub mod plan;
 pub mod reaper;
+pub mod redact;
 pub mod report;
 pub mod shell;
 pub mod template;
