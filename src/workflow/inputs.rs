@@ -37,6 +37,32 @@ pub enum InputError {
         /// What was given.
         value: String,
     },
+    /// A secret too short to mask without garbling unrelated text.
+    #[error(
+        "secret {what} has {chars} character(s); a secret needs at least {min}, or masking it would garble unrelated text",
+        min = crate::redact::MIN_SECRET_CHARS
+    )]
+    SecretTooShort {
+        /// "input `token`", "environment variable `GH_TOKEN`".
+        what: String,
+        /// How many characters the value has.
+        chars: usize,
+    },
+    /// `weft resume` needs a secret the record does not keep.
+    #[error("{what} is secret, so run {run} did not keep it; {fix}")]
+    SecretNeeded {
+        /// "input `token`", "environment variable `GH_TOKEN`".
+        what: String,
+        /// The run being resumed.
+        run: String,
+        /// How to give it again.
+        fix: String,
+    },
+    /// `weft resume --input` for an input that the run record keeps.
+    #[error(
+        "input `{0}` is not secret: a resumed run keeps the inputs it started with (`weft run` starts a new run with new ones)"
+    )]
+    NotSecret(String),
     /// The inputs file could not be read or parsed.
     #[error("cannot read inputs file `{path}`: {message}")]
     File {
@@ -128,11 +154,18 @@ fn plain(value: &Value) -> String {
         .map_or_else(|| value.to_string(), str::to_string)
 }
 
+/// The error for `text`, which is not a value of `input`'s type; a secret's value is not
+/// shown.
 fn type_error(input: &Input, text: &str) -> InputError {
+    let value = if input.secret {
+        crate::redact::MASK.to_string()
+    } else {
+        text.to_string()
+    };
     InputError::Type {
         name: input.name.value.clone(),
         expected: expected(input),
-        value: text.to_string(),
+        value,
     }
 }
 

@@ -59,6 +59,7 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         .into_iter()
         .map(|(id, step)| lower_step(id, step, cx, out))
         .collect();
+    let (env, secret_env) = super::env_entry::lower(raw.env, out);
     let outputs = raw
         .outputs
         .0
@@ -71,13 +72,14 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         inputs,
         defaults,
         threads,
-        env: raw.env,
+        env,
         steps,
         outputs,
         max_tokens: raw.max_tokens.map(|m| m.value),
         path: cx.source.path.clone(),
         base_dir: cx.base_dir.to_path_buf(),
         source: Arc::clone(cx.source),
+        secret_env,
     }
 }
 
@@ -106,7 +108,7 @@ fn lower_input(name: Spanned<String>, raw: RawInput, out: &mut Diagnostics) -> I
         ),
         _ => {}
     }
-    let default = raw.default.map(|default| {
+    let default = raw.default.as_ref().map(|default| {
         if !ty.accepts(&default.value, &values) && (ty != InputType::Enum || !values.is_empty()) {
             let expected = if ty == InputType::Enum {
                 let list: Vec<String> = values.iter().map(|v| format!("`{}`", plain(v))).collect();
@@ -123,9 +125,11 @@ fn lower_input(name: Spanned<String>, raw: RawInput, out: &mut Diagnostics) -> I
                 ),
             );
         }
-        default.value
+        default.value.clone()
     });
+    let secret = super::secrets::check_declaration(&name, ty, &raw, out);
     Input {
+        secret,
         required: raw.required.unwrap_or(default.is_none()),
         name,
         ty,

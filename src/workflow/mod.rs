@@ -4,6 +4,7 @@
 mod approval_rules;
 mod de;
 pub mod diagnostic;
+mod env_entry;
 pub mod inputs;
 mod load;
 mod lower;
@@ -13,6 +14,7 @@ pub mod parse;
 mod raw;
 pub mod refs;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod spanned;
 mod validate;

@@ -40,6 +40,8 @@ pub struct Workflow {
     pub base_dir: PathBuf,
     /// The file's text, for diagnostics.
     pub source: Arc<SourceFile>,
+    /// The names in `env` marked `secret: true`, in file order.
+    pub secret_env: Vec<String>,
 }
 
 impl Workflow {
@@ -74,6 +76,8 @@ pub struct Input {
     pub required: bool,
     /// The allowed values of an `enum` input.
     pub values: Vec<Value>,
+    /// `secret: true`: the value is masked as `***` in everything weft writes.
+    pub secret: bool,
 }
 
 /// Policies and limits that `defaults`, a thread and a step can each set.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
+use super::env_entry::RawEnvEntry;
 use super::spanned::{Entries, Spanned};
 use crate::vocab::{Approval, Effort, Sandbox};
 
@@ -16,7 +17,7 @@ pub struct RawWorkflow {
     pub name: Option<Spanned<String>>,
     pub description: Option<String>,
     #[serde(default)]
-    pub env: Vec<Spanned<String>>,
+    pub env: Vec<Spanned<RawEnvEntry>>,
     pub max_tokens: Option<Spanned<u64>>,
     #[serde(default)]
     pub inputs: Entries<RawInput>,
@@ -86,6 +87,7 @@ pub struct RawInput {
     pub default: Option<Spanned<Value>>,
     pub required: Option<bool>,
     pub values: Option<Spanned<Vec<Value>>>,
+    pub secret: Option<Spanned<bool>>,
 }
 
 /// `defaults` and each entry of `threads` (only threads take `developer_instructions`).

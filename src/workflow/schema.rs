@@ -169,7 +169,19 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
         }
         ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Not { .. } => {
             let (span, message, help) = bad_pattern(node, &path, error);
-            one(span, message, help)
+            let mut violations = one(span, message, help);
+            if let [
+                PathSegment::Key(env),
+                PathSegment::Index(_),
+                PathSegment::Key(name),
+            ] = path.as_slice()
+            {
+                if env == "env" && name == "name" {
+                    let blank = stand_in(name, node.span);
+                    violations[0].fill = blank.map(|n| (path[..2].to_vec(), name.clone(), n));
+                }
+            }
+            violations
         }
         ValidationErrorKind::PropertyNames { error: inner } => {
             let key = inner.instance().as_str().unwrap_or_default().to_string();
@@ -227,6 +239,7 @@ fn stand_in(property: &str, span: Span) -> Option<Node> {
         "prompt" => NodeKind::Str(String::new()),
         "type" => NodeKind::Str("string".into()),
         "steps" => NodeKind::Map(Vec::new()),
+        "name" => NodeKind::Str(String::new()),
         _ => return None,
     };
     Some(Node {
