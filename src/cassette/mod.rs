@@ -7,6 +7,7 @@ mod format;
 mod home;
 mod provider;
 mod record;
+mod redaction;
 mod replay;
 mod server;
 mod sse;

@@ -9,6 +9,7 @@ use super::diff::{json_diff, text_diff};
 use super::format::{Answer, Cassette, ExchangeKey};
 use super::server::{Shared, refuse};
 use super::sse::{failed_body, replay_body};
+use crate::redact::{Redact, Redactor};
 
 /// The cassette being replayed and how strictly.
 pub struct Replay {
@@ -16,6 +17,9 @@ pub struct Replay {
     /// A changed prompt or schema fails the request (the default); when false it is
     /// reported and the recorded answer is served anyway.
     pub strict: bool,
+    /// The run's secrets: masked in each request before it is compared with the
+    /// recording, which has them masked too.
+    pub redactor: Redactor,
 }
 
 /// A request that differs from the cassette.
@@ -69,6 +73,8 @@ pub(super) fn answer(
         shared.log().mismatches.push(mismatch);
         return refuse(message);
     };
+    let prompt = prompt.redacted(&replay.redactor);
+    let schema = schema.redacted(&replay.redactor);
     let mut found = Vec::new();
     if recorded.prompt != prompt {
         found.push(Mismatch {

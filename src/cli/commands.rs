@@ -15,7 +15,7 @@ use crate::typing::{self, Checked};
 use crate::workflow::{LoadError, WORKFLOW_SCHEMA, inputs};
 
 /// Where a command writes: stdout or stderr, or a buffer in tests.
-pub type Writer = dyn Write + Send;
+pub type Writer<'a> = dyn Write + Send + 'a;
 
 /// Run the parsed command line; returns the exit code.
 pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {

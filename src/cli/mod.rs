@@ -7,6 +7,7 @@ mod doctor;
 mod dry_run;
 mod record_args;
 mod resume;
+mod resume_secrets;
 mod run;
 mod runs;
 mod sandbox_probe;

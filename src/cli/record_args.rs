@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::common_args::{AgentArgs, ReportArgs};
+use crate::workflow::inputs::parse_pair;
 
 /// `weft resume`.
 #[derive(Debug, Args)]
@@ -19,6 +20,13 @@ pub struct ResumeArgs {
     /// downstream of them run again.
     #[arg(long)]
     pub allow_changed: bool,
+    /// A secret input, `name=value`, given again (the run record does not keep secrets);
+    /// repeatable. The other inputs keep the values the run started with.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub inputs: Vec<(String, String)>,
+    /// A JSON or YAML file of secret input values (`--input` wins over it).
+    #[arg(long = "inputs", value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
     #[command(flatten)]
     pub agent: AgentArgs,
     #[command(flatten)]

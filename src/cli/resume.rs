@@ -2,34 +2,54 @@
 //! named threads continue by their saved ids, everything else runs again.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::time::Duration;
-
-use serde_json::Value;
 
 use super::commands::Writer;
 use super::record_args::ResumeArgs;
+use super::resume_secrets;
 use super::run::step_hashes;
 use super::session::{self, Session};
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
 use crate::engine::{self, RunOptions, Seed, StepRecord};
 use crate::error::{EXIT_SUCCESS, Error};
+use crate::redact::{RedactingWriter, Redactor};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
 
-/// `weft resume RUN | --last`.
+/// `weft resume RUN | --last`. With secrets, everything it prints is masked.
 pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
     match prepare(args)? {
-        Prepared::Session(spec, seed, state, workflow_text) => {
-            let session = Session {
-                spec: *spec,
+        Prepared::Session(ready) => {
+            let Ready {
+                spec,
                 seed,
-                state: *state,
+                state,
+                workflow_text,
+                redactor,
+            } = *ready;
+            let mut out = RedactingWriter::new(out, redactor.clone());
+            let mut err = RedactingWriter::new(err, redactor.clone());
+            let session = Session {
+                spec,
+                seed,
+                state,
                 workflow_text,
                 agent: &args.agent,
                 report: &args.report,
                 tape: Default::default(),
+                redactor,
             };
-            session::execute(session, out, err)
+            let code = match session::execute(session, &mut out, &mut err) {
+                Ok(code) => code,
+                Err(error) => {
+                    let _ = writeln!(err, "{}", error.render());
+                    error.exit_code()
+                }
+            };
+            let _ = out.finish();
+            let _ = err.finish();
+            Ok(code)
         }
         Prepared::Nothing(message) => {
             let _ = writeln!(err, "{message}");
@@ -39,8 +59,18 @@ pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i
 }
 
 enum Prepared {
-    Session(Box<RunSpec>, Seed, Box<RunState>, String),
+    Session(Box<Ready>),
     Nothing(String),
+}
+
+/// A session ready to run: what runs, what is kept, the record to update, the workflow
+/// file's text and the run's secrets.
+struct Ready {
+    spec: RunSpec,
+    seed: Seed,
+    state: RunState,
+    workflow_text: String,
+    redactor: Redactor,
 }
 
 /// Reads the record and the workflow, decides what runs again. Writes nothing.
@@ -64,7 +94,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
             "run {id} is still running (process {pid}); stop it first"
         )));
     }
-    let (spec, text) = spec_of(&state)?;
+    let (spec, text, redactor, secret_env) = spec_of(&state, args)?;
     let changed = changed_steps(&state, &spec);
     if !changed.is_empty() && !args.allow_changed {
         return Err(refusal(&state, &changed));
@@ -78,17 +108,23 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
     next.workflow_hash = engine::sha256_hex(text.as_bytes());
     next.step_hashes = step_hashes(&spec);
     next.steps.retain(|s| spec.index_of(&s.id).is_some());
-    Ok(Prepared::Session(
-        Box::new(spec),
+    next.secret_env = secret_env;
+    Ok(Prepared::Session(Box::new(Ready {
+        spec,
         seed,
-        Box::new(next),
-        text,
-    ))
+        state: next,
+        workflow_text: text,
+        redactor,
+    })))
 }
 
-/// The run spec of the workflow file as it is now, with the recorded inputs and options;
-/// and the file's text.
-fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
+/// What [`spec_of`] gives: the spec, the workflow file's text, the secrets and the secret
+/// environment variables set now.
+type Resumed = (RunSpec, String, Redactor, Vec<String>);
+
+/// The run spec of the workflow file as it is now, with the recorded inputs (each secret
+/// given again) and options; the file's text; the run's secrets.
+fn spec_of(state: &RunState, args: &ResumeArgs) -> Result<Resumed, Error> {
     let path = &state.workflow_path;
     let (workflow, plan) = crate::plan::load(path).map_err(|source| Error::ResumeWorkflow {
         run: state.run_id.clone(),
@@ -106,12 +142,12 @@ fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
         workdir: o.workdir.clone(),
         retry_delay: Duration::from_secs(1),
     };
-    let inputs = match &state.inputs {
-        Value::Object(map) => map.clone(),
-        _ => Default::default(),
-    };
+    let inputs = resume_secrets::inputs(state, &workflow, args)?;
+    resume_secrets::check_env(state, &workflow)?;
+    let redactor = super::run::redactor(&workflow, &inputs)?;
+    let secret_env = super::run::set_secret_env(&workflow);
     let spec = engine::run_spec(&workflow, &plan, inputs, &options);
-    Ok((spec, workflow.source.text.clone()))
+    Ok((spec, workflow.source.text.clone(), redactor, secret_env))
 }
 
 /// Steps whose definition differs from the recorded one, with what happened to them.

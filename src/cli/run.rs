@@ -1,6 +1,8 @@
-//! `weft run`: load, plan, record a new run, and run it as one session.
+//! `weft run`: load, plan, record a new run, and run it as one session; with secrets,
+//! everything it prints and writes is masked.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -14,13 +16,42 @@ use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::redact::{MASK, RedactingWriter, Redactor};
 use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
-use crate::workflow::{Workflow, inputs};
+use crate::workflow::{Workflow, inputs, secrets};
 
-/// `weft run FILE`.
+/// `weft run FILE`. Once the secrets are known, everything the run prints (errors
+/// included) passes through a redacting writer.
 pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
     let cassette = tape::load_replay(args)?;
-    let (workflow, plan, inputs) = prepare(args, cassette.as_ref(), err)?;
+    let prepared = prepare(args, cassette.as_ref(), err)?;
+    let mut out = RedactingWriter::new(out, prepared.redactor.clone());
+    let mut err = RedactingWriter::new(err, prepared.redactor.clone());
+    let code = match execute(args, prepared, cassette, &mut out, &mut err) {
+        Ok(code) => code,
+        Err(error) => {
+            let _ = writeln!(err, "{}", error.render());
+            error.exit_code()
+        }
+    };
+    let _ = out.finish();
+    let _ = err.finish();
+    Ok(code)
+}
+
+fn execute(
+    args: &RunArgs,
+    prepared: Prepared,
+    cassette: Option<Cassette>,
+    out: &mut Writer,
+    err: &mut Writer,
+) -> Result<i32, Error> {
+    let Prepared {
+        workflow,
+        plan,
+        inputs,
+        redactor,
+    } = prepared;
     if args.dry_run {
         return Ok(super::dry_run::dry_run(&workflow, &plan, &inputs, out, err));
     }
@@ -35,7 +66,10 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
         workdir: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         retry_delay: Duration::from_secs(1),
     };
-    let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    let mut spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    if cassette.is_some() {
+        stand_in_unset_secrets(&workflow, &mut spec);
+    }
     let state = new_state(&workflow, &spec, &options, inputs);
     let session = Session {
         spec,
@@ -48,12 +82,20 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
             record: args.record.clone(),
             replay: cassette,
             mode: args.replay_mode,
+            redactor: redactor.clone(),
         },
+        redactor,
     };
     session::execute(session, out, err)
 }
 
-type Prepared = (Workflow, Plan, Map<String, Value>);
+/// A loaded workflow, its plan, the run's inputs and its secrets.
+struct Prepared {
+    workflow: Workflow,
+    plan: Plan,
+    inputs: Map<String, Value>,
+    redactor: Redactor,
+}
 
 fn prepare(
     args: &RunArgs,
@@ -67,7 +109,42 @@ fn prepare(
     let (workflow, plan) = (checked.workflow, checked.plan);
     let pairs = tape::inputs_with_recorded(args, cassette);
     let inputs = inputs::resolve(&workflow, &pairs, args.inputs_file.as_deref())?;
-    Ok((workflow, plan, inputs))
+    let redactor = redactor(&workflow, &inputs)?;
+    Ok(Prepared {
+        workflow,
+        plan,
+        inputs,
+        redactor,
+    })
+}
+
+/// The redactor of the run's secret inputs and secret environment variables.
+pub(super) fn redactor(
+    workflow: &Workflow,
+    inputs: &Map<String, Value>,
+) -> Result<Redactor, Error> {
+    let values = secrets::collect(workflow, inputs, |name| std::env::var(name).ok())?;
+    Redactor::new(values).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// In a replay, a secret environment variable that is not set reads as `***`, the
+/// stand-in the cassette recorded in its place, so the prompts match without the secret.
+fn stand_in_unset_secrets(workflow: &Workflow, spec: &mut RunSpec) {
+    for name in &workflow.secret_env {
+        if let Some(value @ Value::Null) = spec.env.get_mut(name) {
+            *value = Value::String(MASK.into());
+        }
+    }
+}
+
+/// The secret environment variables that are set (to something) now.
+pub(super) fn set_secret_env(workflow: &Workflow) -> Vec<String> {
+    workflow
+        .secret_env
+        .iter()
+        .filter(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+        .cloned()
+        .collect()
 }
 
 /// The record of a new run: the workflow as run (its hash and each step's fingerprint),
@@ -101,6 +178,7 @@ fn new_state(
         usage: Default::default(),
         sessions: 1,
         steps: Vec::new(),
+        secret_env: set_secret_env(workflow),
     }
 }
 

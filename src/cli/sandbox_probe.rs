@@ -59,6 +59,7 @@ pub async fn probe(bin: Option<PathBuf>) -> Result<String, Problem> {
     let replay = Replay {
         cassette: cassette(),
         strict: true,
+        redactor: Default::default(),
     };
     let server = TapeServer::start(TapeMode::Replay(replay), turns.clone())
         .await

@@ -18,6 +18,7 @@ use crate::engine::event::{RunEvent, Status};
 use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
+use crate::redact::{Redact, Redactor};
 use crate::report::{
     Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
     SharedWriter, WORKFLOW_FILE, summary, write_atomic,
@@ -35,6 +36,9 @@ pub(super) struct Session<'a> {
     pub report: &'a ReportArgs,
     /// A cassette to record or replay, if any.
     pub tape: TapeSetup,
+    /// The run's secrets: masked in every event before any reporter sees it, and in the
+    /// record's first state. (The caller masks what the session prints.)
+    pub redactor: Redactor,
 }
 
 /// Runs the session to its end; the exit code.
@@ -50,14 +54,9 @@ pub(super) fn execute(
     let mut out = SharedWriter::new(out);
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
-    let mut reporter = reporter(
-        args,
-        session.state,
-        &session.workflow_text,
-        &hint,
-        colors,
-        streams,
-    )?;
+    let state = session.state.redacted(&session.redactor);
+    let mut reporter = reporter(args, state, &session.workflow_text, &hint, colors, streams)?;
+    reporter.redact_with(session.redactor);
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Error::Agent(format!("cannot start the async runtime: {e}")))?;
     let reaper = crate::reaper::install_for_command();

@@ -13,6 +13,7 @@ use crate::cassette::{
 };
 use crate::engine::CodexConfig;
 use crate::error::{EXIT_INVALID, EXIT_STEP_FAILED, Error};
+use crate::redact::{Redact, Redactor};
 
 /// The provider name weft gives the app-server for recording and replaying.
 const PROVIDER: &str = "weft_tape";
@@ -52,6 +53,9 @@ pub struct TapeSetup {
     /// The cassette of `--replay`, already read.
     pub replay: Option<Cassette>,
     pub mode: ReplayMode,
+    /// The run's secrets: masked in the saved cassette, and in each request a replay
+    /// compares with the recording.
+    pub redactor: Redactor,
 }
 
 /// A running record or replay, from before the run to after it.
@@ -65,6 +69,7 @@ enum Job {
     Record {
         path: PathBuf,
         model: Option<String>,
+        redactor: Redactor,
     },
     Replay {
         cassette: Cassette,
@@ -77,15 +82,21 @@ impl Tape {
     /// points `config` at it. Errors are for the user, before the run starts.
     pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, Error> {
         if let Some(path) = setup.record {
-            return Self::record(path, config).await.map(Some);
+            return Self::record(path, setup.redactor, config).await.map(Some);
         }
         match setup.replay {
-            Some(cassette) => Self::replay(cassette, setup.mode, config).await.map(Some),
+            Some(cassette) => Self::replay(cassette, setup.mode, setup.redactor, config)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }
 
-    async fn record(path: PathBuf, config: &mut CodexConfig) -> Result<Tape, Error> {
+    async fn record(
+        path: PathBuf,
+        redactor: Redactor,
+        config: &mut CodexConfig,
+    ) -> Result<Tape, Error> {
         let target = probe(config).await?;
         let mode = TapeMode::Record(Upstream::new(&target.upstream));
         let server = TapeServer::start(mode, config.active_turns.clone())
@@ -103,6 +114,7 @@ impl Tape {
         let job = Job::Record {
             path,
             model: target.model,
+            redactor,
         };
         Ok(Tape {
             server,
@@ -116,12 +128,14 @@ impl Tape {
     async fn replay(
         cassette: Cassette,
         mode: ReplayMode,
+        redactor: Redactor,
         config: &mut CodexConfig,
     ) -> Result<Tape, Error> {
         let strict = mode == ReplayMode::Strict;
         let replay = Replay {
             cassette: cassette.clone(),
             strict,
+            redactor,
         };
         let server = TapeServer::start(TapeMode::Replay(replay), config.active_turns.clone())
             .await
@@ -177,30 +191,48 @@ impl Tape {
             );
         }
         match self.job {
-            Job::Record { path, model } => {
-                save(path, model, workflow, inputs, step_order, log, err)
+            Job::Record {
+                path,
+                model,
+                redactor,
+            } => {
+                let saved = Saved {
+                    model,
+                    workflow,
+                    inputs,
+                    redactor,
+                };
+                save(path, saved, step_order, log, err)
             }
             Job::Replay { cassette, strict } => report(&cassette, strict, &log, err),
         }
     }
 }
 
+/// What a recorded cassette says besides its exchanges.
+struct Saved<'a> {
+    model: Option<String>,
+    workflow: &'a str,
+    inputs: &'a Map<String, Value>,
+    redactor: Redactor,
+}
+
+/// Writes the cassette, its secrets masked.
 fn save(
     path: PathBuf,
-    model: Option<String>,
-    workflow: &str,
-    inputs: &Map<String, Value>,
+    saved: Saved<'_>,
     step_order: &[String],
     log: TapeLog,
     err: &mut dyn Write,
 ) -> i32 {
     let mut cassette = Cassette {
         weft_cassette: CASSETTE_VERSION,
-        workflow: workflow.to_string(),
-        model,
-        inputs: inputs.clone(),
+        workflow: saved.workflow.to_string(),
+        model: saved.model,
+        inputs: saved.inputs.clone(),
         exchanges: log.recorded,
     };
+    cassette.redact(&saved.redactor);
     match cassette.save(&path, step_order) {
         Ok(()) => {
             let n = cassette.exchanges.len();

@@ -95,6 +95,14 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
         plan.steps.len(),
         plan.levels.len()
     );
+    let secrets = workflow.secret_paths();
+    if !secrets.is_empty() {
+        let _ = writeln!(
+            out,
+            "secrets: {} (masked as *** in everything weft writes)",
+            list(&secrets)
+        );
+    }
     for (n, level) in plan.levels.iter().enumerate() {
         let _ = writeln!(out, "\nlevel {}", n + 1);
         for &i in level {
@@ -154,6 +162,20 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
     if step.continue_on_error {
         let _ = writeln!(out, "    continue_on_error");
     }
+    let secrets = workflow.secrets_read_by(i);
+    if !secrets.is_empty() {
+        let _ = writeln!(
+            out,
+            "    secrets   {} (read by its templates)",
+            list(&secrets)
+        );
+    }
+}
+
+/// `a`, `b` as back-ticked names.
+fn list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    quoted.join(", ")
 }
 
 /// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
@@ -240,7 +262,8 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
         .steps
         .iter()
         .zip(&workflow.steps)
-        .map(|(p, s)| {
+        .enumerate()
+        .map(|(i, (p, s))| {
             json!({
                 "id": p.id,
                 "level": p.level + 1,
@@ -255,6 +278,7 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "fail_if": s.fail_if.as_ref().map(|e| &e.value),
                 "continue_on_error": s.continue_on_error,
                 "critical": p.critical,
+                "secrets": workflow.secrets_read_by(i),
             })
         })
         .collect();
@@ -264,5 +288,6 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
         "order": plan.order.iter().map(id).collect::<Vec<_>>(),
         "levels": plan.levels.iter().map(|l| l.iter().map(id).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(id).collect::<Vec<_>>(),
+        "secrets": workflow.secret_paths(),
     })
 }

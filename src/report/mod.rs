@@ -9,6 +9,7 @@ mod junit;
 mod plain;
 mod progress;
 mod record;
+mod redaction;
 mod report_error;
 mod saver;
 mod shared;
@@ -25,6 +26,7 @@ pub use junit::Junit;
 pub use plain::{Plain, line as plain_line};
 pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
+pub use redaction::EventRedactor;
 pub use report_error::ReportError;
 pub use shared::SharedWriter;
 pub use state::{

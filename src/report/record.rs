@@ -208,6 +208,7 @@ mod tests {
             usage: Usage::default(),
             sessions: 1,
             steps: Vec::new(),
+            secret_env: Vec::new(),
         }
     }
 

@@ -96,6 +96,10 @@ pub struct RunState {
     pub sessions: u32,
     /// Steps in the order they first started or finished.
     pub steps: Vec<StepEntry>,
+    /// The environment variables marked secret that were set when the run started (names
+    /// only: values are never recorded); `weft resume` needs them set again.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub secret_env: Vec<String>,
 }
 
 /// One step (or one fan-out element, with `index`).

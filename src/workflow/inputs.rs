@@ -88,20 +88,7 @@ pub fn resolve(
     pairs: &[(String, String)],
     file: Option<&Path>,
 ) -> Result<Map<String, Value>, InputError> {
-    let mut given = Map::new();
-    if let Some(path) = file {
-        given = read_file(path)?;
-    }
-    for (name, text) in pairs {
-        let input = declared(workflow, name)?;
-        given.insert(name.clone(), from_text(input, text)?);
-    }
-    let mut out = Map::new();
-    for (name, value) in &given {
-        let input = declared(workflow, name)?;
-        check(input, value)?;
-        out.insert(name.clone(), value.clone());
-    }
+    let mut out = given(workflow, pairs, file)?;
     for input in &workflow.inputs {
         let name = &input.name.value;
         if out.contains_key(name) {
@@ -122,6 +109,27 @@ pub fn resolve(
         })
         .collect();
     Ok(ordered)
+}
+
+/// The inputs given, each checked against its declaration: the file's values, then
+/// `pairs` over them. Nothing is filled in.
+pub fn given(
+    workflow: &Workflow,
+    pairs: &[(String, String)],
+    file: Option<&Path>,
+) -> Result<Map<String, Value>, InputError> {
+    let mut given = Map::new();
+    if let Some(path) = file {
+        given = read_file(path)?;
+    }
+    for (name, text) in pairs {
+        let input = declared(workflow, name)?;
+        given.insert(name.clone(), from_text(input, text)?);
+    }
+    for (name, value) in &given {
+        check(declared(workflow, name)?, value)?;
+    }
+    Ok(given)
 }
 
 fn declared<'a>(workflow: &'a Workflow, name: &str) -> Result<&'a Input, InputError> {

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::inputs::InputError;
-use super::model::{InputType, Workflow};
+use super::model::{InputType, ThreadRef, Workflow};
 use super::raw::RawInput;
+use super::refs::{self, Kind};
 use super::spanned::Spanned;
 use crate::redact::{MASK, MIN_SECRET_CHARS};
 
@@ -109,4 +110,37 @@ pub fn collect(
         values.push(value);
     }
     Ok(values)
+}
+
+impl Workflow {
+    /// The secrets (`inputs.token`, `env.GH_TOKEN`) that step `index` reads in its
+    /// prompt, `if`, `for_each`, `fail_if` or `resume`: what reaches its prompt, or
+    /// decides how it runs.
+    pub fn secrets_read_by(&self, index: usize) -> Vec<String> {
+        let secret = self.secret_paths();
+        let Some(step) = self.steps.get(index) else {
+            return Vec::new();
+        };
+        if secret.is_empty() {
+            return Vec::new();
+        }
+        let env = crate::template::environment();
+        let mut codes = vec![(&step.prompt, Kind::Template)];
+        codes.extend(step.if_expr.iter().map(|c| (c, Kind::Expression)));
+        codes.extend(step.for_each.iter().map(|c| (c, Kind::Expression)));
+        codes.extend(step.fail_if.iter().map(|c| (c, Kind::Expression)));
+        if let ThreadRef::Resume(code) = &step.thread {
+            codes.push((code, Kind::Template));
+        }
+        let mut read: Vec<String> = codes
+            .into_iter()
+            .filter_map(|(code, kind)| refs::analyze(&env, &self.source, code, kind).ok())
+            .flatten()
+            .filter_map(|r| (r.path.len() >= 2).then(|| r.path[..2].join(".")))
+            .filter(|path| secret.contains(path))
+            .collect();
+        read.sort_by_key(|p| secret.iter().position(|s| s == p));
+        read.dedup();
+        read
+    }
 }
