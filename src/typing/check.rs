@@ -165,6 +165,7 @@ impl Run<'_> {
         let text = site.code.value.as_str();
         let map = || ScalarMap::new(&self.workflow.source, site.code.span, text);
         let mut checker = Checker::new(self.catalog, site.scope, text);
+        checker.secrets = self.workflow.secret_paths();
         let ty = match site.kind {
             Kind::Template => {
                 let syntax = self.catalog.env().syntax().clone();

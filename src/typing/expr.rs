@@ -33,6 +33,7 @@ impl Checker<'_> {
             }
             Expr::GetItem(g) => self.get_item(e, g, lenient),
             Expr::Slice(s) => {
+                self.lint_secret_part(&s.expr);
                 for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
                     self.expr(part);
                 }
@@ -135,6 +136,7 @@ impl Checker<'_> {
     }
 
     fn get_item(&mut self, whole: &Expr<'_>, g: &ast::GetItem<'_>, lenient: bool) -> Type {
+        self.lint_secret_part(&g.expr);
         let parent = self.expr(&g.expr);
         self.expr(&g.subscript_expr);
         let key = match &g.subscript_expr {
@@ -205,6 +207,7 @@ impl Checker<'_> {
             );
             return Type::Unknown;
         }
+        self.lint_secret_filter(f.name, f.expr.as_ref());
         let attribute = filters::attribute_argument(f.name, &f.args)
             .and_then(|(path, arg)| self.element_attribute(f, &input, &path, arg));
         filters::result(f.name, &input, attribute.as_ref(), args.first())

@@ -15,6 +15,7 @@ pub mod render;
 pub mod sample;
 pub mod schema;
 pub mod scope;
+mod secret_use;
 mod strict;
 pub mod ty;
 pub mod walk;

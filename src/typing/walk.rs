@@ -36,6 +36,9 @@ pub struct Checker<'a> {
     /// Whether it read a value of unknown type, or an element by its index: a render with
     /// sample values proves nothing then.
     pub read_unknown: bool,
+    /// The workflow's secrets as templates read them (`inputs.token`), for the lint of
+    /// what templates do with them.
+    pub secrets: Vec<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -49,6 +52,7 @@ impl<'a> Checker<'a> {
             guards: Vec::new(),
             findings: Vec::new(),
             read_unknown: false,
+            secrets: Vec::new(),
         }
     }
 

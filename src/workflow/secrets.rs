@@ -82,9 +82,10 @@ impl Workflow {
 }
 
 /// The secret values of a run: the secret inputs among `inputs` and the secret variables
-/// of `env` (`lookup` reads the environment). A value that is empty, or the mask itself
-/// (the stand-in a replay reads), hides nothing and is left out; any other value must have
-/// at least [`MIN_SECRET_CHARS`] characters.
+/// of `env` (`lookup` reads the environment), each also without the white space around
+/// it (a token read from a file ends in a newline; `| trim` drops it). A value that is
+/// blank, or the mask itself (the stand-in a replay reads), hides nothing and is left out;
+/// any other must have at least [`MIN_SECRET_CHARS`] characters besides that white space.
 pub fn collect(
     workflow: &Workflow,
     inputs: &Map<String, Value>,
@@ -100,12 +101,16 @@ pub fn collect(
         .filter_map(|name| Some((format!("environment variable `{name}`"), lookup(name)?)));
     let mut values = Vec::new();
     for (what, value) in from_inputs.chain(from_env) {
-        if value.is_empty() || value == MASK {
+        let trimmed = value.trim();
+        if trimmed.is_empty() || trimmed == MASK {
             continue;
         }
-        let chars = value.chars().count();
+        let chars = trimmed.chars().count();
         if chars < MIN_SECRET_CHARS {
             return Err(InputError::SecretTooShort { what, chars });
+        }
+        if trimmed != value {
+            values.push(trimmed.to_string());
         }
         values.push(value);
     }
