@@ -3,8 +3,9 @@
 //! command it runs, in its streamed answer and in an invalid structured answer (so they
 //! reach approvals, progress, outputs, validation errors and retries). Then every file the
 //! run left (run record, event log, JUnit, GitHub step summary, the recorded cassette) and
-//! its stdout and stderr are searched for the values; a replay of the cassette and a
-//! resume that is given the secrets again are searched the same way.
+//! its stdout and stderr are searched for the values, as are `weft runs show` and `weft
+//! threads`; a replay of the cassette and a resume that is given the secrets again are
+//! searched the same way.
 
 mod support;
 
@@ -254,6 +255,25 @@ async fn no_artifact_of_a_run_holds_a_secret() {
     assert_eq!(shown.status.code(), Some(0));
     assert_clean("runs show", &String::from_utf8_lossy(&shown.stdout));
     assert!(String::from_utf8_lossy(&shown.stdout).contains("***"));
+
+    // `weft threads` previews a run's thread by the prompt its record keeps, not by the
+    // app-server's preview (the prompt as the model got it). Threads are listed by model
+    // provider: a recording run's is weft's recorder, `weft_tape`.
+    let tape = format!(
+        "model_providers.weft_tape={{name=\"weft_tape\", base_url=\"{}\", wire_api=\"responses\"}}",
+        env.mock.url()
+    );
+    let list_args = ["threads", "-c", "model_provider=weft_tape", "-c", &tape];
+    let threads = weft(&env, &list_args, &[]).await;
+    let listed = String::from_utf8_lossy(&threads.stdout);
+    assert_eq!(threads.status.code(), Some(0), "{listed}");
+    assert_clean("weft threads", &listed);
+    let call_thread = call["thread_id"].as_str().expect("a thread");
+    let row = listed.lines().find(|l| l.starts_with(call_thread));
+    assert!(
+        row.is_some_and(|r| r.contains("CALL the service as world with *** and ***")),
+        "{listed}"
+    );
 
     replays_need_no_secret(&env, &file, &cassette).await;
     resume_asks_for_the_secrets_again(&env, &id, fixed).await;

@@ -1,5 +1,7 @@
 //! `weft threads`: the agent's threads (from the app-server's `thread/list`), each with the
-//! run steps that own it (from the run records).
+//! run steps that own it (from the run records). A thread a run owns is previewed by the
+//! prompt its record keeps, where secrets are masked, not by the app-server's preview (the
+//! prompt as the model got it, secrets and all).
 
 use std::collections::BTreeMap;
 
@@ -23,12 +25,18 @@ pub fn threads(args: &ThreadsArgs, out: &mut Writer) -> Result<i32, Error> {
     ]];
     for t in &threads {
         let created = t.raw["createdAt"].as_u64().map(|s| utc(s * 1000));
-        let owner = owners.get(&t.id).cloned();
+        let (owner, preview) = match owners.get(&t.id) {
+            Some(owner) => (
+                owner.names.clone(),
+                owner.prompt.clone().unwrap_or_default(),
+            ),
+            None => ("-".into(), t.preview.clone()),
+        };
         rows.push(vec![
             t.id.clone(),
             created.unwrap_or_default(),
-            owner.unwrap_or_else(|| "-".into()),
-            clip(&t.preview, 48),
+            owner,
+            clip(&preview, 48),
         ]);
     }
     let _ = write!(out, "{}", align(&rows, &[]));
@@ -56,9 +64,15 @@ fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, Error> {
     })
 }
 
-/// Thread id → `RUN step, step` for every step (and fan-out element) in the records.
-fn owners(store: &RunStore) -> BTreeMap<String, String> {
-    let mut owners: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+/// Who owns a thread: `RUN step, step`, and the first prompt its record keeps.
+struct Owner {
+    names: String,
+    prompt: Option<String>,
+}
+
+/// Thread id → its owners, for every step (and fan-out element) in the records.
+fn owners(store: &RunStore) -> BTreeMap<String, Owner> {
+    let mut owners: BTreeMap<String, (Vec<(String, String)>, Option<String>)> = BTreeMap::new();
     for id in store.ids() {
         let Ok(state) = RunState::load(&store.run_dir(&id)) else {
             continue;
@@ -72,7 +86,10 @@ fn owners(store: &RunStore) -> BTreeMap<String, String> {
                     Some(i) => format!("{}#{i}", unit.id),
                     None => unit.id.clone(),
                 };
-                let list = owners.entry(thread.clone()).or_default();
+                let (list, prompt) = owners.entry(thread.clone()).or_default();
+                if prompt.is_none() {
+                    prompt.clone_from(&unit.prompt);
+                }
                 if !list.iter().any(|(r, n)| r == &id && n == &name) {
                     list.push((id.clone(), name));
                 }
@@ -81,7 +98,10 @@ fn owners(store: &RunStore) -> BTreeMap<String, String> {
     }
     owners
         .into_iter()
-        .map(|(thread, list)| (thread, group_by_run(&list)))
+        .map(|(thread, (list, prompt))| {
+            let names = group_by_run(&list);
+            (thread, Owner { names, prompt })
+        })
         .collect()
 }
 
