@@ -142,12 +142,23 @@ pub(super) fn mask(bytes: &[u8], covered: &[Range<usize>]) -> Vec<u8> {
     out
 }
 
-/// The forms `secret` takes: as it is, and JSON-escaped once and twice (a JSON document
-/// inside a JSON string), each with non-ASCII characters as they are or as `\u` escapes
-/// in lower or upper case hex.
+/// The forms `secret` takes: as it is, or inside shell quotes (`'it'\''s'`, `"say \"hi\""`,
+/// as the agent's commands and weft's approval lines quote it); each of those also
+/// JSON-escaped once and twice (a JSON document inside a JSON string), with non-ASCII
+/// characters as they are or as `\u` escapes in lower or upper case hex.
 fn forms(secret: &str) -> Vec<String> {
-    let mut all = vec![secret.to_string()];
-    let mut layer = vec![secret.to_string()];
+    let single = secret.replace('\'', r"'\''");
+    let double: String = secret
+        .chars()
+        .flat_map(|c| match c {
+            '"' | '\\' | '$' | '`' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let mut layer = vec![secret.to_string(), single, double];
+    layer.sort();
+    layer.dedup();
+    let mut all = layer.clone();
     for _ in 0..2 {
         let next: Vec<String> = layer
             .iter()
@@ -247,6 +258,15 @@ mod tests {
         assert_eq!(r.redact(&twice), "\"{\\\"cmd\\\":\\\"***\\\"}\"");
         assert_eq!(r.redact(r#"tok\"en\\\u00dc-42/\n"#), "***");
         assert_eq!(r.redact(r#"tok\"en\\\u00DC-42/\n"#), "***");
+    }
+
+    #[test]
+    fn shell_quoted_forms_are_masked() {
+        let r = redactor(&["it's \"$ecret\""]);
+        assert_eq!(r.redact(r#"echo 'it'\''s "$ecret"'"#), "echo '***'");
+        assert_eq!(r.redact(r#"echo "it's \"\$ecret\"""#), r#"echo "***""#);
+        let args = serde_json::json!({ "cmd": r#"echo 'it'\''s "$ecret"'"# }).to_string();
+        assert_eq!(r.redact(&args), r#"{"cmd":"echo '***'"}"#);
     }
 
     #[test]
