@@ -1,5 +1,6 @@
 //! Fuzz targets, on stable Rust: the workflow loader, the JSON-RPC decoder of the client,
-//! template rendering with hostile model output, and the approval command parser. Each is
+//! template rendering with hostile model output, the approval command parser, and the
+//! redaction of secrets. Each is
 //! a proptest property over generated and mutated inputs, run with a fixed seed and a
 //! bounded number of cases in the test suite, and for as long as asked with
 //! `WEFT_FUZZ_SECS` (see `fuzz/README.md`). A panic, a case that runs longer than the hang
@@ -9,4 +10,5 @@ mod approvals;
 mod harness;
 mod jsonrpc;
 mod loader;
+mod redaction;
 mod templates;
