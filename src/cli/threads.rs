@@ -64,15 +64,17 @@ fn list(args: &ThreadsArgs) -> Result<Vec<ThreadInfo>, Error> {
     })
 }
 
-/// Who owns a thread: `RUN step, step`, and the first prompt its record keeps.
+/// Who owns a thread: the runs and steps, and the first prompt their records keep.
+#[derive(Default)]
 struct Owner {
-    names: String,
+    /// `(run, step)`, in record order.
+    steps: Vec<(String, String)>,
     prompt: Option<String>,
 }
 
 /// Thread id → its owners, for every step (and fan-out element) in the records.
 fn owners(store: &RunStore) -> BTreeMap<String, Owner> {
-    let mut owners: BTreeMap<String, (Vec<(String, String)>, Option<String>)> = BTreeMap::new();
+    let mut owners: BTreeMap<String, Owner> = BTreeMap::new();
     for id in store.ids() {
         let Ok(state) = RunState::load(&store.run_dir(&id)) else {
             continue;
@@ -86,23 +88,17 @@ fn owners(store: &RunStore) -> BTreeMap<String, Owner> {
                     Some(i) => format!("{}#{i}", unit.id),
                     None => unit.id.clone(),
                 };
-                let (list, prompt) = owners.entry(thread.clone()).or_default();
-                if prompt.is_none() {
-                    prompt.clone_from(&unit.prompt);
+                let owner = owners.entry(thread.clone()).or_default();
+                if owner.prompt.is_none() {
+                    owner.prompt.clone_from(&unit.prompt);
                 }
-                if !list.iter().any(|(r, n)| r == &id && n == &name) {
-                    list.push((id.clone(), name));
+                if !owner.steps.iter().any(|(r, n)| r == &id && n == &name) {
+                    owner.steps.push((id.clone(), name));
                 }
             }
         }
     }
     owners
-        .into_iter()
-        .map(|(thread, (list, prompt))| {
-            let names = group_by_run(&list);
-            (thread, Owner { names, prompt })
-        })
-        .collect()
 }
 
 /// `r1 a, b; r2 c` from `[(r1, a), (r1, b), (r2, c)]`.
