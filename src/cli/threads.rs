@@ -27,7 +27,7 @@ pub fn threads(args: &ThreadsArgs, out: &mut Writer) -> Result<i32, Error> {
         let created = t.raw["createdAt"].as_u64().map(|s| utc(s * 1000));
         let (owner, preview) = match owners.get(&t.id) {
             Some(owner) => (
-                owner.names.clone(),
+                group_by_run(&owner.steps),
                 owner.prompt.clone().unwrap_or_default(),
             ),
             None => ("-".into(), t.preview.clone()),
