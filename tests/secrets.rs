@@ -328,7 +328,16 @@ async fn resume_asks_for_the_secrets_again(env: &TestEnv, id: &str, fixed: Arc<A
     fixed.store(true, Ordering::SeqCst);
     let resumed = weft(
         env,
-        &["resume", id, "--input", &token, "--progress", "plain"],
+        &[
+            "resume",
+            id,
+            "--input",
+            &token,
+            "--input",
+            "who=world",
+            "--progress",
+            "plain",
+        ],
         &[("WEFT_TEST_KEY", KEY)],
     )
     .await;

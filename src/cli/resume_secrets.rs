@@ -14,7 +14,8 @@ use crate::workflow::Workflow;
 use crate::workflow::inputs::{self, InputError};
 
 /// The inputs the resumed run runs with: the recorded ones, each secret given again.
-/// Only secret inputs may be given: the others keep the values the run started with.
+/// Only secret inputs may be given (another one only with the value it has, so the
+/// inputs file of the first run can be given again): the others keep their values.
 pub(super) fn inputs(
     state: &RunState,
     workflow: &Workflow,
@@ -25,8 +26,9 @@ pub(super) fn inputs(
         _ => Map::new(),
     };
     let given = inputs::given(workflow, &args.inputs, args.inputs_file.as_deref())?;
-    for name in given.keys() {
-        if !workflow.secret_inputs().any(|s| s == name) {
+    for (name, value) in &given {
+        let secret = workflow.secret_inputs().any(|s| s == name);
+        if !secret && values.get(name) != Some(value) {
             return Err(InputError::NotSecret(name.clone()).into());
         }
     }
