@@ -5,8 +5,8 @@
 //! [`StreamRedactor`] that holds back what could be the start of a secret until the next
 //! delta, or the end of the attempt, shows what it is.
 //!
-//! [`Redact`] for the event and record types lists every field (no `..`), so that a field
-//! added later does not compile until it is masked too.
+//! [`Redact`] for the event and record types lists every variant and every field (no `..`
+//! where fields are read), so that one added later does not compile until it is masked too.
 
 use std::collections::BTreeMap;
 
@@ -88,101 +88,122 @@ fn text_event(step: &str, index: Option<usize>, text: Vec<u8>) -> Option<RunEven
 impl Redact for RunEvent {
     fn redact(&mut self, r: &Redactor) {
         match self {
-            RunEvent::RunStarted {
-                run_id,
-                workflow,
-                steps: _,
-            } => {
-                run_id.redact(r);
-                workflow.redact(r);
-            }
-            RunEvent::StepStarted {
-                step,
-                index: _,
-                thread_id,
-                attempt: _,
-                prompt,
-            } => {
-                step.redact(r);
-                thread_id.redact(r);
-                prompt.redact(r);
-            }
-            RunEvent::TurnDelta {
-                step,
-                index: _,
-                delta,
-            } => {
-                step.redact(r);
-                delta.redact(r);
-            }
-            RunEvent::TurnActivity {
-                step,
-                index: _,
-                activity,
-            } => {
-                step.redact(r);
-                activity.redact(r);
-            }
-            RunEvent::TurnUsage {
-                step,
-                index: _,
-                usage: _,
-            } => step.redact(r),
-            RunEvent::ApprovalRequested {
-                step,
-                index: _,
-                kind,
-                subject,
-            } => {
-                step.redact(r);
-                kind.redact(r);
-                subject.redact(r);
-            }
-            RunEvent::ApprovalDecided {
-                step,
-                index: _,
-                kind,
-                subject,
-                approved: _,
-                reason,
-            } => {
-                step.redact(r);
-                kind.redact(r);
-                subject.redact(r);
-                reason.redact(r);
-            }
-            RunEvent::StepRetrying {
-                step,
-                index: _,
-                attempt: _,
-                reason,
-            } => {
-                step.redact(r);
-                reason.redact(r);
-            }
-            RunEvent::StepFinished {
-                step,
-                index: _,
-                status: _,
-                error,
-                output,
-                duration_ms: _,
-                usage: _,
-                thread_id,
-                attempts: _,
-                reused: _,
-            } => {
-                step.redact(r);
-                error.redact(r);
-                output.redact(r);
-                thread_id.redact(r);
-            }
-            RunEvent::RunFinished {
-                status: _,
-                duration_ms: _,
-                usage: _,
-            } => {}
+            RunEvent::RunStarted { .. }
+            | RunEvent::StepStarted { .. }
+            | RunEvent::StepRetrying { .. }
+            | RunEvent::StepFinished { .. }
+            | RunEvent::RunFinished { .. } => redact_lifecycle(self, r),
+            RunEvent::TurnDelta { .. }
+            | RunEvent::TurnActivity { .. }
+            | RunEvent::TurnUsage { .. }
+            | RunEvent::ApprovalRequested { .. }
+            | RunEvent::ApprovalDecided { .. } => redact_turn(self, r),
         }
+    }
+}
+
+/// The run's and the steps' beginnings and ends.
+fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
+    match event {
+        RunEvent::RunStarted {
+            run_id,
+            workflow,
+            steps: _,
+        } => {
+            run_id.redact(r);
+            workflow.redact(r);
+        }
+        RunEvent::StepStarted {
+            step,
+            index: _,
+            thread_id,
+            attempt: _,
+            prompt,
+        } => {
+            step.redact(r);
+            thread_id.redact(r);
+            prompt.redact(r);
+        }
+        RunEvent::StepRetrying {
+            step,
+            index: _,
+            attempt: _,
+            reason,
+        } => {
+            step.redact(r);
+            reason.redact(r);
+        }
+        RunEvent::StepFinished {
+            step,
+            index: _,
+            status: _,
+            error,
+            output,
+            duration_ms: _,
+            usage: _,
+            thread_id,
+            attempts: _,
+            reused: _,
+        } => {
+            step.redact(r);
+            error.redact(r);
+            output.redact(r);
+            thread_id.redact(r);
+        }
+        RunEvent::RunFinished {
+            status: _,
+            duration_ms: _,
+            usage: _,
+        } => {}
+        _ => {}
+    }
+}
+
+/// What happens during a turn: text, activity, usage, approvals.
+fn redact_turn(event: &mut RunEvent, r: &Redactor) {
+    match event {
+        RunEvent::TurnDelta {
+            step,
+            index: _,
+            delta: text,
+        }
+        | RunEvent::TurnActivity {
+            step,
+            index: _,
+            activity: text,
+        } => {
+            step.redact(r);
+            text.redact(r);
+        }
+        RunEvent::TurnUsage {
+            step,
+            index: _,
+            usage: _,
+        } => step.redact(r),
+        RunEvent::ApprovalRequested {
+            step,
+            index: _,
+            kind,
+            subject,
+        } => {
+            step.redact(r);
+            kind.redact(r);
+            subject.redact(r);
+        }
+        RunEvent::ApprovalDecided {
+            step,
+            index: _,
+            kind,
+            subject,
+            approved: _,
+            reason,
+        } => {
+            step.redact(r);
+            kind.redact(r);
+            subject.redact(r);
+            reason.redact(r);
+        }
+        _ => {}
     }
 }
 
