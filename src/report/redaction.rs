@@ -332,6 +332,40 @@ mod tests {
         assert_eq!(text_of(&written), "ame 9f8eopen ses");
     }
 
+    /// A writer that keeps what it is given.
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<RunEvent>>>);
+
+    impl crate::report::EventWriter for Capture {
+        fn write_event(&mut self, event: &RunEvent) -> Result<(), crate::report::ReportError> {
+            self.0.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_writer_of_a_reporter_gets_masked_events() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut reporter = crate::report::Reporter::new(std::io::sink());
+        reporter.add(Capture(seen.clone()));
+        reporter.redact_with(Redactor::new([SECRET]).unwrap());
+        reporter.write_event(&RunEvent::ApprovalDecided {
+            step: "a".into(),
+            index: None,
+            kind: "command".into(),
+            subject: format!("curl -H '{SECRET}'"),
+            approved: false,
+            reason: format!("`{SECRET}` matches nothing"),
+        });
+        reporter.write_event(&delta(None, "key: open ses"));
+        reporter.write_event(&delta(None, "ame 9f8e."));
+        reporter.write_event(&finished(None));
+        let seen = serde_json::to_string(&*seen.lock().unwrap()).unwrap();
+        assert!(!seen.contains("ses"), "{seen}");
+        assert!(seen.contains("curl -H '***'"), "{seen}");
+        assert!(seen.contains(r#""delta":"key: ""#), "{seen}");
+        assert!(seen.contains(r#""delta":"***.""#), "{seen}");
+    }
+
     #[test]
     fn without_secrets_events_are_unchanged() {
         let mut r = EventRedactor::default();
