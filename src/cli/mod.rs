@@ -5,6 +5,8 @@ mod commands;
 mod common_args;
 mod doctor;
 mod dry_run;
+mod gate_args;
+mod gate_prompt;
 mod record_args;
 mod resume;
 mod run;
@@ -21,4 +23,5 @@ pub use args::{
 };
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
+pub use gate_args::{GateArgs, Reply};
 pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};

@@ -35,7 +35,8 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
         workdir: std::env::current_dir().unwrap_or_else(|_| ".".into()),
         retry_delay: Duration::from_secs(1),
     };
-    let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    let mut spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    spec.gates = args.gates.resolve(&spec)?;
     let state = new_state(&workflow, &spec, &options, inputs);
     let session = Session {
         spec,

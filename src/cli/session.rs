@@ -12,15 +12,20 @@ use tokio::sync::{oneshot, watch};
 
 use super::commands::Writer;
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
+use super::gate_prompt::TerminalGates;
 use super::tape::{Tape, TapeSetup};
 use crate::client::diagnose;
+use crate::engine::agent::NoAgent;
 use crate::engine::event::{RunEvent, Status};
-use crate::engine::spec::RunSpec;
+use crate::engine::gate::{Gatekeeper, NoGatekeeper};
+use crate::engine::spec::{RunSpec, UnitKind};
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
-use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
+use crate::error::{
+    EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, EXIT_WAITING, Error,
+};
 use crate::report::{
-    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
-    SharedWriter, WORKFLOW_FILE, summary, write_atomic,
+    Colors, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter, RunRecorder,
+    RunState, SharedWriter, WORKFLOW_FILE, summary, write_atomic,
 };
 
 /// What a session runs and how.
@@ -50,7 +55,7 @@ pub(super) fn execute(
     let mut out = SharedWriter::new(out);
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
-    let mut reporter = reporter(
+    let (mut reporter, pause) = reporter(
         args,
         session.state,
         &session.workflow_text,
@@ -58,6 +63,7 @@ pub(super) fn execute(
         colors,
         streams,
     )?;
+    let keeper = gatekeeper(pause);
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Error::Agent(format!("cannot start the async runtime: {e}")))?;
     let reaper = crate::reaper::install_for_command();
@@ -66,7 +72,13 @@ pub(super) fn execute(
     let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
-    let run = run(config, &hint, spec, seed, &mut reporter, err.clone());
+    let run = run(
+        config,
+        &hint,
+        (spec, seed, keeper),
+        &mut reporter,
+        err.clone(),
+    );
     let report = runtime.block_on(async {
         reaper.reap_while_running();
         run.await
@@ -81,16 +93,24 @@ pub(super) fn execute(
     Ok(finish(args, &report, &run_id, &hint, colors, &mut out, &mut err).max(tape_code))
 }
 
-/// Starts the agent and runs `spec` on it with `reporter` attached; a second Ctrl-C
-/// exits at once, saying so on `err`.
+/// Starts the agent and runs `spec` on it with `reporter` attached (a run without turns
+/// starts no agent); a second Ctrl-C exits at once, saying so on `err`.
 async fn run(
     config: CodexConfig,
     hint: &str,
-    spec: RunSpec,
-    seed: Seed,
+    (spec, seed, keeper): (RunSpec, Seed, Arc<dyn Gatekeeper>),
     reporter: &mut Reporter<'_>,
     err: SharedWriter<'_>,
 ) -> Result<RunReport, Error> {
+    if !spec.steps.iter().any(|s| s.kind == UnitKind::Turn) {
+        let (cancel, again) = cancel_on_signal();
+        let mut sink = |e: &RunEvent| reporter.write_event(e);
+        let run = engine::execute_gated(Arc::new(NoAgent), keeper, spec, seed, cancel, &mut sink);
+        return Ok(tokio::select! {
+            report = run => report,
+            Ok(()) = again => exit_now(err),
+        });
+    }
     let agent = match start_agent(config, hint, err.clone()).await {
         Ok(agent) => Arc::new(agent),
         Err(error) => {
@@ -104,7 +124,7 @@ async fn run(
     };
     let (cancel, again) = cancel_on_signal();
     let mut sink = |e: &RunEvent| reporter.write_event(e);
-    let run = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
+    let run = engine::execute_gated(agent.clone(), keeper, spec, seed, cancel, &mut sink);
     let report = tokio::select! {
         report = run => report,
         Ok(()) = again => exit_now(err),
@@ -170,10 +190,13 @@ fn reporter<'a>(
     hint: &str,
     colors: Colors,
     (out, err): (SharedWriter<'a>, SharedWriter<'a>),
-) -> Result<Reporter<'a>, Error> {
+) -> Result<(Reporter<'a>, Option<LivePause>), Error> {
     let mut reporter = Reporter::new(err.clone());
+    let mut pause = None;
     if args.progress.live() {
-        reporter.add(Live::new(args.verbose, colors));
+        let live = Live::new(args.verbose, colors);
+        pause = Some(live.pauser());
+        reporter.add(live);
     } else {
         reporter.add(Plain::new(err.clone(), args.verbose));
     }
@@ -204,7 +227,20 @@ fn reporter<'a>(
     let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
     write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
     reporter.add(recorder);
-    Ok(reporter)
+    Ok((reporter, pause))
+}
+
+/// Who answers gates: a person at the terminal when stdin and stderr are one; else
+/// nobody, and a gate without an answer waits.
+fn gatekeeper(pause: Option<LivePause>) -> Arc<dyn Gatekeeper> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Arc::new(NoGatekeeper);
+    }
+    let stdin = std::io::BufReader::new(std::io::stdin());
+    let stderr: Arc<std::sync::Mutex<dyn Write + Send>> =
+        Arc::new(std::sync::Mutex::new(std::io::stderr()));
+    Arc::new(Arc::new(TerminalGates::new(stdin, stderr, pause)))
 }
 
 /// `weft resume ID`, with `--runs-dir` when it is not the default.
@@ -296,7 +332,10 @@ fn finish(
     }
     let record = args.runs_dir.join(run_id);
     let _ = writeln!(err, "run record: {}", record.display());
-    if report.status != Status::Succeeded {
+    let waiting = super::gate_prompt::waiting_note(report, hint);
+    if !waiting.is_empty() {
+        let _ = write!(err, "{waiting}");
+    } else if report.status != Status::Succeeded {
         let _ = writeln!(err, "to continue where it stopped: {hint}");
     }
     exit_code(report)
@@ -308,6 +347,7 @@ pub fn exit_code(report: &RunReport) -> i32 {
         Status::Interrupted => EXIT_INTERRUPTED,
         _ if report.fatal.is_some() => EXIT_AGENT,
         Status::Failed => EXIT_STEP_FAILED,
+        Status::Waiting => EXIT_WAITING,
         Status::Succeeded | Status::Skipped => EXIT_SUCCESS,
     }
 }

@@ -13,6 +13,7 @@ use super::atomic::write_atomic;
 use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
 use super::{EventWriter, ReportError};
+use crate::engine::IterationRecord;
 use crate::engine::event::RunEvent;
 
 /// Keeps the run record up to date from the run's events.
@@ -79,16 +80,67 @@ impl RunRecorder {
                 thread_id,
                 attempt,
                 prompt,
+                kind,
+                iteration,
             } => {
                 let entry = unit_entry(self.state.step_mut(step), *index, true);
-                if *attempt <= 1 {
-                    *entry = StepEntry::new(step, *index);
-                    entry.prompt = prompt.clone();
-                    entry.started_at_ms = Some(now_ms());
+                match (*attempt, *iteration) {
+                    (0 | 1, Some(n)) if n > 1 => {
+                        entry.iterations.retain(|it| it.number < n);
+                        entry.prompt = prompt.clone();
+                    }
+                    (0 | 1, _) => {
+                        *entry = StepEntry::new(step, *index);
+                        entry.prompt = prompt.clone();
+                        entry.started_at_ms = Some(now_ms());
+                    }
+                    _ => {}
                 }
                 entry.status = RecordStatus::Running;
-                entry.thread_id = Some(thread_id.clone());
+                entry.kind = *kind;
+                if thread_id.is_some() {
+                    entry.thread_id = thread_id.clone();
+                }
                 entry.attempts = *attempt;
+                true
+            }
+            RunEvent::IterationFinished {
+                step,
+                index,
+                iteration,
+                status,
+                error,
+                output,
+                duration_ms,
+                usage,
+                thread_id,
+                attempts,
+                ended,
+            } => {
+                let entry = unit_entry(self.state.step_mut(step), *index, false);
+                entry.iterations.retain(|it| it.number != *iteration);
+                entry.iterations.push(IterationRecord {
+                    number: *iteration,
+                    status: *status,
+                    output: output.clone(),
+                    error: error.clone(),
+                    usage: *usage,
+                    thread_id: thread_id.clone(),
+                    attempts: *attempts,
+                    duration_ms: *duration_ms,
+                    ended: *ended,
+                });
+                entry.iterations.sort_by_key(|it| it.number);
+                true
+            }
+            RunEvent::GateWaiting {
+                step,
+                index,
+                question,
+            } => {
+                let entry = unit_entry(self.state.step_mut(step), *index, false);
+                entry.status = RecordStatus::Waiting;
+                entry.prompt = Some(question.clone());
                 true
             }
             RunEvent::StepFinished {
@@ -102,6 +154,10 @@ impl RunRecorder {
                 thread_id,
                 attempts,
                 reused,
+                kind,
+                exit_code,
+                stderr,
+                iterations: _,
             } => {
                 let entry = unit_entry(self.state.step_mut(step), *index, false);
                 if *reused {
@@ -109,6 +165,9 @@ impl RunRecorder {
                     entry.status = RecordStatus::from(*status);
                     return true;
                 }
+                entry.kind = *kind;
+                entry.exit_code = exit_code.clone();
+                entry.stderr = stderr.clone();
                 entry.reused = false;
                 entry.status = RecordStatus::from(*status);
                 entry.error = error.clone();
@@ -138,13 +197,23 @@ impl RunRecorder {
 }
 
 /// The entry of a step (`index` none) or of one of its elements. On a step's first
-/// start in this session its old elements are dropped.
+/// start in this session its old elements are dropped (but for their loops' iterations,
+/// which a resumed loop continues after).
 fn unit_entry(entry: &mut StepEntry, index: Option<usize>, starting: bool) -> &mut StepEntry {
     let Some(ix) = index else { return entry };
     if starting && entry.status != RecordStatus::Running {
         let id = entry.id.clone();
+        let old = std::mem::take(&mut entry.elements);
         *entry = StepEntry::new(&id, None);
         entry.started_at_ms = Some(now_ms());
+        entry.elements = old
+            .into_iter()
+            .filter(|e| !e.iterations.is_empty())
+            .map(|e| StepEntry {
+                iterations: e.iterations,
+                ..StepEntry::new(&id, e.index)
+            })
+            .collect();
     }
     let at = match entry.elements.iter().position(|e| e.index == Some(ix)) {
         Some(at) => at,
@@ -223,6 +292,10 @@ mod tests {
             thread_id: Some("t1".into()),
             attempts: 1,
             reused: false,
+            kind: Default::default(),
+            exit_code: None,
+            stderr: None,
+            iterations: None,
         }
     }
 
@@ -234,9 +307,11 @@ mod tests {
         rec.write_event(&RunEvent::StepStarted {
             step: "a".into(),
             index: None,
-            thread_id: "t1".into(),
+            thread_id: Some("t1".into()),
             attempt: 1,
             prompt: Some("A".into()),
+            kind: Default::default(),
+            iteration: None,
         })
         .unwrap();
         rec.flush().unwrap();

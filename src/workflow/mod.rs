@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod inputs;
 mod load;
 mod lower;
+mod lower_kind;
 pub mod model;
 pub mod node;
 pub mod parse;
@@ -15,12 +16,16 @@ pub mod refs;
 pub mod schema;
 pub mod source;
 pub mod spanned;
+mod step_kind;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};
-pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
+pub use model::{
+    Gate, Input, InputType, Loop, Options, Output, Script, Step, StepKind, ThreadDef, ThreadRef,
+    Until, Workflow,
+};
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;

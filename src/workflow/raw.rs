@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, LoopThread, OnMax, OutputFormat, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -109,7 +109,8 @@ pub struct RawOptions {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub description: Option<String>,
-    pub prompt: Spanned<String>,
+    /// A turn's prompt; `None` for a script or a gate (the schema checks one is there).
+    pub prompt: Option<Spanned<String>>,
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     pub thread: Option<Spanned<String>>,
@@ -133,4 +134,23 @@ pub struct RawStep {
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
     pub fail_if: Option<Spanned<String>>,
+    // Step kinds beyond a turn, and loops (see `step_kind`).
+    pub run: Option<Spanned<String>>,
+    pub shell: Option<Spanned<Value>>,
+    pub env: Option<Spanned<Entries<Spanned<String>>>>,
+    pub output: Option<Spanned<OutputFormat>>,
+    pub gate: Option<Spanned<String>>,
+    #[serde(rename = "loop")]
+    pub looping: Option<Spanned<RawLoop>>,
+}
+
+/// `loop:` of a step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoop {
+    pub max_iterations: Spanned<u32>,
+    pub until: Option<Spanned<String>>,
+    pub until_run: Option<Spanned<String>>,
+    pub thread: Option<Spanned<LoopThread>>,
+    pub on_max: Option<OnMax>,
 }
