@@ -5,6 +5,7 @@ mod commands;
 mod common_args;
 mod doctor;
 mod dry_run;
+mod finish;
 mod gate_args;
 mod gate_prompt;
 mod record_args;

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
 use tokio::sync::{oneshot, watch};
 
 use super::commands::Writer;
@@ -20,12 +19,10 @@ use crate::engine::event::{RunEvent, Status};
 use crate::engine::gate::{Gatekeeper, NoGatekeeper};
 use crate::engine::spec::{RunSpec, UnitKind};
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
-use crate::error::{
-    EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, EXIT_WAITING, Error,
-};
+use crate::error::{EXIT_INTERRUPTED, EXIT_SUCCESS, Error};
 use crate::report::{
     Colors, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter, RunRecorder,
-    RunState, SharedWriter, WORKFLOW_FILE, summary, write_atomic,
+    RunState, SharedWriter, WORKFLOW_FILE, write_atomic,
 };
 
 /// What a session runs and how.
@@ -90,7 +87,8 @@ pub(super) fn execute(
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
     let report = report?;
-    Ok(finish(args, &report, &run_id, &hint, colors, &mut out, &mut err).max(tape_code))
+    let code = super::finish::finish(args, &report, &run_id, &hint, colors, &mut out, &mut err);
+    Ok(code.max(tape_code))
 }
 
 /// Starts the agent and runs `spec` on it with `reporter` attached (a run without turns
@@ -285,99 +283,4 @@ fn exit_now(mut err: SharedWriter<'_>) -> ! {
     let _ = writeln!(err, "interrupted again: exiting now");
     crate::reaper::end_installed();
     std::process::exit(EXIT_INTERRUPTED);
-}
-
-fn finish(
-    args: &ReportArgs,
-    report: &RunReport,
-    run_id: &str,
-    hint: &str,
-    colors: Colors,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    match args.output {
-        RunOutput::Json => {
-            let doc = json_report(report, run_id);
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            let _ = writeln!(out, "{text}");
-        }
-        RunOutput::Text => {
-            for (name, value) in &report.outputs {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                };
-                let _ = writeln!(out, "{name}: {text}");
-            }
-        }
-        RunOutput::Off => {}
-    }
-    let _ = write!(
-        err,
-        "\n{}",
-        summary::table(&report.steps, report.duration.as_millis() as u64, colors)
-    );
-    if let Some(fatal) = &report.fatal {
-        let _ = writeln!(err, "{} the agent failed: {fatal}", colors.error("error:"));
-    }
-    for step in report.steps.iter().filter(|s| s.status == Status::Failed) {
-        let why = step.error.as_deref().unwrap_or("failed");
-        let _ = writeln!(
-            err,
-            "{} step `{}` failed: {why}",
-            colors.error("error:"),
-            step.id
-        );
-    }
-    let record = args.runs_dir.join(run_id);
-    let _ = writeln!(err, "run record: {}", record.display());
-    let waiting = super::gate_prompt::waiting_note(report, hint);
-    if !waiting.is_empty() {
-        let _ = write!(err, "{waiting}");
-    } else if report.status != Status::Succeeded {
-        let _ = writeln!(err, "to continue where it stopped: {hint}");
-    }
-    exit_code(report)
-}
-
-/// The exit code of a finished run.
-pub fn exit_code(report: &RunReport) -> i32 {
-    match report.status {
-        Status::Interrupted => EXIT_INTERRUPTED,
-        _ if report.fatal.is_some() => EXIT_AGENT,
-        Status::Failed => EXIT_STEP_FAILED,
-        Status::Waiting => EXIT_WAITING,
-        Status::Succeeded | Status::Skipped => EXIT_SUCCESS,
-    }
-}
-
-fn json_report(report: &RunReport, run_id: &str) -> Value {
-    let steps: Map<String, Value> = report
-        .steps
-        .iter()
-        .map(|s| {
-            let mut v = json!({
-                "status": s.status,
-                "output": s.output,
-                "thread_id": s.thread_id,
-                "usage": s.usage,
-                "duration_ms": s.duration_ms,
-                "attempts": s.attempts,
-                "reused": s.reused,
-            });
-            if let (Some(e), Value::Object(m)) = (&s.error, &mut v) {
-                m.insert("error".into(), Value::String(e.clone()));
-            }
-            (s.id.clone(), v)
-        })
-        .collect();
-    json!({
-        "run_id": run_id,
-        "status": report.status,
-        "outputs": report.outputs,
-        "steps": steps,
-        "usage": report.usage,
-        "duration_ms": report.duration.as_millis() as u64,
-    })
 }

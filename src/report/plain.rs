@@ -102,14 +102,9 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
                 (None, false) => format!("{head} {took}; the loop goes on"),
             }
         }
-        RunEvent::GateWaiting {
-            step,
-            index,
-            question,
-        } => format!(
-            "{} waits for an answer: {}",
-            label(step, *index),
-            one_line(question, 200)
+        RunEvent::GateWaiting { step, index, .. } => format!(
+            "{} waits for an answer (there is no terminal to ask on)",
+            label(step, *index)
         ),
         RunEvent::TurnDelta { step, index, delta } if verbose => {
             format!("{} > {}", label(step, *index), delta.escape_debug())
