@@ -320,7 +320,7 @@ fn lower_loop(
     };
     Some(Loop {
         span,
-        max_iterations: max_iterations.value.max(1),
+        max_iterations: max_iterations.map_or(1, |m| m.value.max(1)),
         until,
         thread: loop_thread.map(|t| t.value).unwrap_or_default(),
         on_max: on_max.unwrap_or(OnMax::Fail),

@@ -148,7 +148,9 @@ pub struct RawStep {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoop {
-    pub max_iterations: Spanned<u32>,
+    /// Required (the schema says so); optional here so that the rest is still checked
+    /// when the value is wrong.
+    pub max_iterations: Option<Spanned<u32>>,
     pub until: Option<Spanned<String>>,
     pub until_run: Option<Spanned<String>>,
     pub thread: Option<Spanned<LoopThread>>,
