@@ -40,4 +40,6 @@ pub use scheduler::{Sink, execute, execute_gated, execute_seeded};
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
+mod steps_tests;
+#[cfg(test)]
 mod tests;
