@@ -478,3 +478,34 @@ async fn a_loop_killed_mid_iteration_resumes_at_the_next_iteration_never_the_fir
         .collect();
     assert_eq!(numbers, vec![json!(1), json!(2), json!(3)]);
 }
+
+#[tokio::test]
+async fn in_github_actions_a_waiting_gate_is_annotated_and_the_summary_says_how_to_answer() {
+    let env = TestEnv::start(|_| MockReply::text("unused")).await;
+    let file = write(&env.work(), "refused.yaml", REFUSED);
+    let summary = env.work().join("summary.md");
+    let mut cmd = command(&env, &["run", &file]);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let out = support::cli::run(cmd).await;
+    assert_eq!(out.status.code(), Some(4));
+    let id = run_ids(&env).pop().expect("a run");
+    let err = stderr(&out);
+    let note = err
+        .lines()
+        .find(|l| l.starts_with("::warning title=weft%3A step size waits for an answer::"))
+        .unwrap_or_else(|| panic!("no annotation:\n{err}"));
+    assert!(
+        note.contains(&format!(
+            "How many shards?%0ATo approve: weft resume {id} --approve size"
+        )),
+        "{note}"
+    );
+    let md = std::fs::read_to_string(&summary).expect("summary");
+    assert!(md.contains("weft: workflow `refused` waiting"), "{md}");
+    assert!(
+        md.contains(&format!("To approve: `weft resume {id} --approve size`")),
+        "{md}"
+    );
+    assert!(md.contains("| size | waiting |"), "{md}");
+}
