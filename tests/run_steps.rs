@@ -268,6 +268,18 @@ async fn scripts_loops_and_gates_run_stop_at_a_gate_and_resume_with_the_answers(
     assert_eq!(steps["announce"]["reused"], true);
     assert!(!prompts(&env).iter().any(|p| p == "CELEBRATE"));
     assert!(!env.work().join("pwned4").exists());
+
+    let shown = weft(&env, &["runs", "show", &id]).await;
+    let table = String::from_utf8_lossy(&shown.stdout);
+    assert!(table.contains("  iteration 3  succeeded (done)"), "{table}");
+    let shown = weft(&env, &["runs", "show", &id, "facts"]).await;
+    let facts = String::from_utf8_lossy(&shown.stdout);
+    assert!(facts.contains("--- script\nprintf"), "{facts}");
+    assert!(facts.contains("--- exit code\n0"), "{facts}");
+    assert!(
+        facts.contains("output: {\"files\""),
+        "the script's output is in the transcript: {facts}"
+    );
 }
 
 const REFUSED: &str = r#"
