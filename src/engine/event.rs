@@ -35,6 +35,10 @@ impl Status {
 }
 
 /// One thing that happened during a run.
+///
+/// `step.finished` is the largest variant by far; events live for one call of a sink and
+/// are passed by reference, so their size is not worth boxing the fields people read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum RunEvent {

@@ -15,7 +15,7 @@ use super::gate::{GateUnit, Gatekeeper};
 use super::looping::{IterationBody, IterationRecord, LoopUnit, UntilRun};
 use super::output::OutputSchema;
 use super::script::ScriptBody;
-use super::spec::{GateAnswer, RunSpec, StepSpec, UnitKind, UntilSpec};
+use super::spec::{GateAnswer, GateSpec, RunSpec, StepSpec, UnitKind, UntilSpec};
 use super::threads::{ThreadBook, ThreadSource};
 use super::turn::TurnBody;
 use super::unit::{Unit, UnitError, UnitKey};
@@ -71,54 +71,71 @@ impl<A: Agent> Launcher<A> {
     }
 }
 
-impl<A: Agent> MakeUnit for Launcher<A> {
-    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
+impl<A: Agent> Launcher<A> {
+    /// A gate's unit: its question rendered, with any answer given before the run.
+    fn gate(&self, input: &UnitInput<'_>, gate: &GateSpec) -> Result<Box<dyn Unit>, UnitError> {
+        let question = input
+            .renderer
+            .render(&gate.question, input.context)
+            .map_err(|source| UnitError::Render {
+                what: "gate's question",
+                source,
+            })?;
+        Ok(Box::new(GateUnit {
+            key: input.key,
+            step: input.step.id.clone(),
+            question,
+            schema: self.schemas[input.key.step].clone(),
+            timeout: input.step.timeout,
+            answer: self.answers.get(&input.step.id).cloned(),
+            keeper: self.keeper.clone(),
+        }))
+    }
+
+    /// The body that makes a turn's or a script's units, and where a turn's first unit
+    /// runs.
+    fn body(
+        &self,
+        input: &UnitInput<'_>,
+    ) -> Result<(Box<dyn IterationBody>, Option<ThreadSource>), UnitError> {
         let step = input.step;
         let schema = self.schemas[input.key.step].clone();
         let renderer = input.renderer.clone();
-        let (body, thread): (Box<dyn IterationBody>, Option<ThreadSource>) = match &step.kind {
-            UnitKind::Gate(gate) => {
-                let question =
-                    renderer
-                        .render(&gate.question, input.context)
-                        .map_err(|source| UnitError::Render {
-                            what: "gate's question",
-                            source,
-                        })?;
-                return Ok(Box::new(GateUnit {
+        Ok(match &step.kind {
+            UnitKind::Script(script) => (
+                Box::new(ScriptBody {
                     key: input.key,
-                    step: step.id.clone(),
-                    question,
+                    step: step.clone(),
+                    script: script.clone(),
                     schema,
-                    timeout: step.timeout,
-                    answer: self.answers.get(&step.id).cloned(),
-                    keeper: self.keeper.clone(),
-                }));
-            }
-            UnitKind::Turn => {
+                    retry_delay: self.retry_delay,
+                    renderer,
+                }),
+                None,
+            ),
+            _ => {
                 let body = TurnBody {
                     agent: self.agent.clone(),
                     key: input.key,
                     step: step.clone(),
                     schema,
                     retry_delay: self.retry_delay,
-                    renderer: renderer.clone(),
+                    renderer,
                 };
                 let thread = body.thread(input.context, input.threads)?;
                 (Box::new(body), Some(thread))
             }
-            UnitKind::Script(script) => {
-                let body = ScriptBody {
-                    key: input.key,
-                    step: step.clone(),
-                    script: script.clone(),
-                    schema,
-                    retry_delay: self.retry_delay,
-                    renderer: renderer.clone(),
-                };
-                (Box::new(body), None)
-            }
-        };
+        })
+    }
+}
+
+impl<A: Agent> MakeUnit for Launcher<A> {
+    fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
+        let step = input.step;
+        if let UnitKind::Gate(gate) = &step.kind {
+            return self.gate(&input, gate);
+        }
+        let (body, thread) = self.body(&input)?;
         let Some(looping) = &step.looping else {
             return body.make(input.context, None, thread);
         };
@@ -137,7 +154,7 @@ impl<A: Agent> MakeUnit for Launcher<A> {
             spec: looping.clone(),
             body,
             context: input.context.clone(),
-            renderer,
+            renderer: input.renderer.clone(),
             first_thread: thread,
             saved: input.saved,
             until_run,

@@ -176,7 +176,7 @@ impl<'s> Scheduler<'s> {
             rec.reused = true;
             let rec = rec.of_kind(&self.spec.steps[i]);
             (self.sink)(&step_finished(&rec));
-            self.steps[i] = StepState::Done(rec);
+            self.steps[i] = StepState::Done(Box::new(rec));
         }
     }
 
@@ -225,7 +225,7 @@ impl<'s> Scheduler<'s> {
                     .upstream
                     .iter()
                     .filter_map(|&u| match &self.steps[u] {
-                        StepState::Done(rec) => Some((&self.spec.steps[u], rec)),
+                        StepState::Done(rec) => Some((&self.spec.steps[u], rec.as_ref())),
                         _ => None,
                     })
                     .collect();
@@ -380,7 +380,7 @@ impl<'s> Scheduler<'s> {
 
     fn record(&mut self, i: usize, rec: StepRecord) {
         (self.sink)(&step_finished(&rec));
-        self.steps[i] = StepState::Done(rec);
+        self.steps[i] = StepState::Done(Box::new(rec));
     }
 
     fn after_failure(&mut self, i: usize) {
@@ -414,7 +414,7 @@ impl<'s> Scheduler<'s> {
     /// The template context: inputs, finished steps, workflow, run and allowed env.
     fn context(&self) -> Value {
         let done = self.steps.iter().filter_map(|s| match s {
-            StepState::Done(rec) => Some(rec),
+            StepState::Done(rec) => Some(rec.as_ref()),
             _ => None,
         });
         run_context(&self.spec, done)
@@ -423,7 +423,7 @@ impl<'s> Scheduler<'s> {
     fn finish(mut self, started: Instant) -> RunReport {
         let done: Vec<(&StepSpec, &StepRecord)> = (self.spec.steps.iter().zip(&self.steps))
             .filter_map(|(spec, s)| match s {
-                StepState::Done(rec) => Some((spec, rec)),
+                StepState::Done(rec) => Some((spec, rec.as_ref())),
                 _ => None,
             })
             .collect();

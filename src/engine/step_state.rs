@@ -15,7 +15,7 @@ use super::unit::{UnitKey, UnitResult};
 pub(super) enum StepState {
     Pending,
     Running(Running),
-    Done(StepRecord),
+    Done(Box<StepRecord>),
 }
 
 /// A step whose units are being run.
@@ -107,23 +107,7 @@ impl Running {
     /// in order.
     pub fn record(&self, step: &StepSpec) -> StepRecord {
         let results: Vec<&UnitResult> = self.results.iter().flatten().collect();
-        let all = |s: Status| results.iter().all(|r| r.status == s);
-        let any = |s: Status| results.iter().any(|r| r.status == s);
-        let status = if any(Status::Interrupted) {
-            Status::Interrupted
-        } else if all(Status::Skipped) {
-            Status::Skipped
-        } else if all(Status::Succeeded) {
-            Status::Succeeded
-        } else if !any(Status::Failed)
-            && results
-                .iter()
-                .all(|r| matches!(r.status, Status::Succeeded | Status::Waiting))
-        {
-            Status::Waiting
-        } else {
-            Status::Failed
-        };
+        let status = status_of(&results);
         let fan_out = self.fan_out();
         let each = |get: &dyn Fn(&UnitResult) -> Option<Value>| {
             if fan_out {
@@ -168,5 +152,25 @@ impl Running {
             record.iterations = each(&|r| r.iterations.clone().map(Value::Array));
         }
         record.of_kind(step)
+    }
+}
+
+/// A step's status from its units': interrupted if one was, skipped if all were,
+/// succeeded if all did, waiting if the rest did, else failed.
+fn status_of(results: &[&UnitResult]) -> Status {
+    let all = |s: Status| results.iter().all(|r| r.status == s);
+    if results.iter().any(|r| r.status == Status::Interrupted) {
+        Status::Interrupted
+    } else if all(Status::Skipped) {
+        Status::Skipped
+    } else if all(Status::Succeeded) {
+        Status::Succeeded
+    } else if results
+        .iter()
+        .all(|r| matches!(r.status, Status::Succeeded | Status::Waiting))
+    {
+        Status::Waiting
+    } else {
+        Status::Failed
     }
 }

@@ -74,64 +74,11 @@ impl RunRecorder {
     /// Updates the state; true when it changed in a way worth saving.
     fn apply(&mut self, event: &RunEvent) -> bool {
         match event {
-            RunEvent::StepStarted {
-                step,
-                index,
-                thread_id,
-                attempt,
-                prompt,
-                kind,
-                iteration,
-            } => {
-                let entry = unit_entry(self.state.step_mut(step), *index, true);
-                match (*attempt, *iteration) {
-                    (0 | 1, Some(n)) if n > 1 => {
-                        entry.iterations.retain(|it| it.number < n);
-                        entry.prompt = prompt.clone();
-                    }
-                    (0 | 1, _) => {
-                        *entry = StepEntry::new(step, *index);
-                        entry.prompt = prompt.clone();
-                        entry.started_at_ms = Some(now_ms());
-                    }
-                    _ => {}
-                }
-                entry.status = RecordStatus::Running;
-                entry.kind = *kind;
-                if thread_id.is_some() {
-                    entry.thread_id = thread_id.clone();
-                }
-                entry.attempts = *attempt;
-                true
+            RunEvent::StepStarted { step, index, .. } => {
+                started(unit_entry(self.state.step_mut(step), *index, true), event);
             }
-            RunEvent::IterationFinished {
-                step,
-                index,
-                iteration,
-                status,
-                error,
-                output,
-                duration_ms,
-                usage,
-                thread_id,
-                attempts,
-                ended,
-            } => {
-                let entry = unit_entry(self.state.step_mut(step), *index, false);
-                entry.iterations.retain(|it| it.number != *iteration);
-                entry.iterations.push(IterationRecord {
-                    number: *iteration,
-                    status: *status,
-                    output: output.clone(),
-                    error: error.clone(),
-                    usage: *usage,
-                    thread_id: thread_id.clone(),
-                    attempts: *attempts,
-                    duration_ms: *duration_ms,
-                    ended: *ended,
-                });
-                entry.iterations.sort_by_key(|it| it.number);
-                true
+            RunEvent::IterationFinished { step, index, .. } => {
+                iterated(unit_entry(self.state.step_mut(step), *index, false), event);
             }
             RunEvent::GateWaiting {
                 step,
@@ -141,44 +88,9 @@ impl RunRecorder {
                 let entry = unit_entry(self.state.step_mut(step), *index, false);
                 entry.status = RecordStatus::Waiting;
                 entry.prompt = Some(question.clone());
-                true
             }
-            RunEvent::StepFinished {
-                step,
-                index,
-                status,
-                error,
-                output,
-                duration_ms,
-                usage,
-                thread_id,
-                attempts,
-                reused,
-                kind,
-                exit_code,
-                stderr,
-                iterations: _,
-            } => {
-                let entry = unit_entry(self.state.step_mut(step), *index, false);
-                if *reused {
-                    entry.reused = true;
-                    entry.status = RecordStatus::from(*status);
-                    return true;
-                }
-                entry.kind = *kind;
-                entry.exit_code = exit_code.clone();
-                entry.stderr = stderr.clone();
-                entry.reused = false;
-                entry.status = RecordStatus::from(*status);
-                entry.error = error.clone();
-                entry.output = output.clone().unwrap_or_default();
-                entry.duration_ms = Some(*duration_ms);
-                entry.usage = *usage;
-                entry.attempts = *attempts;
-                if thread_id.is_some() {
-                    entry.thread_id = thread_id.clone();
-                }
-                true
+            RunEvent::StepFinished { step, index, .. } => {
+                finished(unit_entry(self.state.step_mut(step), *index, false), event);
             }
             RunEvent::RunFinished {
                 status,
@@ -189,10 +101,115 @@ impl RunRecorder {
                 self.state.duration_ms = Some(self.earlier_ms + duration_ms);
                 self.state.usage = *usage;
                 self.state.pid = None;
-                true
             }
-            _ => false,
+            _ => return false,
         }
+        true
+    }
+}
+
+/// A unit's attempt started: its first attempt starts its entry afresh, but a loop's
+/// later iteration keeps the iterations before it.
+fn started(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::StepStarted {
+        step,
+        index,
+        thread_id,
+        attempt,
+        prompt,
+        kind,
+        iteration,
+    } = event
+    else {
+        return;
+    };
+    match (*attempt, *iteration) {
+        (0 | 1, Some(n)) if n > 1 => {
+            entry.iterations.retain(|it| it.number < n);
+            entry.prompt = prompt.clone();
+        }
+        (0 | 1, _) => {
+            *entry = StepEntry::new(step, *index);
+            entry.prompt = prompt.clone();
+            entry.started_at_ms = Some(now_ms());
+        }
+        _ => {}
+    }
+    entry.status = RecordStatus::Running;
+    entry.kind = *kind;
+    if thread_id.is_some() {
+        entry.thread_id = thread_id.clone();
+    }
+    entry.attempts = *attempt;
+}
+
+/// A loop's iteration finished: kept in order (replacing an earlier try of it).
+fn iterated(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::IterationFinished {
+        iteration,
+        status,
+        error,
+        output,
+        duration_ms,
+        usage,
+        thread_id,
+        attempts,
+        ended,
+        ..
+    } = event
+    else {
+        return;
+    };
+    entry.iterations.retain(|it| it.number != *iteration);
+    entry.iterations.push(IterationRecord {
+        number: *iteration,
+        status: *status,
+        output: output.clone(),
+        error: error.clone(),
+        usage: *usage,
+        thread_id: thread_id.clone(),
+        attempts: *attempts,
+        duration_ms: *duration_ms,
+        ended: *ended,
+    });
+    entry.iterations.sort_by_key(|it| it.number);
+}
+
+/// A unit (or a step) ended; a step kept from an earlier session keeps what it had.
+fn finished(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::StepFinished {
+        status,
+        error,
+        output,
+        duration_ms,
+        usage,
+        thread_id,
+        attempts,
+        reused,
+        kind,
+        exit_code,
+        stderr,
+        ..
+    } = event
+    else {
+        return;
+    };
+    entry.status = RecordStatus::from(*status);
+    if *reused {
+        entry.reused = true;
+        return;
+    }
+    entry.reused = false;
+    entry.kind = *kind;
+    entry.exit_code = exit_code.clone();
+    entry.stderr = stderr.clone();
+    entry.error = error.clone();
+    entry.output = output.clone().unwrap_or_default();
+    entry.duration_ms = Some(*duration_ms);
+    entry.usage = *usage;
+    entry.attempts = *attempts;
+    if thread_id.is_some() {
+        entry.thread_id = thread_id.clone();
     }
 }
 

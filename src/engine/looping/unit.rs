@@ -64,66 +64,27 @@ struct Tally {
     previous: Value,
 }
 
+/// Whether the loop goes on after an iteration.
+#[derive(PartialEq)]
+enum Flow {
+    Next,
+    Done,
+}
+
 impl LoopUnit {
     async fn run_to_end(self, link: UnitLink) -> UnitResult {
         let started = Instant::now();
         let mut result = UnitResult::new(self.key);
         let mut tally = self.resume(&mut result);
         let first = tally.outputs.len() as u32 + 1;
-        let mut done = false;
+        let mut flow = Flow::Next;
         for number in first..=self.spec.max_iterations {
-            if let Some(reason) = link.stop.borrow().clone() {
-                stopped(&mut result, &reason);
-                done = true;
+            flow = self.iterate(number, &mut tally, &link, &mut result).await;
+            if flow == Flow::Done {
                 break;
             }
-            let context = with_iteration(self.context.clone(), number, &tally.previous);
-            let unit = match self.body.make(&context, Some(number), tally.thread.clone()) {
-                Ok(unit) => unit,
-                Err(error) => {
-                    result.error = Some(format!("iteration {number}: {error}"));
-                    done = true;
-                    break;
-                }
-            };
-            let it_started = Instant::now();
-            let ran = relay(unit, &link, tally.usage).await;
-            tally.usage.add(&ran.usage);
-            tally.attempts += ran.attempts;
-            let ended = match ran.status {
-                Status::Succeeded => self.ended(&context, &ran, &link).await,
-                _ => Ok(false),
-            };
-            let record = IterationRecord {
-                number,
-                status: if ended.is_err() {
-                    Status::Failed
-                } else {
-                    ran.status
-                },
-                output: ran.output.clone(),
-                error: ran.error.clone().or_else(|| ended.clone().err()),
-                usage: ran.usage,
-                thread_id: ran.thread_id.clone(),
-                attempts: ran.attempts,
-                duration_ms: it_started.elapsed().as_millis() as u64,
-                ended: ended == Ok(true),
-            };
-            link.sender.send(UnitMsg::Iteration(record.clone()));
-            tally.outputs.push(ran.output.clone());
-            take_last(&mut result, &ran);
-            if record.status != Status::Succeeded || record.ended {
-                result.status = record.status;
-                result.error = record.error.map(|e| format!("iteration {number}: {e}"));
-                done = true;
-                break;
-            }
-            if self.spec.thread == LoopThread::Same {
-                tally.thread = ran.thread_id.map(ThreadSource::Existing);
-            }
-            tally.previous = ran.output;
         }
-        if !done {
+        if flow == Flow::Next {
             self.at_the_limit(&mut result, tally.outputs.last());
         }
         result.iterations = Some(tally.outputs);
@@ -131,6 +92,65 @@ impl LoopUnit {
         result.attempts = tally.attempts;
         result.duration = started.elapsed();
         result
+    }
+
+    /// Runs iteration `number`, reports it, and says whether the loop goes on; when it
+    /// does not, `result` says how the loop ended.
+    async fn iterate(
+        &self,
+        number: u32,
+        tally: &mut Tally,
+        link: &UnitLink,
+        result: &mut UnitResult,
+    ) -> Flow {
+        if let Some(reason) = link.stop.borrow().clone() {
+            stopped(result, &reason);
+            return Flow::Done;
+        }
+        let context = with_iteration(self.context.clone(), number, &tally.previous);
+        let unit = match self.body.make(&context, Some(number), tally.thread.clone()) {
+            Ok(unit) => unit,
+            Err(error) => {
+                result.error = Some(format!("iteration {number}: {error}"));
+                return Flow::Done;
+            }
+        };
+        let started = Instant::now();
+        let ran = relay(unit, link, tally.usage).await;
+        tally.usage.add(&ran.usage);
+        tally.attempts += ran.attempts;
+        let ended = match ran.status {
+            Status::Succeeded => self.ended(&context, &ran, link).await,
+            _ => Ok(false),
+        };
+        let record = IterationRecord {
+            number,
+            status: if ended.is_err() {
+                Status::Failed
+            } else {
+                ran.status
+            },
+            output: ran.output.clone(),
+            error: ran.error.clone().or_else(|| ended.clone().err()),
+            usage: ran.usage,
+            thread_id: ran.thread_id.clone(),
+            attempts: ran.attempts,
+            duration_ms: started.elapsed().as_millis() as u64,
+            ended: ended == Ok(true),
+        };
+        link.sender.send(UnitMsg::Iteration(record.clone()));
+        tally.outputs.push(ran.output.clone());
+        take_last(result, &ran);
+        if record.status != Status::Succeeded || record.ended {
+            result.status = record.status;
+            result.error = record.error.map(|e| format!("iteration {number}: {e}"));
+            return Flow::Done;
+        }
+        if self.spec.thread == LoopThread::Same {
+            tally.thread = ran.thread_id.map(ThreadSource::Existing);
+        }
+        tally.previous = ran.output;
+        Flow::Next
     }
 
     /// The tally of the iterations an earlier session finished; where the next runs.
