@@ -195,7 +195,7 @@ async fn scripts_loops_and_gates_run_stop_at_a_gate_and_resume_with_the_answers(
     assert_eq!(log.matches("\"type\":\"iteration.finished\"").count(), 5);
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(xml.contains("name=\"ship\""), "{xml}");
-    assert!(xml.contains("waiting for an answer"), "{xml}");
+    assert!(xml.contains("no answer yet"), "{xml}");
     let saved = record(&env, &id);
     assert_eq!(saved["status"], "waiting");
     assert_eq!(

@@ -57,7 +57,7 @@ impl GateUnit {
                     question: self.question.clone(),
                 });
                 result.status = Status::Waiting;
-                result.error = Some("waiting for an answer".into());
+                result.error = Some("no answer yet".into());
             }
             Err(reason) => {
                 if reason == StopReason::Cancelled {
