@@ -521,3 +521,68 @@ async fn in_github_actions_a_waiting_gate_is_annotated_and_the_summary_says_how_
     );
     assert!(md.contains("| size | waiting |"), "{md}");
 }
+
+const LONG: &str = r#"
+steps:
+  long:
+    run: |
+      echo $$ > script.pid
+      sleep 300
+  after:
+    needs: [long]
+    run: echo never
+"#;
+
+#[tokio::test]
+async fn ctrl_c_stops_a_running_script_and_its_group() {
+    let env = TestEnv::start(|_| MockReply::text("unused")).await;
+    let file = write(&env.work(), "long.yaml", LONG);
+    let mut cmd = command(&env, &["run", &file, "--output", "json"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn weft");
+    let pid_file = env.work().join("script.pid");
+    let script = pid_file.clone();
+    wait_until(Duration::from_secs(30), move || {
+        std::fs::read_to_string(&script).is_ok_and(|t| t.ends_with('\n'))
+    })
+    .await;
+    support::send_signal(child.id().expect("pid"), libc::SIGINT);
+    let out = within_for(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("weft ran");
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(130), "{report:#}");
+    assert_eq!(report["steps"]["long"]["status"], "interrupted");
+    assert_eq!(report["steps"]["after"]["status"], "skipped");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(!pid_alive(pid), "the script outlived Ctrl-C");
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_scripts_gates_and_a_loops_first_iteration() {
+    let env = TestEnv::start(|_| MockReply::text("unused")).await;
+    let file = write(&env.work(), "mixed.yaml", MIXED);
+    let out = weft(&env, &["run", &file, "--dry-run"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains(
+            "--- facts\nTITLE=$(touch pwned) `touch pwned2`; touch pwned3\n$ printf '{\"files\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("--- fix (iteration 1)\nFIX attempt 1; last time: null\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--- ship (rendered at run time: it waits for `count`)"),
+        "{text}"
+    );
+    assert!(!env.work().join("pwned").exists());
+    assert!(env.mock.requests().is_empty(), "nothing ran");
+}

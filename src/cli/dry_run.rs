@@ -136,24 +136,26 @@ impl Dry<'_> {
         } else {
             ""
         };
-        let _ = writeln!(out, "--- {label}{iteration}");
+        let mut lines = Vec::new();
         for (role, code) in shown(step) {
             match self.env.render_str(&code.value, context.clone()) {
                 Ok(text) if role == "prompt" || role == "gate" => {
-                    let _ = writeln!(out, "{}", text.trim_end());
+                    lines.push(text.trim_end().to_string());
                 }
-                Ok(text) => {
-                    let _ = writeln!(out, "{role}={text}");
-                }
+                Ok(text) => lines.push(format!("{role}={text}")),
                 Err(e) => {
-                    let _ = writeln!(out, "(`{role}` does not render: see the error)");
+                    let _ = writeln!(out, "--- {label} (does not render: see the error)");
                     errors.push(self.failure(step, code, role, &e));
                     return false;
                 }
             }
         }
         if let Some(script) = step.kind.script() {
-            let _ = writeln!(out, "$ {}", script.run.value.trim_end());
+            lines.push(format!("$ {}", script.run.value.trim_end()));
+        }
+        let _ = writeln!(out, "--- {label}{iteration}");
+        for line in lines {
+            let _ = writeln!(out, "{line}");
         }
         true
     }
