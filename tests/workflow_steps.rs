@@ -80,6 +80,18 @@ fn a_step_is_one_kind_and_keys_of_other_kinds_are_errors() {
             at(16, 3, "step `e` has no `prompt`"),
         ]
     );
+    let shells = "steps:\n  a:\n    run: ls\n    shell: 3\n  b:\n    prompt: p\n    shell: sh\n";
+    assert_eq!(
+        problems(shells),
+        vec![
+            at(
+                4,
+                12,
+                "`shell` must be a program name or a non-empty list of arguments, found an integer"
+            ),
+            at(7, 12, "`shell` only applies to a script step or `until_run`"),
+        ]
+    );
     let misspelled = "steps:\n  a:\n    rnu: ls\n";
     assert_eq!(
         problems(misspelled),

@@ -206,6 +206,11 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             violations[0].prune = key_path;
             violations
         }
+        ValidationErrorKind::OneOfNotValid { .. } if field_name(&path).as_deref() == Some("shell") => one(
+            node.span,
+            format!("`shell` must be a program name or a non-empty list of arguments, found {}", node.describe()),
+            Some("e.g. `shell: sh`, `shell: python3` (run as `python3 -c SCRIPT`), or `shell: [node, -e]`".into()),
+        ),
         ValidationErrorKind::Minimum { limit } => one(
             node.span,
             format!(
