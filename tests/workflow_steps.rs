@@ -89,7 +89,11 @@ fn a_step_is_one_kind_and_keys_of_other_kinds_are_errors() {
                 12,
                 "`shell` must be a program name or a non-empty list of arguments, found an integer"
             ),
-            at(7, 12, "`shell` only applies to a script step or `until_run`"),
+            at(
+                7,
+                12,
+                "`shell` only applies to a script step or `until_run`"
+            ),
         ]
     );
     let misspelled = "steps:\n  a:\n    rnu: ls\n";

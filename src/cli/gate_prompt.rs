@@ -20,8 +20,10 @@ use crate::report::LivePause;
 
 /// Asks gates on a terminal (or any line reader and writer, for tests).
 pub(super) struct TerminalGates {
-    /// Lines read from the input, by a thread of their own (a read cannot be cancelled).
-    lines: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
+    /// The input, until the first question starts a thread that reads it.
+    input: Mutex<Option<Box<dyn BufRead + Send>>>,
+    /// Lines read from the input by that thread (a read cannot be cancelled).
+    lines: tokio::sync::Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     out: Arc<Mutex<dyn Write + Send>>,
     pause: Option<LivePause>,
 }
@@ -34,20 +36,29 @@ impl TerminalGates {
         out: Arc<Mutex<dyn Write + Send>>,
         pause: Option<LivePause>,
     ) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in input.lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         Self {
-            lines: tokio::sync::Mutex::new(rx),
+            input: Mutex::new(Some(Box::new(input))),
+            lines: tokio::sync::Mutex::new(None),
             out,
             pause,
         }
+    }
+
+    /// The lines of the input, read by a thread started on first use.
+    fn reader(&self) -> mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(input) = input {
+            std::thread::spawn(move || {
+                for line in input.lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        rx
     }
 
     fn say(&self, text: &str) {
@@ -65,15 +76,27 @@ impl Gatekeeper for Arc<TerminalGates> {
         let gates = self.clone();
         Box::pin(async move {
             let mut lines = gates.lines.lock().await;
-            if let Some(pause) = &gates.pause {
-                pause.pause();
-            }
-            let answer = converse(&gates, &mut lines, &question).await;
-            if let Some(pause) = &gates.pause {
-                pause.resume();
-            }
-            answer
+            let lines = lines.get_or_insert_with(|| gates.reader());
+            let _paused = gates.pause.as_ref().map(Paused::new);
+            converse(&gates, lines, &question).await
         })
+    }
+}
+
+/// The live view hidden while a question is open, shown again when the question closes
+/// (answered, or abandoned: the run was stopped).
+struct Paused(LivePause);
+
+impl Paused {
+    fn new(pause: &LivePause) -> Self {
+        pause.pause();
+        Paused(pause.clone())
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        self.0.resume();
     }
 }
 
