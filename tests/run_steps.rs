@@ -299,8 +299,15 @@ steps:
 async fn a_reply_the_schema_refuses_leaves_the_run_waiting() {
     let env = TestEnv::start(|_| MockReply::text("unused")).await;
     let file = write(&env.work(), "refused.yaml", REFUSED);
-    let out = weft(&env, &["run", &file]).await;
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let mut cmd = command(&env, &["run", &file]);
+    cmd.env("CODEX_BIN", env.work().join("no-codex-here"));
+    let out = support::cli::run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "scripts and gates need no codex: {}",
+        stderr(&out)
+    );
     let id = run_ids(&env).pop().expect("a run");
     let bad = weft(
         &env,
