@@ -17,6 +17,8 @@ pub const EXIT_STEP_FAILED: i32 = 1;
 pub const EXIT_INVALID: i32 = 2;
 /// The agent could not be reached or broke the protocol.
 pub const EXIT_AGENT: i32 = 3;
+/// The run stopped at a gate that waits for an answer (`weft resume RUN --approve STEP`).
+pub const EXIT_WAITING: i32 = 4;
 /// The run was interrupted (Ctrl-C, SIGTERM).
 pub const EXIT_INTERRUPTED: i32 = 130;
 

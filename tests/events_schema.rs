@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use weft::engine::agent::Usage;
 use weft::engine::event::{RunEvent, Status};
+use weft::engine::spec::Kind;
 
 fn every_event(index: Option<usize>) -> Vec<RunEvent> {
     let step = || "s".to_string();
@@ -19,9 +20,15 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
         RunEvent::StepStarted {
             step: step(),
             index,
-            thread_id: "t".into(),
+            thread_id: index.map(|_| "t".into()),
             attempt: 1,
             prompt: index.map(|_| "p".into()),
+            kind: if index.is_some() {
+                Kind::Script
+            } else {
+                Kind::Turn
+            },
+            iteration: index.map(|_| 2),
         },
         RunEvent::TurnDelta {
             step: step(),
@@ -69,9 +76,39 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
             thread_id: index.map(|_| "t".into()),
             attempts: 1,
             reused: index.is_some(),
+            kind: if index.is_some() {
+                Kind::Gate
+            } else {
+                Kind::Turn
+            },
+            exit_code: index.map(|_| json!(3)),
+            stderr: index.map(|_| json!("boom")),
+            iterations: index.map(|_| json!(["a", "b"])),
+        },
+        RunEvent::IterationFinished {
+            step: step(),
+            index,
+            iteration: 1,
+            status: Status::Succeeded,
+            error: index.map(|_| "e".into()),
+            output: json!({"n": 1}),
+            duration_ms: 4,
+            usage,
+            thread_id: index.map(|_| "t".into()),
+            attempts: 1,
+            ended: index.is_some(),
+        },
+        RunEvent::GateWaiting {
+            step: step(),
+            index,
+            question: "Ship it?".into(),
         },
         RunEvent::RunFinished {
-            status: Status::Interrupted,
+            status: if index.is_some() {
+                Status::Waiting
+            } else {
+                Status::Interrupted
+            },
             duration_ms: 3,
             usage,
         },

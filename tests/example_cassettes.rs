@@ -17,7 +17,7 @@ use support::examples::{EXAMPLES, Example, copy_fixture, repo};
 /// Records `example` against the mock; the cassette's text and weft's output.
 async fn record(example: &Example) -> (String, Output) {
     let env = TestEnv::start(example.model).await;
-    let work = copy_fixture(&env, example.workspace, "work");
+    let work = copy_fixture(&env, example.workspace, "workspace");
     let cassette = env.dir.path().join("out.cassette.json");
     let workflow = repo().join(format!("workflows/{}.yaml", example.name));
     let mut args = vec![
@@ -30,6 +30,7 @@ async fn record(example: &Example) -> (String, Output) {
         args.push("--input".into());
         args.push(format!("{name}={value}"));
     }
+    args.extend(example.gate_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = weft_in(&env, &work, &args, &[], Duration::from_secs(240)).await;
     let text = std::fs::read_to_string(&cassette).unwrap_or_else(|e| {

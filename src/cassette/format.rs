@@ -1,5 +1,5 @@
-//! The cassette file: every model request of a run, keyed by step, fan-out element,
-//! attempt and request number, with what the model answered. `schemas/cassette.json`
+//! The cassette file: every model request of a run, keyed by step, fan-out element, loop
+//! iteration, attempt and request number, with what the model answered. `schemas/cassette.json`
 //! is its JSON Schema; the README documents it.
 //!
 //! A cassette is pretty-printed JSON so that a change reads well in a diff, and it is
@@ -42,6 +42,9 @@ pub struct Exchange {
     /// The 0-based fan-out element, for a step with `for_each`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
+    /// The loop iteration (from 1), for a step with `loop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration: Option<u32>,
     /// The turn's attempt: 1, then one more per retry.
     pub attempt: u32,
     /// The request's number within its turn, from 1: a turn sends one more request after
@@ -90,6 +93,7 @@ impl Exchange {
             turn: TurnLabel {
                 step: self.step.clone(),
                 index: self.index,
+                iteration: self.iteration,
                 attempt: self.attempt,
             },
             request: self.request,
@@ -102,6 +106,9 @@ impl std::fmt::Display for ExchangeKey {
         write!(f, "step `{}`", self.turn.step)?;
         if let Some(index) = self.turn.index {
             write!(f, " element {index}")?;
+        }
+        if let Some(iteration) = self.turn.iteration {
+            write!(f, " iteration {iteration}")?;
         }
         write!(
             f,
@@ -185,6 +192,9 @@ pub fn stabilize(output: &mut [Value], key: &ExchangeKey) {
     if let Some(index) = key.turn.index {
         slug.push_str(&format!("_{index}"));
     }
+    if let Some(iteration) = key.turn.iteration {
+        slug.push_str(&format!("_i{iteration}"));
+    }
     slug.push_str(&format!("_{}_{}", key.turn.attempt, key.request));
     for (at, item) in output.iter_mut().enumerate() {
         let Value::Object(map) = item else { continue };
@@ -211,6 +221,7 @@ mod tests {
             turn: TurnLabel {
                 step: step.into(),
                 index,
+                iteration: None,
                 attempt: 1,
             },
             request: 2,
@@ -250,6 +261,7 @@ mod tests {
         let exchange = |step: &str, request| Exchange {
             step: step.into(),
             index: None,
+            iteration: None,
             attempt: 1,
             request,
             prompt: format!("{step} prompt"),

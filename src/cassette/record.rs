@@ -114,6 +114,7 @@ fn keep(shared: &Shared, seen: Seen, mut answer: Answer) {
     shared.log().recorded.push(Exchange {
         step: key.turn.step.clone(),
         index: key.turn.index,
+        iteration: key.turn.iteration,
         attempt: key.turn.attempt,
         request: key.request,
         prompt: seen.prompt,

@@ -107,13 +107,16 @@ pub(super) fn answer(
 }
 
 fn serve(answer: &Answer, key: &ExchangeKey) -> Response {
-    let id = format!(
+    let mut id = format!(
         "resp_{}_{}_{}_{}",
         key.turn.step,
         key.turn.index.map_or(String::new(), |i| i.to_string()),
         key.turn.attempt,
         key.request
     );
+    if let Some(iteration) = key.turn.iteration {
+        id.push_str(&format!("_i{iteration}"));
+    }
     match answer {
         Answer::Response { output, usage } => sse(replay_body(&id, output, usage.as_ref())),
         Answer::Failed { event } => sse(failed_body(event.as_ref())),

@@ -20,7 +20,7 @@ pub struct Cli {
 }
 
 /// The subcommands. Exit codes: 0 success, 1 a step failed, 2 invalid workflow or usage,
-/// 3 the agent could not be reached, 130 interrupted.
+/// 3 the agent could not be reached, 4 waiting for a gate's answer, 130 interrupted.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check workflow files and report every problem at once (exit 2 if any file is invalid).
@@ -29,11 +29,13 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the JSON Schema of workflow files (for editors: yaml-language-server).
     Schema,
-    /// Run a workflow: every step a turn of the Codex agent (exit 0 ok, 1 a step failed,
-    /// 2 invalid workflow or inputs, 3 the agent failed, 130 interrupted).
+    /// Run a workflow: turns of the Codex agent, scripts and gates (exit 0 ok, 1 a step
+    /// failed, 2 invalid workflow or inputs, 3 the agent failed, 4 waiting for a gate's
+    /// answer, 130 interrupted).
     Run(Box<RunArgs>),
-    /// Continue a run that failed or was interrupted: steps that succeeded keep their
-    /// outputs, named threads continue, the rest runs again (exit codes as `run`).
+    /// Continue a run that failed, was interrupted or waits at a gate (`--approve STEP`,
+    /// `--reject STEP`): steps that succeeded keep their outputs, named threads and loops
+    /// continue, the rest runs again (exit codes as `run`).
     Resume(ResumeArgs),
     /// List the recorded runs, or show one (`weft runs show RUN [STEP]`).
     Runs(RunsArgs),
@@ -119,6 +121,9 @@ pub struct RunArgs {
     /// its step, showing the difference; `lenient`: warn and replay the recorded answer.
     #[arg(long, value_enum, default_value_t = ReplayMode::Strict, value_name = "MODE")]
     pub replay_mode: ReplayMode,
+    /// Answers to gates, given before they are reached.
+    #[command(flatten)]
+    pub gates: super::gate_args::GateArgs,
 }
 
 /// How `--replay` treats a request that differs from the cassette.

@@ -1,5 +1,6 @@
-//! `weft run --dry-run`: the plan, then every prompt that can be rendered before the run,
-//! rendered with the real inputs and the allowed environment; a prompt that reads other
+//! `weft run --dry-run`: the plan, then every prompt (a gate's question, a script's `env`
+//! and text) that can be rendered before the run, rendered with the real inputs and the
+//! allowed environment (a loop's first iteration); a prompt that reads other
 //! steps' results is marked with the steps it waits for. A render error is an error.
 
 use std::io::Write;
@@ -14,7 +15,7 @@ use crate::template::Renderer;
 use crate::typing::ScalarMap;
 use crate::typing::render::{finding, jinja};
 use crate::workflow::refs::{self, Kind};
-use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, StepKind, Workflow};
 
 /// Print the plan and the prompts; exit 2 when a prompt, `if` or `for_each` fails.
 pub(super) fn dry_run(
@@ -72,7 +73,10 @@ struct Dry<'a> {
 impl Dry<'_> {
     fn step(&self, step: &Step, out: &mut dyn Write, errors: &mut Diagnostics) {
         let id = &step.id.value;
-        let mut waits = self.reads(&step.prompt, Kind::Template);
+        let mut waits = Vec::new();
+        for (_, code) in shown(step) {
+            waits.extend(self.reads(code, Kind::Template));
+        }
         if let Some(each) = &step.for_each {
             waits.extend(self.reads(each, Kind::Expression));
         }
@@ -95,29 +99,65 @@ impl Dry<'_> {
         };
         let total = items.len();
         for (i, item) in items.into_iter().enumerate() {
-            let (label, context) = match item {
+            let mut extra = std::collections::BTreeMap::new();
+            let label = match item {
                 Some(item) => {
-                    let extra = minijinja::Value::from(std::collections::BTreeMap::from([
-                        (step.as_name.clone(), item),
-                        ("loop".to_string(), loop_value(i, total)),
-                    ]));
-                    (
-                        format!("{id}#{}", i + 1),
-                        merge_maps([extra, self.context.clone()]),
-                    )
+                    extra.insert(step.as_name.clone(), item);
+                    extra.insert("loop".to_string(), loop_value(i, total));
+                    format!("{id}#{}", i + 1)
                 }
-                None => (id.clone(), self.context.clone()),
+                None => id.clone(),
             };
-            match self.env.render_str(&step.prompt.value, context) {
-                Ok(text) => {
-                    let _ = writeln!(out, "--- {label}\n{}", text.trim_end());
+            if step.looping.is_some() {
+                extra.insert(
+                    "iteration".into(),
+                    jinja(&json!({"number": 1, "previous": null})),
+                );
+            }
+            let context = merge_maps([minijinja::Value::from(extra), self.context.clone()]);
+            if !self.unit(step, &label, &context, out, errors) {
+                return;
+            }
+        }
+    }
+
+    /// Renders what one unit of `step` shows (its prompt, its gate's question, a
+    /// script's `env` and the script itself); false when something does not render.
+    fn unit(
+        &self,
+        step: &Step,
+        label: &str,
+        context: &minijinja::Value,
+        out: &mut dyn Write,
+        errors: &mut Diagnostics,
+    ) -> bool {
+        let iteration = if step.looping.is_some() {
+            " (iteration 1)"
+        } else {
+            ""
+        };
+        let mut lines = Vec::new();
+        for (role, code) in shown(step) {
+            match self.env.render_str(&code.value, context.clone()) {
+                Ok(text) if role == "prompt" || role == "gate" => {
+                    lines.push(text.trim_end().to_string());
                 }
+                Ok(text) => lines.push(format!("{role}={text}")),
                 Err(e) => {
                     let _ = writeln!(out, "--- {label} (does not render: see the error)");
-                    return errors.push(self.failure(step, &step.prompt, "prompt", &e));
+                    errors.push(self.failure(step, code, role, &e));
+                    return false;
                 }
             }
         }
+        if let Some(script) = step.kind.script() {
+            lines.push(format!("$ {}", script.run.value.trim_end()));
+        }
+        let _ = writeln!(out, "--- {label}{iteration}");
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+        true
     }
 
     /// Whether the step runs as far as can be told now: false only when its `if` reads
@@ -201,6 +241,22 @@ impl Dry<'_> {
             .compile_expression(code)?
             .eval(self.context.clone())
     }
+}
+
+/// The templates a dry run renders for each unit of `step`, by role: the prompt of a
+/// turn, the question of a gate, a script's `env` values (as `env.NAME`).
+fn shown(step: &Step) -> Vec<(&str, &Spanned<String>)> {
+    let mut shown: Vec<(&str, &Spanned<String>)> = match &step.kind {
+        StepKind::Turn => vec![("prompt", &step.prompt)],
+        StepKind::Gate(gate) => vec![("gate", &gate.question)],
+        StepKind::Script(_) => Vec::new(),
+    };
+    shown.extend(
+        step.env
+            .iter()
+            .map(|(name, value)| (name.value.as_str(), value)),
+    );
+    shown
 }
 
 fn loop_value(i: usize, total: usize) -> minijinja::Value {

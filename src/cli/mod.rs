@@ -5,6 +5,9 @@ mod commands;
 mod common_args;
 mod doctor;
 mod dry_run;
+mod finish;
+mod gate_args;
+mod gate_prompt;
 mod record_args;
 mod resume;
 mod resume_secrets;
@@ -22,4 +25,5 @@ pub use args::{
 };
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
+pub use gate_args::{GateArgs, Reply};
 pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};

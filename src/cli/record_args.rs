@@ -27,6 +27,15 @@ pub struct ResumeArgs {
     /// A JSON or YAML file of secret input values (`--input` wins over it).
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
+    /// Answers to the run's gates.
+    #[command(flatten)]
+    pub gates: super::gate_args::GateArgs,
+    /// Answer the model's requests from this cassette, as `weft run --replay` does.
+    #[arg(long, value_name = "CASSETTE")]
+    pub replay: Option<PathBuf>,
+    /// How `--replay` treats a request that differs from the cassette.
+    #[arg(long, value_enum, default_value_t = super::args::ReplayMode::Strict, value_name = "MODE")]
+    pub replay_mode: super::args::ReplayMode,
     #[command(flatten)]
     pub agent: AgentArgs,
     #[command(flatten)]

@@ -10,9 +10,11 @@ use super::record_args::ResumeArgs;
 use super::resume_secrets;
 use super::run::step_hashes;
 use super::session::{self, Session};
+use super::tape::TapeSetup;
+use crate::cassette::Cassette;
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
-use crate::engine::{self, RunOptions, Seed, StepRecord};
+use crate::engine::{self, IterationRecord, RunOptions, Seed, StepRecord};
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::redact::{RedactingWriter, Redactor};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
@@ -37,7 +39,12 @@ pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i
                 workflow_text,
                 agent: &args.agent,
                 report: &args.report,
-                tape: Default::default(),
+                tape: TapeSetup {
+                    record: None,
+                    replay: args.replay.as_deref().map(Cassette::load).transpose()?,
+                    mode: args.replay_mode,
+                    redactor: redactor.clone(),
+                },
                 redactor,
             };
             let code = match session::execute(session, &mut out, &mut err) {
@@ -101,6 +108,17 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
     }
     let changed: BTreeSet<String> = changed.into_iter().map(|(id, _)| id).collect();
     let seed = seed(&state, &spec, &changed);
+    let mut spec = spec;
+    spec.gates = args.gates.resolve(&spec)?;
+    if let Some(kept) = spec
+        .gates
+        .keys()
+        .find(|g| seed.done.iter().any(|d| &d.id == *g))
+    {
+        return Err(Error::Usage(format!(
+            "gate `{kept}` of run {id} was answered already (it succeeded): there is nothing to answer"
+        )));
+    }
     let mut next = state.clone();
     next.status = RecordStatus::Running;
     next.pid = Some(std::process::id());
@@ -194,18 +212,24 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
     let kept = engine::kept_steps(spec, &succeeded, changed);
     let mut seed = Seed::default();
     for entry in state.steps.iter().filter(|s| kept.contains(&s.id)) {
-        seed.done.push(StepRecord {
-            id: entry.id.clone(),
-            status: Status::Succeeded,
-            output: entry.output.clone(),
-            error: None,
-            thread_id: entry.thread_id.clone(),
-            usage: entry.usage,
-            attempts: entry.attempts,
-            duration_ms: entry.duration_ms.unwrap_or(0),
-            reused: true,
-        });
+        let mut rec = StepRecord::early(&entry.id, Status::Succeeded, String::new());
+        rec.error = None;
+        rec.output = entry.output.clone();
+        rec.thread_id = entry.thread_id.clone();
+        rec.usage = entry.usage;
+        rec.attempts = entry.attempts;
+        rec.duration_ms = entry.duration_ms.unwrap_or(0);
+        rec.reused = true;
+        rec.exit_code = entry.exit_code.clone();
+        rec.stderr = entry.stderr.clone();
+        if let Some(i) = spec.index_of(&entry.id) {
+            if spec.steps[i].looping.is_some() {
+                rec.iterations = Some(entry.iteration_outputs());
+            }
+        }
+        seed.done.push(rec);
     }
+    seed.iterations = unfinished_loops(state, spec, &kept, changed);
     for entry in &state.steps {
         let Some(i) = spec.index_of(&entry.id) else {
             continue;
@@ -223,4 +247,42 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         }
     }
     seed
+}
+
+/// The loops of steps that run again and had not ended (their condition never held, and
+/// they had not reached their limit): each continues after its last finished iteration.
+/// A changed step starts over.
+fn unfinished_loops(
+    state: &RunState,
+    spec: &RunSpec,
+    kept: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> Vec<(String, Option<usize>, Vec<IterationRecord>)> {
+    let mut out = Vec::new();
+    for entry in &state.steps {
+        let Some(i) = spec.index_of(&entry.id) else {
+            continue;
+        };
+        let Some(looping) = &spec.steps[i].looping else {
+            continue;
+        };
+        if kept.contains(&entry.id) || changed.contains(&entry.id) {
+            continue;
+        }
+        let units = std::iter::once(entry).chain(&entry.elements);
+        for unit in units.filter(|u| !u.iterations.is_empty()) {
+            let done: Vec<IterationRecord> = unit
+                .iterations
+                .iter()
+                .enumerate()
+                .take_while(|(n, it)| it.number as usize == n + 1 && it.status == Status::Succeeded)
+                .map(|(_, it)| it.clone())
+                .collect();
+            let ended = done.iter().any(|it| it.ended);
+            if !done.is_empty() && !ended && (done.len() as u32) < looping.max_iterations {
+                out.push((entry.id.clone(), unit.index, done));
+            }
+        }
+    }
+    out
 }

@@ -70,6 +70,7 @@ fn execute(
     if cassette.is_some() {
         stand_in_unset_secrets(&workflow, &mut spec);
     }
+    spec.gates = args.gates.resolve(&spec)?;
     let state = new_state(&workflow, &spec, &options, inputs);
     let session = Session {
         spec,

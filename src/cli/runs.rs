@@ -9,6 +9,7 @@ use super::commands::Writer;
 use super::record_args::{RunsArgs, RunsCommand};
 use super::run::utc;
 use crate::engine::event::RunEvent;
+use crate::engine::spec::Kind;
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::{align, duration, tokens};
 use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
@@ -105,8 +106,10 @@ fn show_run(state: &RunState, out: &mut Writer) {
     ])];
     for s in &state.steps {
         rows.push(step_row(s, &s.id));
+        rows.extend(iteration_rows(s, "  "));
         for e in &s.elements {
             rows.push(step_row(e, &format!("  #{}", e.index.unwrap_or(0))));
+            rows.extend(iteration_rows(e, "    "));
         }
     }
     let _ = write!(out, "{}", align(&rows, &[2, 3, 4]));
@@ -137,6 +140,25 @@ fn step_row(s: &StepEntry, name: &str) -> Vec<String> {
     ]
 }
 
+/// A row per finished iteration of a loop: `iteration N`, its status (`done` when the
+/// loop's condition held after it), duration, attempts, tokens and thread.
+fn iteration_rows(s: &StepEntry, indent: &str) -> Vec<Vec<String>> {
+    s.iterations
+        .iter()
+        .map(|it| {
+            let done = if it.ended { " (done)" } else { "" };
+            vec![
+                format!("{indent}iteration {}", it.number),
+                format!("{}{done}", it.status.as_str()),
+                duration(it.duration_ms),
+                it.attempts.to_string(),
+                tokens(&it.usage),
+                it.thread_id.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
 fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) {
     let _ = writeln!(
         out,
@@ -154,20 +176,45 @@ fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) 
     } else {
         entry.elements.iter().collect()
     };
+    let what = match entry.kind {
+        Kind::Turn => "prompt",
+        Kind::Script => "script",
+        Kind::Gate => "question",
+    };
     for unit in units {
         let tag = unit.index.map(|i| format!(" #{i}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "\n--- prompt{tag}\n{}",
+            "\n--- {what}{tag}\n{}",
             unit.prompt.as_deref().unwrap_or("(none)")
         );
+        for it in &unit.iterations {
+            let _ = writeln!(
+                out,
+                "\n--- iteration {}{tag}: {}\n{}",
+                it.number,
+                it.status.as_str(),
+                pretty(&it.output)
+            );
+        }
         let _ = writeln!(out, "\n--- output{tag}\n{}", pretty(&unit.output));
+        if let Some(Value::Number(code)) = &unit.exit_code {
+            let _ = writeln!(out, "\n--- exit code{tag}\n{code}");
+        }
+        if let Some(Value::String(stderr)) = unit.stderr.as_ref().filter(|s| s != &&Value::from(""))
+        {
+            let _ = writeln!(out, "\n--- stderr{tag}\n{}", stderr.trim_end());
+        }
         if let Some(error) = &unit.error {
             let _ = writeln!(out, "\n--- error{tag}\n{error}");
         }
     }
     let _ = writeln!(out, "\n--- transcript");
-    for line in transcript(&dir.join(EVENTS_FILE), &entry.id) {
+    let writer = match entry.kind {
+        Kind::Script => "output",
+        _ => "agent",
+    };
+    for line in transcript(&dir.join(EVENTS_FILE), &entry.id, writer) {
         let _ = writeln!(out, "{line}");
     }
 }
@@ -179,16 +226,17 @@ fn pretty(value: &Value) -> String {
     }
 }
 
-/// What happened in step `step`, from the event log: sessions, attempts, what the agent
-/// did and wrote, approvals, the end. Lines that do not parse (a log cut short) are skipped.
-pub fn transcript(events: &Path, step: &str) -> Vec<String> {
+/// What happened in step `step`, from the event log: sessions, attempts, iterations,
+/// what the agent did and wrote (or a script printed: `writer` names who), approvals, the
+/// end. Lines that do not parse (a log cut short) are skipped.
+pub fn transcript(events: &Path, step: &str, writer: &str) -> Vec<String> {
     let text = std::fs::read_to_string(events).unwrap_or_default();
     let mut lines = Vec::new();
     let mut writing = String::new();
     let mut sessions = 0;
     let flush = |writing: &mut String, lines: &mut Vec<String>| {
         if !writing.trim().is_empty() {
-            lines.push(format!("agent: {}", writing.trim()));
+            lines.push(format!("{writer}: {}", writing.trim()));
         }
         writing.clear();
     };
@@ -225,6 +273,8 @@ fn event_step(event: &RunEvent) -> Option<&str> {
         | RunEvent::TurnActivity { step, .. }
         | RunEvent::ApprovalDecided { step, .. }
         | RunEvent::StepRetrying { step, .. }
+        | RunEvent::IterationFinished { step, .. }
+        | RunEvent::GateWaiting { step, .. }
         | RunEvent::StepFinished { step, .. } => Some(step),
         _ => None,
     }

@@ -113,6 +113,7 @@ async fn turn(client: &Client, turns: &ActiveTurns, work: &Path) -> Result<TurnR
     let label = TurnLabel {
         step: "sandbox".into(),
         index: None,
+        iteration: None,
         attempt: 1,
     };
     turns.begin(thread.id(), label);
@@ -172,6 +173,7 @@ fn cassette() -> Cassette {
     let exchange = |request: u32, item: Value| Exchange {
         step: "sandbox".into(),
         index: None,
+        iteration: None,
         attempt: 1,
         request,
         prompt: PROMPT.into(),

@@ -7,21 +7,23 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
 use tokio::sync::{oneshot, watch};
 
 use super::commands::Writer;
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
+use super::gate_prompt::TerminalGates;
 use super::tape::{Tape, TapeSetup};
 use crate::client::diagnose;
+use crate::engine::agent::NoAgent;
 use crate::engine::event::{RunEvent, Status};
-use crate::engine::spec::RunSpec;
+use crate::engine::gate::{Gatekeeper, NoGatekeeper};
+use crate::engine::spec::{RunSpec, UnitKind};
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
-use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
+use crate::error::{EXIT_INTERRUPTED, EXIT_SUCCESS, Error};
 use crate::redact::{Redact, Redactor};
 use crate::report::{
-    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
-    SharedWriter, WORKFLOW_FILE, summary, write_atomic,
+    Colors, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter, RunRecorder,
+    RunState, SharedWriter, WORKFLOW_FILE, write_atomic,
 };
 
 /// What a session runs and how.
@@ -55,8 +57,10 @@ pub(super) fn execute(
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
     let state = session.state.redacted(&session.redactor);
-    let mut reporter = reporter(args, state, &session.workflow_text, &hint, colors, streams)?;
+    let (mut reporter, pause) =
+        reporter(args, state, &session.workflow_text, &hint, colors, streams)?;
     reporter.redact_with(session.redactor);
+    let keeper = gatekeeper(pause);
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Error::Agent(format!("cannot start the async runtime: {e}")))?;
     let reaper = crate::reaper::install_for_command();
@@ -65,7 +69,13 @@ pub(super) fn execute(
     let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
-    let run = run(config, &hint, spec, seed, &mut reporter, err.clone());
+    let run = run(
+        config,
+        &hint,
+        (spec, seed, keeper),
+        &mut reporter,
+        err.clone(),
+    );
     let report = runtime.block_on(async {
         reaper.reap_while_running();
         run.await
@@ -77,19 +87,28 @@ pub(super) fn execute(
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
     let report = report?;
-    Ok(finish(args, &report, &run_id, &hint, colors, &mut out, &mut err).max(tape_code))
+    let code = super::finish::finish(args, &report, &run_id, &hint, colors, &mut out, &mut err);
+    Ok(code.max(tape_code))
 }
 
-/// Starts the agent and runs `spec` on it with `reporter` attached; a second Ctrl-C
-/// exits at once, saying so on `err`.
+/// Starts the agent and runs `spec` on it with `reporter` attached (a run without turns
+/// starts no agent); a second Ctrl-C exits at once, saying so on `err`.
 async fn run(
     config: CodexConfig,
     hint: &str,
-    spec: RunSpec,
-    seed: Seed,
+    (spec, seed, keeper): (RunSpec, Seed, Arc<dyn Gatekeeper>),
     reporter: &mut Reporter<'_>,
     err: SharedWriter<'_>,
 ) -> Result<RunReport, Error> {
+    if !spec.steps.iter().any(|s| s.kind == UnitKind::Turn) {
+        let (cancel, again) = cancel_on_signal();
+        let mut sink = |e: &RunEvent| reporter.write_event(e);
+        let run = engine::execute_gated(Arc::new(NoAgent), keeper, spec, seed, cancel, &mut sink);
+        return Ok(tokio::select! {
+            report = run => report,
+            Ok(()) = again => exit_now(err),
+        });
+    }
     let agent = match start_agent(config, hint, err.clone()).await {
         Ok(agent) => Arc::new(agent),
         Err(error) => {
@@ -103,7 +122,7 @@ async fn run(
     };
     let (cancel, again) = cancel_on_signal();
     let mut sink = |e: &RunEvent| reporter.write_event(e);
-    let run = engine::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
+    let run = engine::execute_gated(agent.clone(), keeper, spec, seed, cancel, &mut sink);
     let report = tokio::select! {
         report = run => report,
         Ok(()) = again => exit_now(err),
@@ -169,10 +188,13 @@ fn reporter<'a>(
     hint: &str,
     colors: Colors,
     (out, err): (SharedWriter<'a>, SharedWriter<'a>),
-) -> Result<Reporter<'a>, Error> {
+) -> Result<(Reporter<'a>, Option<LivePause>), Error> {
     let mut reporter = Reporter::new(err.clone());
+    let mut pause = None;
     if args.progress.live() {
-        reporter.add(Live::new(args.verbose, colors));
+        let live = Live::new(args.verbose, colors);
+        pause = Some(live.pauser());
+        reporter.add(live);
     } else {
         reporter.add(Plain::new(err.clone(), args.verbose));
     }
@@ -203,7 +225,20 @@ fn reporter<'a>(
     let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
     write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
     reporter.add(recorder);
-    Ok(reporter)
+    Ok((reporter, pause))
+}
+
+/// Who answers gates: a person at the terminal when stdin and stderr are one; else
+/// nobody, and a gate without an answer waits.
+fn gatekeeper(pause: Option<LivePause>) -> Arc<dyn Gatekeeper> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Arc::new(NoGatekeeper);
+    }
+    let stdin = std::io::BufReader::new(std::io::stdin());
+    let stderr: Arc<std::sync::Mutex<dyn Write + Send>> =
+        Arc::new(std::sync::Mutex::new(std::io::stderr()));
+    Arc::new(Arc::new(TerminalGates::new(stdin, stderr, pause)))
 }
 
 /// `weft resume ID`, with `--runs-dir` when it is not the default.
@@ -248,95 +283,4 @@ fn exit_now(mut err: SharedWriter<'_>) -> ! {
     let _ = writeln!(err, "interrupted again: exiting now");
     crate::reaper::end_installed();
     std::process::exit(EXIT_INTERRUPTED);
-}
-
-fn finish(
-    args: &ReportArgs,
-    report: &RunReport,
-    run_id: &str,
-    hint: &str,
-    colors: Colors,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    match args.output {
-        RunOutput::Json => {
-            let doc = json_report(report, run_id);
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            let _ = writeln!(out, "{text}");
-        }
-        RunOutput::Text => {
-            for (name, value) in &report.outputs {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                };
-                let _ = writeln!(out, "{name}: {text}");
-            }
-        }
-        RunOutput::Off => {}
-    }
-    let _ = write!(
-        err,
-        "\n{}",
-        summary::table(&report.steps, report.duration.as_millis() as u64, colors)
-    );
-    if let Some(fatal) = &report.fatal {
-        let _ = writeln!(err, "{} the agent failed: {fatal}", colors.error("error:"));
-    }
-    for step in report.steps.iter().filter(|s| s.status == Status::Failed) {
-        let why = step.error.as_deref().unwrap_or("failed");
-        let _ = writeln!(
-            err,
-            "{} step `{}` failed: {why}",
-            colors.error("error:"),
-            step.id
-        );
-    }
-    let record = args.runs_dir.join(run_id);
-    let _ = writeln!(err, "run record: {}", record.display());
-    if report.status != Status::Succeeded {
-        let _ = writeln!(err, "to continue where it stopped: {hint}");
-    }
-    exit_code(report)
-}
-
-/// The exit code of a finished run.
-pub fn exit_code(report: &RunReport) -> i32 {
-    match report.status {
-        Status::Interrupted => EXIT_INTERRUPTED,
-        _ if report.fatal.is_some() => EXIT_AGENT,
-        Status::Failed => EXIT_STEP_FAILED,
-        Status::Succeeded | Status::Skipped => EXIT_SUCCESS,
-    }
-}
-
-fn json_report(report: &RunReport, run_id: &str) -> Value {
-    let steps: Map<String, Value> = report
-        .steps
-        .iter()
-        .map(|s| {
-            let mut v = json!({
-                "status": s.status,
-                "output": s.output,
-                "thread_id": s.thread_id,
-                "usage": s.usage,
-                "duration_ms": s.duration_ms,
-                "attempts": s.attempts,
-                "reused": s.reused,
-            });
-            if let (Some(e), Value::Object(m)) = (&s.error, &mut v) {
-                m.insert("error".into(), Value::String(e.clone()));
-            }
-            (s.id.clone(), v)
-        })
-        .collect();
-    json!({
-        "run_id": run_id,
-        "status": report.status,
-        "outputs": report.outputs,
-        "steps": steps,
-        "usage": report.usage,
-        "duration_ms": report.duration.as_millis() as u64,
-    })
 }

@@ -104,14 +104,17 @@ fn run_case(case: &Case, args: &TestArgs) -> Result<(), Error> {
             .map_err(|e| Error::io(format!("cannot create `{}`", work.display()), e))?,
     }
     let before = snapshot(&work);
-    let report = replay(case, args, &work, &scratch.path().join("runs"))?;
+    let gates = gate_args(case, &expected)?;
+    let report = replay(case, args, &gates, &work, &scratch.path().join("runs"))?;
     let mut actual = summarize(&report);
     actual.insert(
         "files".into(),
         Value::Object(changes(&before, &snapshot(&work))),
     );
-    if let Some(workspace) = expected.get("workspace") {
-        actual.insert("workspace".into(), workspace.clone());
+    for key in ["workspace", "gates"] {
+        if let Some(value) = expected.get(key) {
+            actual.insert(key.into(), value.clone());
+        }
     }
     let actual = Value::Object(order_like(actual));
     if args.update {
@@ -126,8 +129,41 @@ fn run_case(case: &Case, args: &TestArgs) -> Result<(), Error> {
     Err(Error::Failed(format!("{diff}\nweft run said:\n{stderr}")))
 }
 
-/// Runs the replay; its JSON report, with the run's stderr under `stderr`.
-fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Value, Error> {
+/// The `--approve`/`--reject` arguments of the expectation file's `gates`: each gate's
+/// answer, `{"approved": bool, "reply": text}` (the reply optional).
+fn gate_args(case: &Case, expected: &Value) -> Result<Vec<String>, Error> {
+    let Some(gates) = expected.get("gates") else {
+        return Ok(Vec::new());
+    };
+    let bad = || {
+        Error::Usage(format!(
+            "`gates` in `{}` maps each gate to {{\"approved\": true|false, \"reply\": \"…\"}}",
+            case.expect.display()
+        ))
+    };
+    let mut out = Vec::new();
+    for (step, answer) in gates.as_object().ok_or_else(bad)? {
+        let approved = answer["approved"].as_bool().ok_or_else(bad)?;
+        out.push(if approved { "--approve" } else { "--reject" }.to_string());
+        out.push(step.clone());
+        match &answer["reply"] {
+            Value::Null => {}
+            Value::String(reply) => out.extend(["--reply".to_string(), reply.clone()]),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the replay (answering gates with `gates`); its JSON report, with the run's stderr
+/// under `stderr`.
+fn replay(
+    case: &Case,
+    args: &TestArgs,
+    gates: &[String],
+    work: &Path,
+    runs: &Path,
+) -> Result<Value, Error> {
     let exe = std::env::current_exe().map_err(|e| Error::io("cannot find weft itself", e))?;
     let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let mut cmd = Command::new(exe);
@@ -137,6 +173,7 @@ fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Valu
         .arg(absolute(&case.cassette))
         .args(["--output", "json", "--runs-dir"])
         .arg(runs)
+        .args(gates)
         .current_dir(work);
     if let Some(bin) = &args.codex_bin {
         cmd.arg("--codex-bin").arg(absolute(bin));
@@ -154,6 +191,7 @@ fn replay(case: &Case, args: &TestArgs, work: &Path, runs: &Path) -> Result<Valu
 }
 
 /// What a test compares: the run's status, outputs, and each step's status and output.
+/// (The replay's stdin is closed, so a gate without an answer in `gates` waits.)
 fn summarize(report: &Value) -> Map<String, Value> {
     let steps: Map<String, Value> = report["steps"]
         .as_object()
@@ -179,7 +217,7 @@ fn summarize(report: &Value) -> Map<String, Value> {
 /// The keys in the order an expect file lists them: workspace first.
 fn order_like(mut map: Map<String, Value>) -> Map<String, Value> {
     let mut ordered = Map::new();
-    for key in ["workspace", "status", "outputs", "steps", "files"] {
+    for key in ["workspace", "gates", "status", "outputs", "steps", "files"] {
         if let Some(v) = map.remove(key) {
             ordered.insert(key.into(), v);
         }

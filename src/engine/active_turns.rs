@@ -45,6 +45,7 @@ mod tests {
         let label = TurnLabel {
             step: "plan".into(),
             index: None,
+            iteration: None,
             attempt: 1,
         };
         turns.begin("t1", label.clone());

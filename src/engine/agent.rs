@@ -31,12 +31,14 @@ pub struct ThreadOptions {
     pub sandbox: Sandbox,
 }
 
-/// Which step, fan-out element and attempt a turn belongs to.
+/// Which step, fan-out element, loop iteration and attempt a turn belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TurnLabel {
     pub step: String,
     /// The 0-based fan-out element, for a step with `for_each`.
     pub index: Option<usize>,
+    /// The loop iteration (from 1), for a step with `loop`.
+    pub iteration: Option<u32>,
     /// 1 for the first turn, then one more per retry.
     pub attempt: u32,
 }
@@ -169,4 +171,27 @@ pub trait Agent: Send + Sync + 'static {
         events: mpsc::UnboundedSender<AgentEvent>,
         stop: watch::Receiver<Option<StopReason>>,
     ) -> impl Future<Output = Result<TurnOutcome, AgentError>> + Send;
+}
+
+/// The agent of a run without turns (only scripts and gates): no app-server is started,
+/// and a turn, were one asked for, fails.
+pub struct NoAgent;
+
+impl Agent for NoAgent {
+    async fn open_thread(
+        &self,
+        _how: ThreadOpen,
+        _options: ThreadOptions,
+    ) -> Result<String, AgentError> {
+        Err(AgentError::Rejected("this run has no agent".into()))
+    }
+
+    async fn run_turn(
+        &self,
+        _turn: TurnSpec,
+        _events: mpsc::UnboundedSender<AgentEvent>,
+        _stop: watch::Receiver<Option<StopReason>>,
+    ) -> Result<TurnOutcome, AgentError> {
+        Err(AgentError::Rejected("this run has no agent".into()))
+    }
 }

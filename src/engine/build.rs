@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::spec::{RunSpec, StepSpec, ThreadMode};
+use super::spec::{
+    GateSpec, LoopSpec, RunSpec, ScriptSpec, StepSpec, ThreadMode, UnitKind, UntilSpec,
+};
 use crate::plan::{Plan, ThreadPlan};
 use crate::vocab::Effort;
-use crate::workflow::Workflow;
+use crate::workflow::{Loop, StepKind, Until, Workflow};
 
 /// Run-wide settings that come from the command line.
 #[derive(Debug, Clone)]
@@ -87,6 +89,14 @@ pub fn run_spec(
                 continue_on_error: step.continue_on_error,
                 fail_if: step.fail_if.as_ref().map(|e| e.value.clone()),
                 max_tokens: p.max_tokens,
+                kind: unit_kind(&step.kind),
+                env: step
+                    .env
+                    .iter()
+                    .map(|(n, v)| (n.value.clone(), v.value.clone()))
+                    .collect(),
+                shell: step.shell.clone(),
+                looping: step.looping.as_ref().map(loop_spec),
             }
         })
         .collect();
@@ -114,6 +124,32 @@ pub fn run_spec(
         timeout: options.timeout,
         max_tokens: workflow.max_tokens,
         retry_delay: options.retry_delay,
+        gates: Default::default(),
+    }
+}
+
+fn unit_kind(kind: &StepKind) -> UnitKind {
+    match kind {
+        StepKind::Turn => UnitKind::Turn,
+        StepKind::Script(script) => UnitKind::Script(ScriptSpec {
+            run: script.run.value.clone(),
+            output: script.output,
+        }),
+        StepKind::Gate(gate) => UnitKind::Gate(GateSpec {
+            question: gate.question.value.clone(),
+        }),
+    }
+}
+
+fn loop_spec(looping: &Loop) -> LoopSpec {
+    LoopSpec {
+        max_iterations: looping.max_iterations,
+        until: match &looping.until {
+            Until::Expression(e) => UntilSpec::Expression(e.value.clone()),
+            Until::Run(r) => UntilSpec::Run(r.value.clone()),
+        },
+        thread: looping.thread,
+        on_max: looping.on_max,
     }
 }
 

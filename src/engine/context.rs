@@ -1,6 +1,7 @@
 //! The template context of a run: `inputs`, the finished steps' `output`, `status`,
-//! `thread_id` and `usage`, `workflow`, `run` and the allow-listed `env`; plus, for one
-//! unit, its fan-out element and `loop`, or for `fail_if`, the step's own `output`.
+//! `thread_id` and `usage` (a script's `exit_code` and `stderr`, a loop's `iterations`),
+//! `workflow`, `run` and the allow-listed `env`; plus, for one unit, its fan-out element
+//! and `loop`, a loop's `iteration`, or for `fail_if` and `until`, the `output`.
 //! Values that came from the model are inserted as data, never rendered.
 
 use serde_json::{Map, Value, json};
@@ -12,12 +13,22 @@ use super::spec::RunSpec;
 pub fn run_context<'a>(spec: &RunSpec, done: impl Iterator<Item = &'a StepRecord>) -> Value {
     let steps: Map<String, Value> = done
         .map(|rec| {
-            let entry = json!({
+            let mut entry = json!({
                 "output": rec.output,
                 "status": rec.status.as_str(),
                 "thread_id": rec.thread_id,
                 "usage": rec.usage,
             });
+            let extra = [
+                ("exit_code", &rec.exit_code),
+                ("stderr", &rec.stderr),
+                ("iterations", &rec.iterations),
+            ];
+            for (name, value) in extra {
+                if let (Some(value), Value::Object(map)) = (value, &mut entry) {
+                    map.insert(name.into(), value.clone());
+                }
+            }
             (rec.id.clone(), entry)
         })
         .collect();
@@ -52,6 +63,18 @@ pub fn with_element(
 pub fn with_output(mut context: Value, output: &Value) -> Value {
     if let Value::Object(map) = &mut context {
         map.insert("output".into(), output.clone());
+    }
+    context
+}
+
+/// `context` for iteration `number` of a loop: `iteration.number` and `iteration.previous`
+/// (the previous iteration's output; none in the first).
+pub fn with_iteration(mut context: Value, number: u32, previous: &Value) -> Value {
+    if let Value::Object(map) = &mut context {
+        map.insert(
+            "iteration".into(),
+            json!({ "number": number, "previous": previous }),
+        );
     }
     context
 }

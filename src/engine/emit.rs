@@ -1,24 +1,30 @@
 //! From what units tell the scheduler, and what steps end with, to the run events
 //! reporters see.
 
+use serde_json::Value;
+
 use super::agent::AgentEvent;
 use super::event::RunEvent;
+use super::kinds::Kind;
 use super::outcome::StepRecord;
 use super::unit::{UnitMsg, UnitResult};
 
-/// The event of a running unit's message; `step` is its step's id.
-pub(super) fn unit_event(step: String, index: Option<usize>, msg: UnitMsg) -> RunEvent {
+/// The event of a running unit's message; `step` is its step's id, `kind` its kind.
+pub(super) fn unit_event(step: String, index: Option<usize>, kind: Kind, msg: UnitMsg) -> RunEvent {
     match msg {
         UnitMsg::Started {
             thread_id,
             attempt,
             prompt,
+            iteration,
         } => RunEvent::StepStarted {
             step,
             index,
             thread_id,
             attempt,
             prompt: Some(prompt),
+            kind,
+            iteration,
         },
         UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
             step,
@@ -27,6 +33,24 @@ pub(super) fn unit_event(step: String, index: Option<usize>, msg: UnitMsg) -> Ru
             reason,
         },
         UnitMsg::Event(event) => agent_event(step, index, event),
+        UnitMsg::Iteration(it) => RunEvent::IterationFinished {
+            step,
+            index,
+            iteration: it.number,
+            status: it.status,
+            error: it.error,
+            output: it.output,
+            duration_ms: it.duration_ms,
+            usage: it.usage,
+            thread_id: it.thread_id,
+            attempts: it.attempts,
+            ended: it.ended,
+        },
+        UnitMsg::Waiting { question } => RunEvent::GateWaiting {
+            step,
+            index,
+            question,
+        },
     }
 }
 
@@ -61,8 +85,9 @@ fn agent_event(step: String, index: Option<usize>, event: AgentEvent) -> RunEven
     }
 }
 
-/// The `step.finished` event of one fan-out element.
-pub(super) fn element_finished(step: String, result: &UnitResult) -> RunEvent {
+/// The `step.finished` event of one fan-out element of a step of `kind`.
+pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) -> RunEvent {
+    let script = kind == Kind::Script;
     RunEvent::StepFinished {
         step,
         index: result.key.index,
@@ -74,6 +99,10 @@ pub(super) fn element_finished(step: String, result: &UnitResult) -> RunEvent {
         thread_id: result.thread_id.clone(),
         attempts: result.attempts,
         reused: false,
+        kind,
+        exit_code: script.then(|| result.exit_code.map_or(Value::Null, Value::from)),
+        stderr: script.then(|| result.stderr.clone().map_or(Value::Null, Value::String)),
+        iterations: result.iterations.clone().map(Value::Array),
     }
 }
 
@@ -90,5 +119,9 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         thread_id: rec.thread_id.clone(),
         attempts: rec.attempts,
         reused: rec.reused,
+        kind: rec.kind,
+        exit_code: rec.exit_code.clone(),
+        stderr: rec.stderr.clone(),
+        iterations: rec.iterations.clone(),
     }
 }

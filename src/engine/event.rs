@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::agent::Usage;
+use super::kinds::Kind;
 
 /// How a step (or a run) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,9 @@ pub enum Status {
     Failed,
     Skipped,
     Interrupted,
+    /// A gate waits for a person's answer (and so do the steps after it); the run stops
+    /// and `weft resume --approve`/`--reject` continues it.
+    Waiting,
 }
 
 impl Status {
@@ -25,11 +29,16 @@ impl Status {
             Status::Failed => "failed",
             Status::Skipped => "skipped",
             Status::Interrupted => "interrupted",
+            Status::Waiting => "waiting",
         }
     }
 }
 
 /// One thing that happened during a run.
+///
+/// `step.finished` is the largest variant by far; events live for one call of a sink and
+/// are passed by reference, so their size is not worth boxing the fields people read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum RunEvent {
@@ -44,12 +53,21 @@ pub enum RunEvent {
         step: String,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         index: Option<usize>,
-        thread_id: String,
+        /// The thread of a turn (absent for a script or a gate).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        thread_id: Option<String>,
         attempt: u32,
-        /// The text sent to the agent in this attempt: the rendered prompt, or on a retry
-        /// the correction. Absent in logs written before weft recorded it.
+        /// What the attempt runs: a turn's rendered prompt (on a retry the correction), a
+        /// script's text, a gate's rendered question. Absent in logs written before weft
+        /// recorded it.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         prompt: Option<String>,
+        /// `script` or `gate` (absent for a turn).
+        #[serde(skip_serializing_if = "Kind::is_turn", default)]
+        kind: Kind,
+        /// The loop iteration (from 1), in a step with `loop`.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        iteration: Option<u32>,
     },
     #[serde(rename = "turn.delta")]
     TurnDelta {
@@ -121,6 +139,45 @@ pub enum RunEvent {
         /// The step succeeded in an earlier session of this run and was kept by `weft resume`.
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         reused: bool,
+        /// `script` or `gate` (absent for a turn).
+        #[serde(skip_serializing_if = "Kind::is_turn", default)]
+        kind: Kind,
+        /// A script's exit code (a list for a fan-out step's `step.finished`).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        exit_code: Option<Value>,
+        /// A script's stderr (a list for a fan-out step's `step.finished`).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        stderr: Option<Value>,
+        /// A loop's iterations' outputs, in order (a list per element for a fan-out).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        iterations: Option<Value>,
+    },
+    /// One iteration of a step with `loop` finished; `ended` says the loop's condition held.
+    #[serde(rename = "iteration.finished")]
+    IterationFinished {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        iteration: u32,
+        status: Status,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+        output: Value,
+        duration_ms: u64,
+        usage: Usage,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        thread_id: Option<String>,
+        attempts: u32,
+        ended: bool,
+    },
+    /// A gate waits for an answer nobody here can give (weft is not on a terminal): the
+    /// run stops with the status `waiting` once nothing else can run.
+    #[serde(rename = "gate.waiting")]
+    GateWaiting {
+        step: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        index: Option<usize>,
+        question: String,
     },
     #[serde(rename = "run.finished")]
     RunFinished {

@@ -1,6 +1,7 @@
 //! The rules around a step's units: whether a step whose dependencies are done runs
-//! (upstream results, `if`, `for_each`), and whether a step that succeeded passes its
-//! `fail_if`. Functions over what they read; the scheduler applies their answers.
+//! (upstream results, `if`, `for_each`; a step after a waiting gate waits too), and
+//! whether a step that succeeded passes its `fail_if`. Functions over what they read; the
+//! scheduler applies their answers.
 
 use serde_json::Value;
 
@@ -16,6 +17,8 @@ pub(super) enum Admission {
     Skip(String),
     /// It fails at once with this error.
     Fail(String),
+    /// It waits (for a gate upstream), for this reason.
+    Wait(String),
     /// It runs: as one unit (`None`), or one unit per element.
     Run(Option<Vec<Value>>),
 }
@@ -29,6 +32,9 @@ pub(super) fn admit(
 ) -> Admission {
     if let Some(reason) = blocked(step, upstream) {
         return Admission::Skip(reason);
+    }
+    if let Some((up, _)) = upstream.iter().find(|(_, r)| r.status == Status::Waiting) {
+        return Admission::Wait(format!("waits for `{}`", up.id));
     }
     if let Some(expr) = &step.if_expr {
         match renderer.truthy(expr, context) {

@@ -1,17 +1,23 @@
-//! Making units: the one place that knows the step kinds and what each needs to run.
-//! Every step is a turn today ([`TurnUnit`], which needs the agent and the step's compiled
-//! output schema); a new kind is a new unit type and one more arm here.
+//! Making units: the one place that knows the step kinds and what each needs to run. A
+//! turn ([`TurnBody`]: the agent, the step's compiled output schema) and a script
+//! ([`ScriptBody`]) are bodies; with `loop:` a [`LoopUnit`] repeats the body, else the
+//! body makes the one unit. A gate ([`GateUnit`]) needs the gatekeeper and any answer
+//! given before the run.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::agent::Agent;
+use super::gate::{GateUnit, Gatekeeper};
+use super::looping::{IterationBody, IterationRecord, LoopUnit, UntilRun};
 use super::output::OutputSchema;
-use super::spec::{RunSpec, StepSpec};
-use super::threads::ThreadBook;
-use super::turn::{TurnInput, TurnUnit};
+use super::script::ScriptBody;
+use super::spec::{GateAnswer, GateSpec, RunSpec, StepSpec, UnitKind, UntilSpec};
+use super::threads::{ThreadBook, ThreadSource};
+use super::turn::TurnBody;
 use super::unit::{Unit, UnitError, UnitKey};
 use crate::template::Renderer;
 
@@ -22,7 +28,9 @@ pub(super) struct UnitInput<'a> {
     /// The unit's template context (with its fan-out element and `loop`).
     pub context: &'a Value,
     pub threads: &'a ThreadBook,
-    pub renderer: &'a Renderer,
+    pub renderer: &'a Arc<Renderer>,
+    /// A loop's iterations an earlier session finished.
+    pub saved: Vec<IterationRecord>,
 }
 
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
@@ -37,10 +45,13 @@ pub(super) struct Launcher<A> {
     /// Each step's output schema, compiled once.
     schemas: Vec<Option<Arc<OutputSchema>>>,
     retry_delay: Duration,
+    keeper: Arc<dyn Gatekeeper>,
+    /// Answers to gates given before the run.
+    answers: BTreeMap<String, GateAnswer>,
 }
 
 impl<A: Agent> Launcher<A> {
-    pub(super) fn new(agent: Arc<A>, spec: &RunSpec) -> Self {
+    pub(super) fn new(agent: Arc<A>, keeper: Arc<dyn Gatekeeper>, spec: &RunSpec) -> Self {
         let schemas = spec
             .steps
             .iter()
@@ -54,22 +65,99 @@ impl<A: Agent> Launcher<A> {
             agent,
             schemas,
             retry_delay: spec.retry_delay,
+            keeper,
+            answers: spec.gates.clone(),
         }
+    }
+}
+
+impl<A: Agent> Launcher<A> {
+    /// A gate's unit: its question rendered, with any answer given before the run.
+    fn gate(&self, input: &UnitInput<'_>, gate: &GateSpec) -> Result<Box<dyn Unit>, UnitError> {
+        let question = input
+            .renderer
+            .render(&gate.question, input.context)
+            .map_err(|source| UnitError::Render {
+                what: "gate's question",
+                source,
+            })?;
+        Ok(Box::new(GateUnit {
+            key: input.key,
+            step: input.step.id.clone(),
+            question,
+            schema: self.schemas[input.key.step].clone(),
+            timeout: input.step.timeout,
+            answer: self.answers.get(&input.step.id).cloned(),
+            keeper: self.keeper.clone(),
+        }))
+    }
+
+    /// The body that makes a turn's or a script's units, and where a turn's first unit
+    /// runs.
+    fn body(
+        &self,
+        input: &UnitInput<'_>,
+    ) -> Result<(Box<dyn IterationBody>, Option<ThreadSource>), UnitError> {
+        let step = input.step;
+        let schema = self.schemas[input.key.step].clone();
+        let renderer = input.renderer.clone();
+        Ok(match &step.kind {
+            UnitKind::Script(script) => (
+                Box::new(ScriptBody {
+                    key: input.key,
+                    step: step.clone(),
+                    script: script.clone(),
+                    schema,
+                    retry_delay: self.retry_delay,
+                    renderer,
+                }),
+                None,
+            ),
+            _ => {
+                let body = TurnBody {
+                    agent: self.agent.clone(),
+                    key: input.key,
+                    step: step.clone(),
+                    schema,
+                    retry_delay: self.retry_delay,
+                    renderer,
+                };
+                let thread = body.thread(input.context, input.threads)?;
+                (Box::new(body), Some(thread))
+            }
+        })
     }
 }
 
 impl<A: Agent> MakeUnit for Launcher<A> {
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
-        let turn = TurnInput {
-            key: input.key,
-            step: input.step,
-            context: input.context,
-            threads: input.threads,
-            renderer: input.renderer,
-            schema: self.schemas[input.key.step].clone(),
-            retry_delay: self.retry_delay,
+        let step = input.step;
+        if let UnitKind::Gate(gate) = &step.kind {
+            return self.gate(&input, gate);
+        }
+        let (body, thread) = self.body(&input)?;
+        let Some(looping) = &step.looping else {
+            return body.make(input.context, None, thread);
         };
-        let unit = TurnUnit::prepare(self.agent.clone(), turn)?;
-        Ok(Box::new(unit))
+        let until_run = match &looping.until {
+            UntilSpec::Run(script) => Some(UntilRun {
+                script: script.clone(),
+                shell: step.shell.clone(),
+                env: step.env.clone(),
+                cwd: step.cwd.clone(),
+                timeout: step.timeout,
+            }),
+            UntilSpec::Expression(_) => None,
+        };
+        Ok(Box::new(LoopUnit {
+            key: input.key,
+            spec: looping.clone(),
+            body,
+            context: input.context.clone(),
+            renderer: input.renderer.clone(),
+            first_thread: thread,
+            saved: input.saved,
+            until_run,
+        }))
     }
 }

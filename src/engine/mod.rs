@@ -1,6 +1,6 @@
 //! The workflow engine: runs a [`spec::RunSpec`] on an [`agent::Agent`]. The scheduler owns
-//! the run's state; each step runs as units (a turn today) behind one interface; events
-//! go to a sink, never to the terminal.
+//! the run's state; each step runs as units (turns, scripts, gates, loops of turns or
+//! scripts) behind one interface; events go to a sink, never to the terminal.
 
 mod active_turns;
 pub mod agent;
@@ -11,14 +11,18 @@ mod context;
 mod emit;
 pub mod event;
 mod executor;
+pub mod gate;
 mod gates;
 mod halt;
+mod kinds;
 mod launch;
+mod looping;
 mod outcome;
 pub mod output;
 mod policy;
 mod resume;
 mod scheduler;
+mod script;
 pub mod spec;
 mod step_state;
 mod threads;
@@ -28,11 +32,14 @@ mod unit;
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
+pub use looping::IterationRecord;
 pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
-pub use scheduler::{Sink, execute, execute_seeded};
+pub use scheduler::{Sink, execute, execute_gated, execute_seeded};
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod steps_tests;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::agent::Usage;
 use super::event::Status;
 use super::halt::Halt;
+use super::kinds::Kind;
 use super::spec::{RunSpec, StepSpec};
 use crate::template::Renderer;
 
@@ -27,10 +28,22 @@ pub struct StepRecord {
     /// Kept from an earlier session of the run by `weft resume`, not run again.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
+    /// What the step is.
+    #[serde(skip_serializing_if = "Kind::is_turn")]
+    pub kind: Kind,
+    /// A script's exit code (none when it did not exit by itself; a list for a fan-out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<Value>,
+    /// A script's stderr (a list for a fan-out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<Value>,
+    /// A loop's iterations' outputs (a list per element for a fan-out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<Value>,
 }
 
 impl StepRecord {
-    /// A step that ended before any unit ran (skipped, or failed at once).
+    /// A step that ended before any unit ran (skipped, failed at once, or waiting).
     pub fn early(id: &str, status: Status, error: String) -> Self {
         Self {
             id: id.to_string(),
@@ -42,7 +55,31 @@ impl StepRecord {
             attempts: 0,
             duration_ms: 0,
             reused: false,
+            kind: Kind::Turn,
+            exit_code: None,
+            stderr: None,
+            iterations: None,
         }
+    }
+
+    /// The record with the fields of a step of `spec`'s kind: a script's `exit_code` and
+    /// `stderr`, a loop's `iterations` (none when it never ran).
+    pub fn of_kind(mut self, spec: &StepSpec) -> Self {
+        self.kind = spec.kind.name();
+        let fan_out = spec.for_each.is_some();
+        let none = || match fan_out {
+            true => Value::Array(Vec::new()),
+            false => Value::Null,
+        };
+        if self.kind == Kind::Script {
+            self.exit_code.get_or_insert_with(none);
+            self.stderr.get_or_insert_with(none);
+        }
+        if spec.looping.is_some() {
+            self.iterations
+                .get_or_insert_with(|| Value::Array(Vec::new()));
+        }
+        self
     }
 }
 
@@ -59,7 +96,8 @@ pub struct RunReport {
 }
 
 /// How the run ended, from the finished steps (with their specs), why it halted if it
-/// did, and whether the agent failed.
+/// did, and whether the agent failed: interrupted, else failed, else waiting (for a
+/// gate's answer), else succeeded.
 pub(super) fn run_status(
     done: &[(&StepSpec, &StepRecord)],
     halt: Option<&Halt>,
@@ -68,10 +106,13 @@ pub(super) fn run_status(
     let failed = done
         .iter()
         .any(|(spec, rec)| rec.status == Status::Failed && !spec.continue_on_error);
+    let waiting = done.iter().any(|(_, rec)| rec.status == Status::Waiting);
     if halt == Some(&Halt::Cancelled) {
         Status::Interrupted
     } else if failed || fatal || matches!(halt, Some(Halt::Stopped(_))) {
         Status::Failed
+    } else if waiting {
+        Status::Waiting
     } else {
         Status::Succeeded
     }

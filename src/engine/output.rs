@@ -52,9 +52,15 @@ impl OutputSchema {
         let text = answer.ok_or(OutputError::NoAnswer)?;
         let mut value = parse_json_answer(text)?;
         drop_strict_nulls(&mut value, &self.original);
+        self.validate(&value).map(|()| value)
+    }
+
+    /// Checks a value (a script's output, a gate's reply) against the author's schema, as
+    /// it is.
+    pub fn validate(&self, value: &Value) -> Result<(), OutputError> {
         let errors: Vec<String> = self
             .validator
-            .iter_errors(&value)
+            .iter_errors(value)
             .map(|e| {
                 let path = e.instance_path().to_string();
                 let at = if path.is_empty() {
@@ -66,7 +72,7 @@ impl OutputSchema {
             })
             .collect();
         if errors.is_empty() {
-            Ok(value)
+            Ok(())
         } else {
             Err(OutputError::Invalid { errors })
         }

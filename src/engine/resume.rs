@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::looping::IterationRecord;
 use super::outcome::StepRecord;
-use super::spec::{RunSpec, ThreadMode};
+use super::spec::{RunSpec, StepSpec, ThreadMode, UnitKind, UntilSpec};
+use crate::vocab::Shell;
 
 /// What an earlier session of a run leaves to the next one.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +18,9 @@ pub struct Seed {
     pub done: Vec<StepRecord>,
     /// Named threads and their ids: the next step on each continues it with `thread/resume`.
     pub threads: Vec<(String, String)>,
+    /// The finished iterations of loops that did not end, by step id and fan-out element:
+    /// each continues after its last one.
+    pub iterations: Vec<(String, Option<usize>, Vec<IterationRecord>)>,
 }
 
 /// A short hash of everything that decides what step `i` does: its prompt, schema,
@@ -55,8 +60,34 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "continue_on_error": step.continue_on_error,
         "max_tokens": step.max_tokens,
     });
+    let mut doc = doc;
+    if let Some(kind) = kind_fingerprint(step) {
+        doc["kind"] = kind;
+    }
     let digest = Sha256::digest(doc.to_string().as_bytes());
     hex(&digest[..8])
+}
+
+/// What a script, a gate, `env`, `shell` or a `loop` adds to a step's fingerprint (none for
+/// a plain turn, whose fingerprint stays what it was before these existed).
+fn kind_fingerprint(step: &StepSpec) -> Option<serde_json::Value> {
+    let kind = match &step.kind {
+        UnitKind::Turn => json!("turn"),
+        UnitKind::Script(s) => json!({ "run": s.run, "output": s.output }),
+        UnitKind::Gate(g) => json!({ "gate": g.question }),
+    };
+    let looping = step.looping.as_ref().map(|l| {
+        let until = match &l.until {
+            UntilSpec::Expression(e) => json!({ "until": e }),
+            UntilSpec::Run(r) => json!({ "until_run": r }),
+        };
+        json!({ "max": l.max_iterations, "until": until, "thread": l.thread, "on_max": l.on_max })
+    });
+    let plain = matches!(step.kind, UnitKind::Turn)
+        && looping.is_none()
+        && step.env.is_empty()
+        && step.shell == Shell::Bash;
+    (!plain).then(|| json!({ "kind": kind, "loop": looping, "env": step.env, "shell": step.shell }))
 }
 
 /// The SHA-256 of `bytes` in hex (the workflow file's hash in a run record).
@@ -105,6 +136,7 @@ mod tests {
             timeout: None,
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
+            gates: Default::default(),
         }
     }
 

@@ -17,9 +17,11 @@ use super::context::{run_context, with_element, with_output};
 use super::emit::{element_finished, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
+use super::gate::{Gatekeeper, NoGatekeeper};
 use super::gates::{Admission, admit, fail_if};
 use super::halt::Halt;
 use super::launch::{Launcher, MakeUnit, UnitInput};
+use super::looping::IterationRecord;
 use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
@@ -43,7 +45,8 @@ pub async fn execute<A: Agent>(
 }
 
 /// Like [`execute`], continuing an earlier session of the run: the steps in `seed` are
-/// done already (reported with `reused`), and its named threads continue by id.
+/// done already (reported with `reused`), and its named threads continue by id. Gates
+/// without an answer in the spec wait.
 pub async fn execute_seeded<A: Agent>(
     agent: Arc<A>,
     spec: RunSpec,
@@ -51,7 +54,19 @@ pub async fn execute_seeded<A: Agent>(
     cancel: watch::Receiver<bool>,
     sink: Sink<'_>,
 ) -> RunReport {
-    let units = Launcher::new(agent, &spec);
+    execute_gated(agent, Arc::new(NoGatekeeper), spec, seed, cancel, sink).await
+}
+
+/// Like [`execute_seeded`], with `keeper` asked the gates that have no answer in the spec.
+pub async fn execute_gated<A: Agent>(
+    agent: Arc<A>,
+    keeper: Arc<dyn Gatekeeper>,
+    spec: RunSpec,
+    seed: Seed,
+    cancel: watch::Receiver<bool>,
+    sink: Sink<'_>,
+) -> RunReport {
+    let units = Launcher::new(agent, keeper, &spec);
     execute_units(Box::new(units), spec, seed, cancel, sink).await
 }
 
@@ -70,8 +85,10 @@ pub(super) async fn execute_units(
 struct Scheduler<'s> {
     spec: RunSpec,
     units: Box<dyn MakeUnit>,
-    renderer: Renderer,
+    renderer: Arc<Renderer>,
     steps: Vec<StepState>,
+    /// Loops' iterations an earlier session finished, by unit.
+    saved: HashMap<UnitKey, Vec<IterationRecord>>,
     threads: ThreadBook,
     /// Each unit's usage so far, over all its attempts (the run's budget counts them).
     usage: HashMap<UnitKey, Usage>,
@@ -96,8 +113,9 @@ impl<'s> Scheduler<'s> {
         Self {
             spec,
             units,
-            renderer: Renderer::new(),
+            renderer: Arc::new(Renderer::new()),
             steps,
+            saved: HashMap::new(),
             threads: ThreadBook::default(),
             usage: HashMap::new(),
             halt: None,
@@ -146,13 +164,19 @@ impl<'s> Scheduler<'s> {
     /// remembers its threads as to be reopened.
     fn seed(&mut self, seed: Seed) {
         self.threads.seed(seed.threads);
+        for (id, index, iterations) in seed.iterations {
+            if let Some(step) = self.spec.index_of(&id) {
+                self.saved.insert(UnitKey { step, index }, iterations);
+            }
+        }
         for mut rec in seed.done {
             let Some(i) = self.spec.index_of(&rec.id) else {
                 continue;
             };
             rec.reused = true;
+            let rec = rec.of_kind(&self.spec.steps[i]);
             (self.sink)(&step_finished(&rec));
-            self.steps[i] = StepState::Done(rec);
+            self.steps[i] = StepState::Done(Box::new(rec));
         }
     }
 
@@ -201,7 +225,7 @@ impl<'s> Scheduler<'s> {
                     .upstream
                     .iter()
                     .filter_map(|&u| match &self.steps[u] {
-                        StepState::Done(rec) => Some((&self.spec.steps[u], rec)),
+                        StepState::Done(rec) => Some((&self.spec.steps[u], rec.as_ref())),
                         _ => None,
                     })
                     .collect();
@@ -211,6 +235,7 @@ impl<'s> Scheduler<'s> {
         match admission {
             Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
+            Admission::Wait(reason) => self.end_early(i, Status::Waiting, reason),
             Admission::Run(items) => {
                 let running = Running::new(items);
                 let empty = running.complete();
@@ -247,6 +272,7 @@ impl<'s> Scheduler<'s> {
             context: &context,
             threads: &self.threads,
             renderer: &self.renderer,
+            saved: self.saved.remove(&key).unwrap_or_default(),
         };
         match self.units.make(input) {
             Ok(unit) => {
@@ -292,8 +318,9 @@ impl<'s> Scheduler<'s> {
         if let UnitMsg::Event(AgentEvent::Usage(usage)) = &msg {
             self.track_usage(key, *usage);
         }
-        let id = self.spec.steps[key.step].id.clone();
-        (self.sink)(&unit_event(id, key.index, msg));
+        let step = &self.spec.steps[key.step];
+        let (id, kind) = (step.id.clone(), step.kind.name());
+        (self.sink)(&unit_event(id, key.index, kind, msg));
     }
 
     /// Takes a unit's result into its step; completes the step after its last unit.
@@ -311,8 +338,9 @@ impl<'s> Scheduler<'s> {
             return;
         };
         if running.fan_out() {
-            let id = self.spec.steps[i].id.clone();
-            (self.sink)(&element_finished(id, &result));
+            let step = &self.spec.steps[i];
+            let (id, kind) = (step.id.clone(), step.kind.name());
+            (self.sink)(&element_finished(id, kind, &result));
         }
         if running.finish(result) {
             self.complete(i);
@@ -325,7 +353,7 @@ impl<'s> Scheduler<'s> {
             return;
         };
         let step = &self.spec.steps[i];
-        let mut rec = running.record(&step.id);
+        let mut rec = running.record(step);
         if let (Status::Succeeded, Some(expr)) = (rec.status, &step.fail_if) {
             let context = with_output(self.context(), &rec.output);
             if let Some(error) = fail_if(expr, &self.renderer, &context) {
@@ -342,7 +370,9 @@ impl<'s> Scheduler<'s> {
 
     /// Ends a step that never started a unit.
     fn end_early(&mut self, i: usize, status: Status, reason: String) {
-        self.record(i, StepRecord::early(&self.spec.steps[i].id, status, reason));
+        let step = &self.spec.steps[i];
+        let rec = StepRecord::early(&step.id, status, reason).of_kind(step);
+        self.record(i, rec);
         if status == Status::Failed {
             self.after_failure(i);
         }
@@ -350,7 +380,7 @@ impl<'s> Scheduler<'s> {
 
     fn record(&mut self, i: usize, rec: StepRecord) {
         (self.sink)(&step_finished(&rec));
-        self.steps[i] = StepState::Done(rec);
+        self.steps[i] = StepState::Done(Box::new(rec));
     }
 
     fn after_failure(&mut self, i: usize) {
@@ -384,7 +414,7 @@ impl<'s> Scheduler<'s> {
     /// The template context: inputs, finished steps, workflow, run and allowed env.
     fn context(&self) -> Value {
         let done = self.steps.iter().filter_map(|s| match s {
-            StepState::Done(rec) => Some(rec),
+            StepState::Done(rec) => Some(rec.as_ref()),
             _ => None,
         });
         run_context(&self.spec, done)
@@ -393,7 +423,7 @@ impl<'s> Scheduler<'s> {
     fn finish(mut self, started: Instant) -> RunReport {
         let done: Vec<(&StepSpec, &StepRecord)> = (self.spec.steps.iter().zip(&self.steps))
             .filter_map(|(spec, s)| match s {
-                StepState::Done(rec) => Some((spec, rec)),
+                StepState::Done(rec) => Some((spec, rec.as_ref())),
                 _ => None,
             })
             .collect();

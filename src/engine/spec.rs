@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::vocab::{Approval, Effort, Sandbox};
+pub use super::kinds::{GateAnswer, GateSpec, Kind, LoopSpec, ScriptSpec, UnitKind, UntilSpec};
+use crate::vocab::{Approval, Effort, Sandbox, Shell};
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,14 @@ pub struct StepSpec {
     pub max_tokens: Option<u64>,
     /// An expression over the step's `output`; when true, a succeeded step fails.
     pub fail_if: Option<String>,
+    /// What the step's units are: turns, script runs or gates.
+    pub kind: UnitKind,
+    /// Environment variables of a script (and `until_run`): names and value templates.
+    pub env: Vec<(String, String)>,
+    /// What runs a script (and `until_run`).
+    pub shell: Shell,
+    /// `loop:`: each unit repeats until its condition holds.
+    pub looping: Option<LoopSpec>,
 }
 
 impl StepSpec {
@@ -93,7 +102,22 @@ impl StepSpec {
             continue_on_error: false,
             max_tokens: None,
             fail_if: None,
+            kind: UnitKind::Turn,
+            env: Vec::new(),
+            shell: Shell::Bash,
+            looping: None,
         }
+    }
+
+    /// A script step running `run` (text output), for tests and builders.
+    pub fn script(id: &str, run: &str) -> Self {
+        let mut step = Self::new(id, "");
+        step.kind = UnitKind::Script(ScriptSpec {
+            run: run.to_string(),
+            output: crate::vocab::OutputFormat::Text,
+        });
+        step.retries = 0;
+        step
     }
 }
 
@@ -116,6 +140,8 @@ pub struct RunSpec {
     /// The first pause before retrying an overloaded or transiently failed turn;
     /// it doubles with each attempt (with jitter), up to 30 s.
     pub retry_delay: std::time::Duration,
+    /// Answers to gates given before the run, by step id (every element of a fan-out).
+    pub gates: std::collections::BTreeMap<String, GateAnswer>,
 }
 
 impl RunSpec {

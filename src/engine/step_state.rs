@@ -8,13 +8,14 @@ use serde_json::Value;
 use super::agent::Usage;
 use super::event::Status;
 use super::outcome::StepRecord;
+use super::spec::{StepSpec, UnitKind};
 use super::unit::{UnitKey, UnitResult};
 
 /// One step's state.
 pub(super) enum StepState {
     Pending,
     Running(Running),
-    Done(StepRecord),
+    Done(Box<StepRecord>),
 }
 
 /// A step whose units are being run.
@@ -100,26 +101,27 @@ impl Running {
         total
     }
 
-    /// The record of step `id` from its units' results: interrupted if one was, skipped
-    /// if all were, succeeded if all did, else failed; a fan-out's output is the list of
-    /// its elements' outputs, in order.
-    pub fn record(&self, id: &str) -> StepRecord {
+    /// The record of `step` from its units' results: interrupted if one was, skipped if
+    /// all were, succeeded if all did, failed if one did, else waiting (a gate); a
+    /// fan-out's output (and exit codes, stderr, iterations) is the list of its elements',
+    /// in order.
+    pub fn record(&self, step: &StepSpec) -> StepRecord {
         let results: Vec<&UnitResult> = self.results.iter().flatten().collect();
-        let status = if results.iter().any(|r| r.status == Status::Interrupted) {
-            Status::Interrupted
-        } else if results.iter().all(|r| r.status == Status::Skipped) {
-            Status::Skipped
-        } else if results.iter().all(|r| r.status == Status::Succeeded) {
-            Status::Succeeded
-        } else {
-            Status::Failed
-        };
+        let status = status_of(&results);
         let fan_out = self.fan_out();
-        let output = if fan_out {
-            Value::Array(results.iter().map(|r| r.output.clone()).collect())
-        } else {
-            results.first().map_or(Value::Null, |r| r.output.clone())
+        let each = |get: &dyn Fn(&UnitResult) -> Option<Value>| {
+            if fan_out {
+                Some(Value::Array(
+                    results
+                        .iter()
+                        .map(|r| get(r).unwrap_or(Value::Null))
+                        .collect(),
+                ))
+            } else {
+                results.first().and_then(|r| get(r))
+            }
         };
+        let output = each(&|r| Some(r.output.clone())).unwrap_or(Value::Null);
         let error = results.iter().find_map(|r| {
             r.error
                 .as_ref()
@@ -134,16 +136,41 @@ impl Running {
             .filter_map(|r| r.thread_id.as_ref())
             .collect();
         thread_ids.dedup();
-        StepRecord {
-            id: id.to_string(),
-            status,
-            output,
-            error,
-            thread_id: (thread_ids.len() == 1).then(|| thread_ids[0].clone()),
-            usage: self.usage(),
-            attempts: results.iter().map(|r| r.attempts).max().unwrap_or(0),
-            duration_ms: self.started.elapsed().as_millis() as u64,
-            reused: false,
+        let script = matches!(step.kind, UnitKind::Script(_));
+        let mut record = StepRecord::early(&step.id, status, String::new());
+        record.output = output;
+        record.error = error;
+        record.thread_id = (thread_ids.len() == 1).then(|| thread_ids[0].clone());
+        record.usage = self.usage();
+        record.attempts = results.iter().map(|r| r.attempts).max().unwrap_or(0);
+        record.duration_ms = self.started.elapsed().as_millis() as u64;
+        if script {
+            record.exit_code = each(&|r| r.exit_code.map(Value::from));
+            record.stderr = each(&|r| r.stderr.clone().map(Value::String));
         }
+        if step.looping.is_some() {
+            record.iterations = each(&|r| r.iterations.clone().map(Value::Array));
+        }
+        record.of_kind(step)
+    }
+}
+
+/// A step's status from its units': interrupted if one was, skipped if all were,
+/// succeeded if all did, waiting if the rest did, else failed.
+fn status_of(results: &[&UnitResult]) -> Status {
+    let all = |s: Status| results.iter().all(|r| r.status == s);
+    if results.iter().any(|r| r.status == Status::Interrupted) {
+        Status::Interrupted
+    } else if all(Status::Skipped) {
+        Status::Skipped
+    } else if all(Status::Succeeded) {
+        Status::Succeeded
+    } else if results
+        .iter()
+        .all(|r| matches!(r.status, Status::Succeeded | Status::Waiting))
+    {
+        Status::Waiting
+    } else {
+        Status::Failed
     }
 }

@@ -26,6 +26,7 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         timeout: None,
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
+        gates: Default::default(),
     }
 }
 
@@ -508,19 +509,16 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
     plan.thread = ThreadMode::Named("planner".into());
     let mut again = step("again", "AGAIN", &[1]);
     again.thread = ThreadMode::Named("planner".into());
+    let mut survey_done = StepRecord::early("survey", Status::Succeeded, String::new());
+    survey_done.error = None;
+    survey_done.output = json!("three items");
+    survey_done.thread_id = Some("old-thread".into());
+    survey_done.attempts = 1;
+    survey_done.duration_ms = 7;
     let seed = Seed {
-        done: vec![StepRecord {
-            id: "survey".into(),
-            status: Status::Succeeded,
-            output: json!("three items"),
-            error: None,
-            thread_id: Some("old-thread".into()),
-            usage: Default::default(),
-            attempts: 1,
-            duration_ms: 7,
-            reused: false,
-        }],
+        done: vec![survey_done],
         threads: vec![("planner".into(), "old-thread".into())],
+        iterations: Vec::new(),
     };
     let (_tx, cancel) = watch::channel(false);
     let mut events = Vec::new();
@@ -556,9 +554,10 @@ impl super::unit::Unit for Shout {
     fn run(self: Box<Self>, link: super::unit::UnitLink) -> super::unit::UnitFuture {
         Box::pin(async move {
             link.sender.send(super::unit::UnitMsg::Started {
-                thread_id: "none".into(),
+                thread_id: None,
                 attempt: 1,
                 prompt: self.text.clone(),
+                iteration: None,
             });
             super::unit::UnitResult {
                 status: Status::Succeeded,

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::agent::{AgentEvent, StopReason, Usage};
 use super::event::Status;
+use super::looping::IterationRecord;
 use crate::template::TemplateError;
 use crate::vocab::format_duration;
 
@@ -25,7 +26,7 @@ pub struct UnitKey {
 /// A unit's work, boxed so that every kind has the same type.
 pub type UnitFuture = Pin<Box<dyn Future<Output = UnitResult> + Send>>;
 
-/// One kind of unit (an agent turn today).
+/// One kind of unit: an agent turn, a script run, a gate, or a loop of turns or scripts.
 pub trait Unit: Send {
     /// Runs the unit to its end: reports progress through `link`, stops soon after
     /// `link.stop` turns to a reason, and always ends with a result (never panics on
@@ -49,6 +50,12 @@ pub struct UnitSender {
 }
 
 impl UnitSender {
+    /// A sender of `key`'s messages into `tx` (a wrapper unit that relays its inner
+    /// unit's messages makes one).
+    pub(super) fn new(key: UnitKey, tx: mpsc::UnboundedSender<(UnitKey, UnitMsg)>) -> Self {
+        Self { key, tx }
+    }
+
     /// Reports `msg`; a scheduler that is gone is not an error.
     pub fn send(&self, msg: UnitMsg) {
         let _ = self.tx.send((self.key, msg));
@@ -58,16 +65,22 @@ impl UnitSender {
 /// What a running unit tells the scheduler.
 #[derive(Debug)]
 pub enum UnitMsg {
-    /// An attempt started on `thread_id` with this input.
+    /// An attempt started (a turn on `thread_id`) with this input: a prompt, a script, a
+    /// question; in iteration `iteration` of a loop.
     Started {
-        thread_id: String,
+        thread_id: Option<String>,
         attempt: u32,
         prompt: String,
+        iteration: Option<u32>,
     },
     /// Something happened inside the attempt.
     Event(AgentEvent),
     /// The unit tries again.
     Retrying { attempt: u32, reason: String },
+    /// An iteration of a loop finished.
+    Iteration(IterationRecord),
+    /// A gate waits for an answer nobody here can give.
+    Waiting { question: String },
 }
 
 /// A finished unit.
@@ -83,6 +96,12 @@ pub struct UnitResult {
     pub duration: Duration,
     /// The agent is gone or broke the protocol: the run cannot go on.
     pub fatal: bool,
+    /// A script's exit code (none when it did not exit by itself).
+    pub exit_code: Option<i32>,
+    /// A script's stderr (its tail, when it was long).
+    pub stderr: Option<String>,
+    /// A loop's iterations' outputs, in order (earlier sessions' included).
+    pub iterations: Option<Vec<Value>>,
 }
 
 impl UnitResult {
@@ -98,6 +117,9 @@ impl UnitResult {
             attempts: 0,
             duration: Duration::ZERO,
             fatal: false,
+            exit_code: None,
+            stderr: None,
+            iterations: None,
         }
     }
 
@@ -130,25 +152,25 @@ pub enum UnitError {
     },
 }
 
-/// Describes why weft stopped a unit, for the step's error.
+/// Describes why weft stopped a turn, for the step's error.
 pub fn describe_stop(reason: &StopReason) -> String {
+    describe_stop_as(reason, "the turn was interrupted")
+}
+
+/// Describes why weft stopped a unit, ending with what became of it (`the script was
+/// stopped`).
+pub fn describe_stop_as(reason: &StopReason, ended: &str) -> String {
     match reason {
-        StopReason::Timeout(t) => {
-            format!(
-                "timed out after {}; the turn was interrupted",
-                format_duration(*t)
-            )
-        }
+        StopReason::Timeout(t) => format!("timed out after {}; {ended}", format_duration(*t)),
         StopReason::StepBudget(n) => {
-            format!("exceeded the token budget of {n} per turn; the turn was interrupted")
+            format!("exceeded the token budget of {n} per turn; {ended}")
         }
         StopReason::RunBudget(n) => {
-            format!("exceeded the run's token budget of {n}; the turn was interrupted")
+            format!("exceeded the run's token budget of {n}; {ended}")
         }
-        StopReason::RunTimeout(t) => format!(
-            "the run timed out after {}; the turn was interrupted",
-            format_duration(*t)
-        ),
+        StopReason::RunTimeout(t) => {
+            format!("the run timed out after {}; {ended}", format_duration(*t))
+        }
         StopReason::Cancelled => "interrupted".into(),
     }
 }

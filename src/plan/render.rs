@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::build::{EdgeKind, Plan, PlannedStep, ThreadPlan};
-use crate::vocab::format_duration;
-use crate::workflow::Workflow;
+use crate::vocab::{OnMax, format_duration};
+use crate::workflow::{Loop, Step, StepKind, Until, Workflow};
 
 /// An output format of `weft plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,8 +25,8 @@ pub enum Format {
 pub fn render(plan: &Plan, workflow: &Workflow, format: Format) -> String {
     match format {
         Format::Text => text(plan, workflow),
-        Format::Mermaid => mermaid(plan),
-        Format::Dot => dot(plan),
+        Format::Mermaid => mermaid(plan, workflow),
+        Format::Dot => dot(plan, workflow),
         Format::Json => {
             serde_json::to_string_pretty(&to_json(plan, workflow)).unwrap_or_default() + "\n"
         }
@@ -54,9 +54,20 @@ fn thread_text(plan: &Plan, thread: &ThreadPlan) -> String {
     }
 }
 
-fn policies_text(step: &PlannedStep) -> String {
+fn policies_text(step: &PlannedStep, kind: &StepKind) -> String {
     let p = &step.policies;
     let mut parts = Vec::new();
+    if !matches!(kind, StepKind::Turn) {
+        parts.extend(p.timeout.map(|t| format!("timeout {}", format_duration(t))));
+        if kind.script().is_some() {
+            parts.push(format!("retries {}", p.retries));
+            parts.extend(p.cwd.as_ref().map(|c| format!("cwd {}", c.display())));
+        }
+        if parts.is_empty() {
+            parts.push("-".into());
+        }
+        return parts.join(", ");
+    }
     parts.extend(p.model.as_ref().map(|m| format!("model {m}")));
     parts.extend(p.effort.map(|e| format!("effort {}", e.as_str())));
     parts.push(format!("sandbox {}", p.sandbox.as_str()));
@@ -134,10 +145,16 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
         needs.join(", ")
     };
     let _ = writeln!(out, "    needs     {needs}");
-    let _ = writeln!(out, "    thread    {}", thread_text(plan, &planned.thread));
-    let _ = writeln!(out, "    policies  {}", policies_text(planned));
-    if let Some(approves) = approvals_text(planned) {
+    kind_text(out, step);
+    if matches!(step.kind, StepKind::Turn) {
+        let _ = writeln!(out, "    thread    {}", thread_text(plan, &planned.thread));
+    }
+    let _ = writeln!(out, "    policies  {}", policies_text(planned, &step.kind));
+    if let (Some(approves), StepKind::Turn) = (approvals_text(planned), &step.kind) {
         let _ = writeln!(out, "    approves  {approves}");
+    }
+    if let Some(looping) = &step.looping {
+        let _ = writeln!(out, "    loop      {}", loop_text(looping, &step.kind));
     }
     if let Some(each) = &step.for_each {
         let limit = step
@@ -153,7 +170,7 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
     if let Some(cond) = &step.if_expr {
         let _ = writeln!(out, "    if        {}", cond.value);
     }
-    if step.output_schema.is_some() {
+    if step.output_schema.is_some() && step.kind.script().is_none() {
         let _ = writeln!(out, "    output    json (schema-checked)");
     }
     if let Some(cond) = &step.fail_if {
@@ -178,21 +195,82 @@ fn list(names: &[String]) -> String {
     quoted.join(", ")
 }
 
+/// A script's or a gate's own lines: what it runs (and with which shell, `env` and
+/// `output`), or what it asks.
+fn kind_text(out: &mut String, step: &Step) {
+    match &step.kind {
+        StepKind::Turn => {}
+        StepKind::Script(script) => {
+            let _ = writeln!(
+                out,
+                "    run       {} ({})",
+                one_line(&script.run.value),
+                step.shell.describe()
+            );
+            let checked = if step.output_schema.is_some() {
+                " (schema-checked)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "    output    {}{checked}", script.output.as_str());
+        }
+        StepKind::Gate(gate) => {
+            let _ = writeln!(out, "    gate      {}", one_line(&gate.question.value));
+        }
+    }
+    if !step.env.is_empty() {
+        let names: Vec<&str> = step.env.iter().map(|(n, _)| n.value.as_str()).collect();
+        let _ = writeln!(out, "    env       {}", names.join(", "));
+    }
+}
+
+fn loop_text(looping: &Loop, kind: &StepKind) -> String {
+    let until = match &looping.until {
+        Until::Expression(e) => format!("until {}", e.value),
+        Until::Run(r) => format!("until `{}` exits 0", one_line(&r.value)),
+    };
+    let mut text = format!("{until}, at most {} iterations", looping.max_iterations);
+    if matches!(kind, StepKind::Turn) {
+        text.push_str(&format!(", thread {}", looping.thread.as_str()));
+    }
+    if looping.on_max == OnMax::Succeed {
+        text.push_str(", succeeds at the limit");
+    }
+    text
+}
+
+/// A script or template on one line, cut at 80 characters.
+fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}
+
+/// How Mermaid and dot label a step's node: a turn's thread, else its kind.
+fn node_text(plan: &Plan, workflow: &Workflow, i: usize) -> String {
+    match &workflow.steps[i].kind {
+        StepKind::Turn => thread_text(plan, &plan.steps[i].thread),
+        other => other.name().to_string(),
+    }
+}
+
 /// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
 /// (`end`, `style`, `class`, `click`) cannot end or break the chart.
 fn mermaid_id(id: &str) -> String {
     format!("step_{id}")
 }
 
-fn mermaid(plan: &Plan) -> String {
+fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
     let mut out = String::from("flowchart TD\n");
-    for step in &plan.steps {
+    for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(
             out,
             "  {}[\"{}<br/>{}\"]",
             mermaid_id(&step.id),
             step.id,
-            thread_text(plan, &step.thread).replace('"', "'")
+            node_text(plan, workflow, i).replace('"', "'")
         );
     }
     for step in &plan.steps {
@@ -223,19 +301,19 @@ fn mermaid(plan: &Plan) -> String {
     out
 }
 
-fn dot(plan: &Plan) -> String {
+fn dot(plan: &Plan, workflow: &Workflow) -> String {
     let mut out = format!(
         "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n",
         plan.name.replace('"', "\\\"")
     );
-    for step in &plan.steps {
+    for (i, step) in plan.steps.iter().enumerate() {
         let width = if step.critical { ", penwidth=3" } else { "" };
         let _ = writeln!(
             out,
             "  \"{}\" [label=\"{}\\n{}\"{width}];",
             step.id,
             step.id,
-            thread_text(plan, &step.thread).replace('"', "'")
+            node_text(plan, workflow, i).replace('"', "'")
         );
     }
     for step in &plan.steps {
@@ -279,6 +357,13 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "continue_on_error": s.continue_on_error,
                 "critical": p.critical,
                 "secrets": workflow.secrets_read_by(i),
+                "kind": s.kind.name(),
+                "run": s.kind.script().map(|r| &r.run.value),
+                "shell": s.kind.script().map(|_| s.shell.describe()),
+                "output": s.kind.script().map(|r| r.output.as_str()),
+                "gate": s.kind.gate().map(|g| &g.question.value),
+                "env": s.env.iter().map(|(n, v)| (n.value.clone(), Value::String(v.value.clone()))).collect::<serde_json::Map<String, Value>>(),
+                "loop": s.looping.as_ref().map(loop_json),
             })
         })
         .collect();
@@ -289,5 +374,19 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
         "levels": plan.levels.iter().map(|l| l.iter().map(id).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(id).collect::<Vec<_>>(),
         "secrets": workflow.secret_paths(),
+    })
+}
+
+fn loop_json(looping: &Loop) -> Value {
+    let (until, until_run) = match &looping.until {
+        Until::Expression(e) => (Some(&e.value), None),
+        Until::Run(r) => (None, Some(&r.value)),
+    };
+    json!({
+        "max_iterations": looping.max_iterations,
+        "until": until,
+        "until_run": until_run,
+        "thread": looping.thread.as_str(),
+        "on_max": looping.on_max.as_str(),
     })
 }

@@ -33,13 +33,14 @@ impl Colors {
         self.paint("1;31", text)
     }
 
-    /// `text` in the colour of `status`: green, red, yellow or dim.
+    /// `text` in the colour of `status`: green, red, yellow, dim or cyan (waiting).
     pub fn status(self, status: Status, text: &str) -> String {
         match status {
             Status::Succeeded => self.paint("32", text),
             Status::Failed => self.paint("31", text),
             Status::Interrupted => self.paint("33", text),
             Status::Skipped => self.paint("2", text),
+            Status::Waiting => self.paint("36", text),
         }
     }
 }

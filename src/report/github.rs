@@ -1,6 +1,7 @@
-//! GitHub Actions (`GITHUB_ACTIONS=true`): `::error` annotations for failed steps and
-//! `::warning` for declined approvals, and a Markdown summary appended to
-//! `$GITHUB_STEP_SUMMARY` when the run finishes.
+//! GitHub Actions (`GITHUB_ACTIONS=true`): `::error` annotations for failed steps,
+//! `::warning` for declined approvals and for gates that wait for an answer, and a
+//! Markdown summary appended to `$GITHUB_STEP_SUMMARY` when the run finishes (with the
+//! command that answers a waiting gate).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ pub struct GithubActions<W: Write + Send> {
     run_id: String,
     workflow: String,
     rows: Vec<Row>,
+    /// Gates waiting for an answer: their step ids.
+    waiting: Vec<String>,
 }
 
 impl<W: Write + Send> GithubActions<W> {
@@ -43,6 +46,7 @@ impl<W: Write + Send> GithubActions<W> {
             run_id: String::new(),
             workflow: String::new(),
             rows: Vec::new(),
+            waiting: Vec::new(),
         }
     }
 
@@ -88,6 +92,7 @@ fn markdown<W: Write + Send>(
         Status::Failed => "❌",
         Status::Interrupted => "⏹️",
         Status::Skipped => "⏭️",
+        Status::Waiting => "⏸️",
     };
     let mut md = format!(
         "### {icon} weft: workflow `{}` {}\n\nRun `{}` in {}.\n\n\
@@ -117,7 +122,14 @@ fn markdown<W: Write + Send>(
         usage.cached_input_tokens,
         usage.output_tokens
     ));
-    if status != Status::Succeeded {
+    for step in &g.waiting {
+        md.push_str(&format!(
+            "\nStep `{step}` waits for an answer. To approve: `{hint} --approve {step}` \
+             (add `--reply TEXT` or `--reply-file FILE`); to reject: `{hint} --reject {step}`\n",
+            hint = g.resume_hint
+        ));
+    }
+    if status != Status::Succeeded && g.waiting.is_empty() {
         md.push_str(&format!(
             "\nTo continue where it stopped: `{}`\n",
             g.resume_hint
@@ -171,6 +183,17 @@ impl<W: Write + Send> EventWriter for GithubActions<W> {
             } => {
                 let title = format!("weft: declined {kind} in step {step}");
                 self.annotate("warning", &title, &format!("`{subject}`: {reason}"));
+            }
+            RunEvent::GateWaiting { step, question, .. } => {
+                let title = format!("weft: step {step} waits for an answer");
+                let message = format!(
+                    "{question}\nTo approve: {hint} --approve {step} [--reply TEXT]\nTo reject: {hint} --reject {step} [--reply TEXT]",
+                    hint = self.resume_hint
+                );
+                self.annotate("warning", &title, &message);
+                if !self.waiting.contains(step) {
+                    self.waiting.push(step.clone());
+                }
             }
             RunEvent::StepFinished {
                 step,

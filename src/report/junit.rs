@@ -1,5 +1,6 @@
 //! JUnit XML (`--junit FILE`): one testcase per step, and per fan-out element; failures
-//! carry the step's error; written when the run finishes.
+//! carry the step's error; a step that waits (for a gate) is skipped, saying so; written
+//! when the run finishes.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ impl Junit {
     fn case(&self, name: String, status: Status, error: Option<&str>, ms: u64) -> TestCase {
         let case_status = match status {
             Status::Succeeded => TestCaseStatus::success(),
-            Status::Skipped => {
+            Status::Skipped | Status::Waiting => {
                 let mut s = TestCaseStatus::skipped();
                 if let Some(e) = error {
                     s.set_message(e);

@@ -5,6 +5,7 @@ use std::io::Write;
 use super::{EventWriter, ReportError};
 use crate::engine::agent::Usage;
 use crate::engine::event::{RunEvent, Status};
+use crate::engine::spec::Kind;
 use crate::vocab::format_duration;
 
 /// Writes one readable line per event. Deltas are shown only when `verbose`.
@@ -51,23 +52,12 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             workflow,
             steps,
         } => format!("run {run_id}: workflow `{workflow}`, {steps} steps"),
-        RunEvent::StepStarted {
-            step,
-            index,
-            thread_id,
-            attempt,
-            ..
-        } => {
-            let again = if *attempt > 1 {
-                format!(" (attempt {attempt})")
-            } else {
-                String::new()
-            };
-            format!(
-                "{} started on thread {thread_id}{again}",
-                label(step, *index)
-            )
-        }
+        RunEvent::StepStarted { .. } => started(event),
+        RunEvent::IterationFinished { .. } => iterated(event),
+        RunEvent::GateWaiting { step, index, .. } => format!(
+            "{} waits for an answer (there is no terminal to ask on)",
+            label(step, *index)
+        ),
         RunEvent::TurnDelta { step, index, delta } if verbose => {
             format!("{} > {}", label(step, *index), delta.escape_debug())
         }
@@ -118,7 +108,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             }
             let head = format!("{} {}", label(step, *index), status.as_str());
             match (status, error) {
-                (Status::Skipped, Some(e)) => format!("{head}: {e}"),
+                (Status::Skipped | Status::Waiting, Some(e)) => format!("{head}: {e}"),
                 (_, Some(e)) => format!("{head} in {}{}: {e}", ms(*duration_ms), tokens(usage)),
                 _ => format!("{head} in {}{}", ms(*duration_ms), tokens(usage)),
             }
@@ -137,6 +127,69 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
         | RunEvent::TurnUsage { .. }
         | RunEvent::ApprovalRequested { .. } => return None,
     })
+}
+
+/// `[step] started on thread …` (a turn), `[step] running: …` (a script), `[step] asks:
+/// …` (a gate), with the iteration and attempt when there are.
+fn started(event: &RunEvent) -> String {
+    let RunEvent::StepStarted {
+        step,
+        index,
+        thread_id,
+        attempt,
+        prompt,
+        kind,
+        iteration,
+    } = event
+    else {
+        return String::new();
+    };
+    let mut notes = Vec::new();
+    notes.extend(iteration.map(|n| format!("iteration {n}")));
+    if *attempt > 1 {
+        notes.push(format!("attempt {attempt}"));
+    }
+    let notes = match notes.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", notes.join(", ")),
+    };
+    let what = prompt.as_deref().unwrap_or_default();
+    let head = label(step, *index);
+    match (kind, thread_id) {
+        (Kind::Script, _) => format!("{head} running{notes}: {}", one_line(what, 100)),
+        (Kind::Gate, _) => format!("{head} asks: {}", one_line(what, 200)),
+        (Kind::Turn, Some(thread)) => format!("{head} started on thread {thread}{notes}"),
+        (Kind::Turn, None) => format!("{head} started{notes}"),
+    }
+}
+
+/// `[step] iteration N succeeded in …; the loop goes on` (or `…'s condition holds`).
+fn iterated(event: &RunEvent) -> String {
+    let RunEvent::IterationFinished {
+        step,
+        index,
+        iteration,
+        status,
+        error,
+        duration_ms,
+        usage,
+        ended,
+        ..
+    } = event
+    else {
+        return String::new();
+    };
+    let head = format!(
+        "{} iteration {iteration} {}",
+        label(step, *index),
+        status.as_str()
+    );
+    let took = format!("in {}{}", ms(*duration_ms), tokens(usage));
+    match (error, ended) {
+        (Some(e), _) => format!("{head} {took}: {e}"),
+        (None, true) => format!("{head} {took}; the loop's condition holds"),
+        (None, false) => format!("{head} {took}; the loop goes on"),
+    }
 }
 
 impl<W: Write + Send> EventWriter for Plain<W> {

@@ -7,15 +7,18 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::color::Colors;
+use super::pause::LivePause;
 use super::plain::line;
 use super::{EventWriter, ReportError};
 use crate::engine::event::{RunEvent, Status};
+use crate::engine::spec::Kind;
 
 type Key = (String, Option<usize>);
 
 /// Renders events as indicatif bars on stderr (or any draw target, for tests).
 pub struct Live {
     multi: MultiProgress,
+    pause: LivePause,
     overall: ProgressBar,
     units: HashMap<Key, UnitView>,
     tokens: HashMap<Key, u64>,
@@ -50,6 +53,7 @@ impl Live {
             .progress_chars("=> ");
         let overall = multi.add(ProgressBar::new(0).with_style(style));
         Self {
+            pause: LivePause::new(multi.clone()),
             multi,
             overall,
             units: HashMap::new(),
@@ -88,7 +92,12 @@ impl Live {
                 }
             })
             .collect();
-        let _ = self.multi.println(clean);
+        self.pause.println(clean);
+    }
+
+    /// A handle that hides this view while a person answers a question on the terminal.
+    pub fn pauser(&self) -> LivePause {
+        self.pause.clone()
     }
 
     fn refresh_overall(&self) {
@@ -100,7 +109,7 @@ impl Live {
 
     fn finished(&mut self, key: Key, status: Status, event: &RunEvent) {
         if let Some(mut view) = self.units.remove(&key) {
-            flush_text(&self.multi, &key, &mut view.text, true);
+            flush_text(&self.pause, &key, &mut view.text, true);
             view.bar.finish_and_clear();
             self.multi.remove(&view.bar);
         }
@@ -110,6 +119,7 @@ impl Live {
                 Status::Failed => "✗",
                 Status::Interrupted => "■",
                 Status::Skipped => "-",
+                Status::Waiting => "?",
             };
             self.print(&format!("{} {text}", self.colors.status(status, glyph)));
         }
@@ -127,14 +137,14 @@ fn label(step: &str, index: Option<usize>) -> String {
 }
 
 /// Prints the complete lines of `text` (all of it when `all`) above the bars.
-fn flush_text(multi: &MultiProgress, key: &Key, text: &mut String, all: bool) {
+fn flush_text(pause: &LivePause, key: &Key, text: &mut String, all: bool) {
     let print = |line: &str| {
         let clean: String = line
             .trim_end()
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let _ = multi.println(format!("{} > {clean}", label(&key.0, key.1)));
+        pause.println(format!("{} > {clean}", label(&key.0, key.1)));
     };
     while let Some(at) = text.find('\n') {
         let line: String = text.drain(..=at).collect();
@@ -184,16 +194,38 @@ impl Live {
                 index,
                 thread_id,
                 attempt,
-                ..
+                kind,
+                iteration,
+                prompt,
             } => {
                 let view = self.unit(&(step.clone(), *index));
-                view.thread = thread_id.clone();
-                view.activity = if *attempt > 1 {
-                    format!("attempt {attempt}")
-                } else {
-                    "thinking".into()
+                view.thread = thread_id.clone().unwrap_or_default();
+                let doing = match kind {
+                    Kind::Script => format!(
+                        "$ {}",
+                        prompt
+                            .as_deref()
+                            .unwrap_or_default()
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                    ),
+                    Kind::Gate => "asking".into(),
+                    Kind::Turn => "thinking".into(),
                 };
+                let mut notes = Vec::new();
+                notes.extend(iteration.map(|n| format!("iteration {n}")));
+                if *attempt > 1 {
+                    notes.push(format!("attempt {attempt}"));
+                }
+                notes.push(doing);
+                view.activity = notes.join(" · ");
                 view.redraw();
+            }
+            RunEvent::IterationFinished { .. } | RunEvent::GateWaiting { .. } => {
+                if let Some(text) = line(event, false) {
+                    self.print(&text);
+                }
             }
             RunEvent::TurnActivity {
                 step,
@@ -215,15 +247,15 @@ impl Live {
             RunEvent::TurnDelta { step, index, delta } => {
                 let key = (step.clone(), *index);
                 let verbose = self.verbose;
-                let multi = self.multi.clone();
+                let pause = self.pause.clone();
                 let view = self.unit(&key);
-                if view.activity == "thinking" {
-                    view.activity = "writing".into();
+                if view.activity.ends_with("thinking") {
+                    view.activity = view.activity.replace("thinking", "writing");
                     view.redraw();
                 }
                 if verbose {
                     view.text.push_str(delta);
-                    flush_text(&multi, &key, &mut view.text, false);
+                    flush_text(&pause, &key, &mut view.text, false);
                 }
             }
             RunEvent::ApprovalDecided { .. } | RunEvent::StepRetrying { .. } => {
@@ -261,9 +293,11 @@ mod tests {
         RunEvent::StepStarted {
             step: step.into(),
             index: None,
-            thread_id: "019a0000-0000-7000-8000-00000000abcd".into(),
+            thread_id: Some("019a0000-0000-7000-8000-00000000abcd".into()),
             attempt: 1,
             prompt: None,
+            kind: Kind::Turn,
+            iteration: None,
         }
     }
 
@@ -309,6 +343,10 @@ mod tests {
             thread_id: None,
             attempts: 1,
             reused: false,
+            kind: Kind::Turn,
+            exit_code: None,
+            stderr: None,
+            iterations: None,
         });
         live.overall.tick();
         let screen = term.contents();

@@ -13,6 +13,7 @@ use super::atomic::write_atomic;
 use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
 use super::{EventWriter, ReportError};
+use crate::engine::IterationRecord;
 use crate::engine::event::RunEvent;
 
 /// Keeps the run record up to date from the run's events.
@@ -73,53 +74,23 @@ impl RunRecorder {
     /// Updates the state; true when it changed in a way worth saving.
     fn apply(&mut self, event: &RunEvent) -> bool {
         match event {
-            RunEvent::StepStarted {
-                step,
-                index,
-                thread_id,
-                attempt,
-                prompt,
-            } => {
-                let entry = unit_entry(self.state.step_mut(step), *index, true);
-                if *attempt <= 1 {
-                    *entry = StepEntry::new(step, *index);
-                    entry.prompt = prompt.clone();
-                    entry.started_at_ms = Some(now_ms());
-                }
-                entry.status = RecordStatus::Running;
-                entry.thread_id = Some(thread_id.clone());
-                entry.attempts = *attempt;
-                true
+            RunEvent::StepStarted { step, index, .. } => {
+                started(unit_entry(self.state.step_mut(step), *index, true), event);
             }
-            RunEvent::StepFinished {
+            RunEvent::IterationFinished { step, index, .. } => {
+                iterated(unit_entry(self.state.step_mut(step), *index, false), event);
+            }
+            RunEvent::GateWaiting {
                 step,
                 index,
-                status,
-                error,
-                output,
-                duration_ms,
-                usage,
-                thread_id,
-                attempts,
-                reused,
+                question,
             } => {
                 let entry = unit_entry(self.state.step_mut(step), *index, false);
-                if *reused {
-                    entry.reused = true;
-                    entry.status = RecordStatus::from(*status);
-                    return true;
-                }
-                entry.reused = false;
-                entry.status = RecordStatus::from(*status);
-                entry.error = error.clone();
-                entry.output = output.clone().unwrap_or_default();
-                entry.duration_ms = Some(*duration_ms);
-                entry.usage = *usage;
-                entry.attempts = *attempts;
-                if thread_id.is_some() {
-                    entry.thread_id = thread_id.clone();
-                }
-                true
+                entry.status = RecordStatus::Waiting;
+                entry.prompt = Some(question.clone());
+            }
+            RunEvent::StepFinished { step, index, .. } => {
+                finished(unit_entry(self.state.step_mut(step), *index, false), event);
             }
             RunEvent::RunFinished {
                 status,
@@ -130,21 +101,136 @@ impl RunRecorder {
                 self.state.duration_ms = Some(self.earlier_ms + duration_ms);
                 self.state.usage = *usage;
                 self.state.pid = None;
-                true
             }
-            _ => false,
+            _ => return false,
         }
+        true
+    }
+}
+
+/// A unit's attempt started: its first attempt starts its entry afresh, but a loop's
+/// later iteration keeps the iterations before it.
+fn started(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::StepStarted {
+        step,
+        index,
+        thread_id,
+        attempt,
+        prompt,
+        kind,
+        iteration,
+    } = event
+    else {
+        return;
+    };
+    match (*attempt, *iteration) {
+        (0 | 1, Some(n)) if n > 1 => {
+            entry.iterations.retain(|it| it.number < n);
+            entry.prompt = prompt.clone();
+        }
+        (0 | 1, _) => {
+            *entry = StepEntry::new(step, *index);
+            entry.prompt = prompt.clone();
+            entry.started_at_ms = Some(now_ms());
+        }
+        _ => {}
+    }
+    entry.status = RecordStatus::Running;
+    entry.kind = *kind;
+    if thread_id.is_some() {
+        entry.thread_id = thread_id.clone();
+    }
+    entry.attempts = *attempt;
+}
+
+/// A loop's iteration finished: kept in order (replacing an earlier try of it).
+fn iterated(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::IterationFinished {
+        iteration,
+        status,
+        error,
+        output,
+        duration_ms,
+        usage,
+        thread_id,
+        attempts,
+        ended,
+        ..
+    } = event
+    else {
+        return;
+    };
+    entry.iterations.retain(|it| it.number != *iteration);
+    entry.iterations.push(IterationRecord {
+        number: *iteration,
+        status: *status,
+        output: output.clone(),
+        error: error.clone(),
+        usage: *usage,
+        thread_id: thread_id.clone(),
+        attempts: *attempts,
+        duration_ms: *duration_ms,
+        ended: *ended,
+    });
+    entry.iterations.sort_by_key(|it| it.number);
+}
+
+/// A unit (or a step) ended; a step kept from an earlier session keeps what it had.
+fn finished(entry: &mut StepEntry, event: &RunEvent) {
+    let RunEvent::StepFinished {
+        status,
+        error,
+        output,
+        duration_ms,
+        usage,
+        thread_id,
+        attempts,
+        reused,
+        kind,
+        exit_code,
+        stderr,
+        ..
+    } = event
+    else {
+        return;
+    };
+    entry.status = RecordStatus::from(*status);
+    if *reused {
+        entry.reused = true;
+        return;
+    }
+    entry.reused = false;
+    entry.kind = *kind;
+    entry.exit_code = exit_code.clone();
+    entry.stderr = stderr.clone();
+    entry.error = error.clone();
+    entry.output = output.clone().unwrap_or_default();
+    entry.duration_ms = Some(*duration_ms);
+    entry.usage = *usage;
+    entry.attempts = *attempts;
+    if thread_id.is_some() {
+        entry.thread_id = thread_id.clone();
     }
 }
 
 /// The entry of a step (`index` none) or of one of its elements. On a step's first
-/// start in this session its old elements are dropped.
+/// start in this session its old elements are dropped (but for their loops' iterations,
+/// which a resumed loop continues after).
 fn unit_entry(entry: &mut StepEntry, index: Option<usize>, starting: bool) -> &mut StepEntry {
     let Some(ix) = index else { return entry };
     if starting && entry.status != RecordStatus::Running {
         let id = entry.id.clone();
+        let old = std::mem::take(&mut entry.elements);
         *entry = StepEntry::new(&id, None);
         entry.started_at_ms = Some(now_ms());
+        entry.elements = old
+            .into_iter()
+            .filter(|e| !e.iterations.is_empty())
+            .map(|e| StepEntry {
+                iterations: e.iterations,
+                ..StepEntry::new(&id, e.index)
+            })
+            .collect();
     }
     let at = match entry.elements.iter().position(|e| e.index == Some(ix)) {
         Some(at) => at,
@@ -224,6 +310,10 @@ mod tests {
             thread_id: Some("t1".into()),
             attempts: 1,
             reused: false,
+            kind: Default::default(),
+            exit_code: None,
+            stderr: None,
+            iterations: None,
         }
     }
 
@@ -235,9 +325,11 @@ mod tests {
         rec.write_event(&RunEvent::StepStarted {
             step: "a".into(),
             index: None,
-            thread_id: "t1".into(),
+            thread_id: Some("t1".into()),
             attempt: 1,
             prompt: Some("A".into()),
+            kind: Default::default(),
+            iteration: None,
         })
         .unwrap();
         rec.flush().unwrap();

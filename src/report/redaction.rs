@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::state::{RunState, StepEntry};
+use crate::engine::IterationRecord;
 use crate::engine::event::RunEvent;
 use crate::redact::{Redact, Redactor, StreamRedactor};
 
@@ -92,6 +93,8 @@ impl Redact for RunEvent {
             | RunEvent::StepStarted { .. }
             | RunEvent::StepRetrying { .. }
             | RunEvent::StepFinished { .. }
+            | RunEvent::IterationFinished { .. }
+            | RunEvent::GateWaiting { .. }
             | RunEvent::RunFinished { .. } => redact_lifecycle(self, r),
             RunEvent::TurnDelta { .. }
             | RunEvent::TurnActivity { .. }
@@ -119,6 +122,8 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             thread_id,
             attempt: _,
             prompt,
+            kind: _,
+            iteration: _,
         } => {
             step.redact(r);
             thread_id.redact(r);
@@ -144,11 +149,43 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             thread_id,
             attempts: _,
             reused: _,
+            kind: _,
+            exit_code: _,
+            stderr,
+            iterations,
         } => {
             step.redact(r);
             error.redact(r);
             output.redact(r);
             thread_id.redact(r);
+            stderr.redact(r);
+            iterations.redact(r);
+        }
+        RunEvent::IterationFinished {
+            step,
+            index: _,
+            iteration: _,
+            status: _,
+            error,
+            output,
+            duration_ms: _,
+            usage: _,
+            thread_id,
+            attempts: _,
+            ended: _,
+        } => {
+            step.redact(r);
+            error.redact(r);
+            output.redact(r);
+            thread_id.redact(r);
+        }
+        RunEvent::GateWaiting {
+            step,
+            index: _,
+            question,
+        } => {
+            step.redact(r);
+            question.redact(r);
         }
         RunEvent::RunFinished {
             status: _,
@@ -251,6 +288,10 @@ impl Redact for StepEntry {
             duration_ms: _,
             reused: _,
             elements,
+            kind: _,
+            exit_code: _,
+            stderr,
+            iterations,
         } = self;
         id.redact(r);
         prompt.redact(r);
@@ -258,6 +299,27 @@ impl Redact for StepEntry {
         error.redact(r);
         thread_id.redact(r);
         elements.redact(r);
+        stderr.redact(r);
+        iterations.redact(r);
+    }
+}
+
+impl Redact for IterationRecord {
+    fn redact(&mut self, r: &Redactor) {
+        let IterationRecord {
+            number: _,
+            status: _,
+            output,
+            error,
+            usage: _,
+            thread_id,
+            attempts: _,
+            duration_ms: _,
+            ended: _,
+        } = self;
+        output.redact(r);
+        error.redact(r);
+        thread_id.redact(r);
     }
 }
 
@@ -293,6 +355,10 @@ mod tests {
             thread_id: None,
             attempts: 1,
             reused: false,
+            kind: Default::default(),
+            exit_code: None,
+            stderr: Some(json!(format!("stderr: {SECRET}"))),
+            iterations: None,
         }
     }
 

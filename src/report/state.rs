@@ -1,5 +1,6 @@
 //! What a run record holds (`run.json`): the workflow as run, its inputs and options, and
-//! per step its status, prompt, output, thread, usage, timings and attempts.
+//! per step its status, prompt, output, thread, usage, timings and attempts (a script's
+//! exit code and stderr, a loop's iterations).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::engine::IterationRecord;
 use crate::engine::agent::Usage;
 use crate::engine::event::Status;
+use crate::engine::spec::Kind;
 use crate::vocab::Effort;
 
 /// The format version of `run.json`.
@@ -32,6 +35,8 @@ pub enum RecordStatus {
     Failed,
     Skipped,
     Interrupted,
+    /// A gate waits for an answer: `weft resume RUN --approve STEP` (or `--reject`).
+    Waiting,
 }
 
 impl RecordStatus {
@@ -42,6 +47,7 @@ impl RecordStatus {
             RecordStatus::Failed => "failed",
             RecordStatus::Skipped => "skipped",
             RecordStatus::Interrupted => "interrupted",
+            RecordStatus::Waiting => "waiting",
         }
     }
 }
@@ -53,6 +59,7 @@ impl From<Status> for RecordStatus {
             Status::Failed => RecordStatus::Failed,
             Status::Skipped => RecordStatus::Skipped,
             Status::Interrupted => RecordStatus::Interrupted,
+            Status::Waiting => RecordStatus::Waiting,
         }
     }
 }
@@ -132,6 +139,18 @@ pub struct StepEntry {
     /// The fan-out elements, by index.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub elements: Vec<StepEntry>,
+    /// `script` or `gate` (absent for a turn).
+    #[serde(skip_serializing_if = "Kind::is_turn", default)]
+    pub kind: Kind,
+    /// A script's exit code (a list for a fan-out step).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exit_code: Option<Value>,
+    /// A script's stderr (a list for a fan-out step).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stderr: Option<Value>,
+    /// A loop's finished iterations, in order: `weft resume` continues after the last.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub iterations: Vec<IterationRecord>,
 }
 
 impl StepEntry {
@@ -150,6 +169,22 @@ impl StepEntry {
             duration_ms: None,
             reused: false,
             elements: Vec::new(),
+            kind: Kind::Turn,
+            exit_code: None,
+            stderr: None,
+            iterations: Vec::new(),
+        }
+    }
+
+    /// The outputs of the iterations of a loop, in order; for a fan-out step, a list per
+    /// element.
+    pub fn iteration_outputs(&self) -> Value {
+        let outputs =
+            |e: &StepEntry| Value::Array(e.iterations.iter().map(|i| i.output.clone()).collect());
+        if self.elements.is_empty() {
+            outputs(self)
+        } else {
+            Value::Array(self.elements.iter().map(outputs).collect())
         }
     }
 }

@@ -12,12 +12,12 @@ use super::catalog::Catalog;
 use super::locate::ScalarMap;
 use super::render::{self, jinja};
 use super::sample::{self, sample};
-use super::scope::{Globals, Scope, fan_out_loop};
+use super::scope::{Globals, Scope, fan_out_loop, iteration_type, unit_output_type};
 use super::strict;
 use super::ty::Type;
 use super::walk::{Checker, Finding};
 use crate::workflow::refs::Kind;
-use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, ThreadRef, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, ThreadRef, Until, Workflow};
 
 /// Type-check and render-check every template of `workflow` against the environment the
 /// engine renders with; also lint output schemas for OpenAI's strict mode.
@@ -94,6 +94,11 @@ impl Run<'_> {
             Some(code) => self.fan_out(step, code, &base, context),
             None => (base.clone(), context.clone()),
         };
+        let (prompt_scope, prompt_context) = match &step.looping {
+            Some(_) => iterated(step, prompt_scope, prompt_context),
+            None => (prompt_scope, prompt_context),
+        };
+        self.kind_sites(step, &prompt_scope, &prompt_context);
         if let Some(code) = &step.if_expr {
             let what = format!("`if` of step `{id}`");
             self.site(
@@ -125,6 +130,35 @@ impl Run<'_> {
             let what = format!("`resume` of step `{id}`");
             self.site(
                 &Site::new(&what, code, Kind::Template, &base, context),
+                false,
+            );
+        }
+    }
+
+    /// A gate's question, the values of `env`, and a loop's `until`: in the scope (and
+    /// sample context) of the prompt; `until` also reads the iteration's `output`.
+    fn kind_sites(&mut self, step: &Step, scope: &Scope, context: &JinjaValue) {
+        let id = &step.id.value;
+        if let Some(gate) = step.kind.gate() {
+            let what = format!("`gate` of step `{id}`");
+            let site = Site::new(&what, &gate.question, Kind::Template, scope, context);
+            self.site(&site, false);
+        }
+        for (name, value) in &step.env {
+            let what = format!("`env.{}` of step `{id}`", name.value);
+            self.site(
+                &Site::new(&what, value, Kind::Template, scope, context),
+                false,
+            );
+        }
+        if let Some(Until::Expression(code)) = step.looping.as_ref().map(|l| &l.until) {
+            let output = unit_output_type(step);
+            let own = jinja(&json!({ "output": sample(&output) }));
+            let until_context = merge_maps([own, context.clone()]);
+            let until_scope = scope.clone().with("output", output);
+            let what = format!("`until` of step `{id}`");
+            self.site(
+                &Site::new(&what, code, Kind::Expression, &until_scope, &until_context),
                 false,
             );
         }
@@ -216,6 +250,15 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The scope and sample context of what a `loop` step renders per iteration: with
+/// `iteration` (`number`, and the `previous` output, sampled as a value of its type).
+fn iterated(step: &Step, scope: Scope, context: JinjaValue) -> (Scope, JinjaValue) {
+    let previous = sample(&unit_output_type(step));
+    let extra = json!({ "iteration": { "number": 2, "previous": previous } });
+    let scope = scope.with("iteration", iteration_type(step));
+    (scope, merge_maps([jinja(&extra), context]))
 }
 
 /// A finding as a diagnostic in the workflow file.

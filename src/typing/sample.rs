@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::scope::{Globals, STATUSES, USAGE_FIELDS};
+use super::scope::{Globals, result_type};
 use super::ty::Type;
 use crate::workflow::Workflow;
 
@@ -42,7 +42,7 @@ pub fn sample(ty: &Type) -> Value {
 
 /// The context every template of `workflow` renders against at `validate`: input
 /// defaults (else samples), a sample result for every step (of the output types in
-/// `globals`), `workflow`, `run`, `env`.
+/// `globals`: `status` is `succeeded`, every number 1), `workflow`, `run`, `env`.
 pub fn context(workflow: &Workflow, globals: &Globals) -> Value {
     let inputs: Map<String, Value> = workflow
         .inputs
@@ -53,21 +53,12 @@ pub fn context(workflow: &Workflow, globals: &Globals) -> Value {
             (input.name.value.clone(), value)
         })
         .collect();
-    let usage: Map<String, Value> = USAGE_FIELDS
-        .iter()
-        .map(|f| (f.to_string(), json!(1)))
-        .collect();
     let steps: Map<String, Value> = workflow
         .steps
         .iter()
         .zip(&globals.outputs)
         .map(|(step, output)| {
-            let result = json!({
-                "output": sample(output),
-                "status": STATUSES[0],
-                "thread_id": "thread",
-                "usage": usage,
-            });
+            let result = sample(&result_type(step, output.clone()));
             (step.id.value.clone(), result)
         })
         .collect();

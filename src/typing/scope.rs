@@ -1,8 +1,9 @@
 //! The template context as types: the variables every template can read (`inputs`,
 //! `steps`, `workflow`, `run`, `env`), those of one place (the fan-out element and
-//! `loop`, a `fail_if`'s `output`), and the result type of each step.
+//! `loop`, a loop's `iteration`, a `fail_if`'s or `until`'s `output`), and the result type
+//! of each step.
 //!
-//! A new step kind plugs in by describing its output in [`output_type`]; a new context
+//! A new step kind plugs in by describing its output in [`unit_output_type`]; a new context
 //! variable by one more entry in [`Globals::new`] or [`Scope::with`].
 
 use std::rc::Rc;
@@ -11,7 +12,8 @@ use serde_json::Value;
 
 use super::schema::schema_type;
 use super::ty::{Field, Object, Type};
-use crate::workflow::{InputType, Step, Workflow};
+use crate::vocab::OutputFormat;
+use crate::workflow::{InputType, Step, StepKind, Workflow};
 
 /// The values of `steps.<id>.status` (the engine's `Status`, as templates read it).
 pub const STATUSES: &[&str] = &["succeeded", "failed", "skipped", "interrupted"];
@@ -74,7 +76,7 @@ impl Globals {
             .steps
             .iter()
             .zip(&outputs)
-            .map(|(s, output)| (s.id.value.as_str(), result_type(output.clone())));
+            .map(|(s, output)| (s.id.value.as_str(), result_type(s, output.clone())));
         let env = workflow
             .env
             .iter()
@@ -107,35 +109,77 @@ pub fn input_type(ty: InputType, values: &[Value]) -> Type {
     }
 }
 
-/// What `steps.<id>` holds: its `output`, `status`, `thread_id` and `usage`.
-pub fn result_type(output: Type) -> Type {
+/// What `steps.<id>` holds: its `output` (given), `status`, `thread_id` and `usage`; a
+/// script also has `exit_code` and `stderr`, a loop `iterations` (for a `for_each` step,
+/// each of these three is the list of its elements').
+pub fn result_type(step: &Step, output: Type) -> Type {
     let statuses = STATUSES.iter().map(|s| Value::from(*s)).collect();
     let usage = Type::object(USAGE_FIELDS.iter().map(|f| (*f, Type::Integer)));
+    let each = |ty: Type| match step.for_each {
+        Some(_) => Type::array(ty),
+        None => ty,
+    };
+    let mut fields = vec![
+        ("output", output),
+        ("status", Type::Enum(statuses)),
+        ("thread_id", Type::String.nullable()),
+        ("usage", usage),
+    ];
+    if step.kind.script().is_some() {
+        fields.push(("exit_code", each(Type::Integer.nullable())));
+        fields.push(("stderr", each(Type::String.nullable())));
+    }
+    if step.looping.is_some() {
+        fields.push(("iterations", each(Type::array(unit_output_type(step)))));
+    }
     Type::Object(Rc::new(Object {
-        fields: [
-            ("output", output),
-            ("status", Type::Enum(statuses)),
-            ("thread_id", Type::String.nullable()),
-            ("usage", usage),
-        ]
-        .into_iter()
-        .map(|(name, ty)| (name.to_string(), Field::required(ty)))
-        .collect(),
+        fields: fields
+            .into_iter()
+            .map(|(name, ty)| (name.to_string(), Field::required(ty)))
+            .collect(),
         open: false,
     }))
 }
 
-/// A step's `output`: its schema's type, else the final message (a string, or none); a
-/// `for_each` step's output is the list of its elements' outputs.
+/// A step's `output`: what one unit gives ([`unit_output_type`]); a `for_each` step's
+/// output is the list of its elements' outputs.
 pub fn output_type(step: &Step) -> Type {
-    let one = match &step.output_schema {
-        Some(schema) => schema_type(schema),
-        None => Type::String.nullable(),
-    };
+    let one = unit_output_type(step);
     match step.for_each {
         Some(_) => Type::array(one),
         None => one,
     }
+}
+
+/// What one run of a step gives (one element, one iteration): a turn's answer (its
+/// schema's type, else a string or none); a script's stdout as text, lines, or json (its
+/// schema's type); a gate's `{approved, reply}`, or the reply's schema type.
+pub fn unit_output_type(step: &Step) -> Type {
+    let schema = step.output_schema.as_ref().map(schema_type);
+    match (&step.kind, schema) {
+        (StepKind::Script(script), schema) => match script.output {
+            OutputFormat::Text => Type::String,
+            OutputFormat::Lines => Type::array(Type::String),
+            OutputFormat::Json => schema.unwrap_or(Type::Unknown),
+        },
+        (_, Some(schema)) => schema,
+        (StepKind::Turn, None) => Type::String.nullable(),
+        (StepKind::Gate(_), None) => gate_reply(),
+    }
+}
+
+/// A gate's output without `output_schema`.
+pub fn gate_reply() -> Type {
+    Type::object([("approved", Type::Bool), ("reply", Type::String.nullable())])
+}
+
+/// `iteration` in a `loop` step: its `number` (from 1) and the `previous` iteration's
+/// output (none in the first).
+pub fn iteration_type(step: &Step) -> Type {
+    Type::object([
+        ("number", Type::Integer),
+        ("previous", unit_output_type(step).nullable()),
+    ])
 }
 
 /// `loop` in the prompt of a `for_each` step (the engine's fan-out loop).
@@ -177,6 +221,7 @@ mod tests {
         ] {
             match status {
                 Status::Succeeded | Status::Failed | Status::Skipped | Status::Interrupted => {}
+                Status::Waiting => unreachable!("never read: a step after a waiting one waits"),
             }
             assert!(STATUSES.contains(&status.as_str()), "{status:?}");
         }

@@ -1,10 +1,13 @@
 //! The shared vocabulary every layer speaks: the policies a step runs under, durations as
-//! workflow files write them, and glob patterns. It imports nothing else from weft.
+//! workflow files write them, glob patterns, and the words of script steps and loops.
+//! It imports nothing else from weft.
 
 mod duration;
 mod glob;
 mod policy;
+mod steps;
 
 pub use duration::{format_duration, parse_duration};
 pub use glob::{Glob, glob_match};
 pub use policy::{Approval, Effort, Sandbox};
+pub use steps::{LoopThread, OnMax, OutputFormat, Shell};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, Diagnostics};
+use super::lower_kind::lower_kind;
 use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 use super::node::{Node, PathSegment};
 use super::parse;
@@ -186,8 +187,20 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
     (options, raw.developer_instructions)
 }
 
-fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Step {
-    let thread = lower_thread(&id, raw.thread, raw.fork, raw.resume, out);
+fn lower_step(
+    id: Spanned<String>,
+    mut raw: RawStep,
+    cx: &Context<'_>,
+    out: &mut Diagnostics,
+) -> Step {
+    let thread = lower_thread(
+        &id,
+        raw.thread.take(),
+        raw.fork.take(),
+        raw.resume.take(),
+        out,
+    );
+    let kinded = lower_kind(&id, &mut raw, &thread, cx, out);
     let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
     let output_schema = raw
         .output_schema
@@ -225,7 +238,7 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
     Step {
         id,
         description: raw.description,
-        prompt: raw.prompt,
+        prompt: kinded.prompt,
         needs: raw.needs,
         thread,
         output_schema,
@@ -237,6 +250,10 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         max_parallel: raw.max_parallel.map(|m| m.value),
         continue_on_error: raw.continue_on_error.unwrap_or(false),
         fail_if: raw.fail_if,
+        kind: kinded.kind,
+        env: kinded.env,
+        shell: kinded.shell,
+        looping: kinded.looping,
     }
 }
 

@@ -8,6 +8,7 @@ mod env_entry;
 pub mod inputs;
 mod load;
 mod lower;
+mod lower_kind;
 pub mod model;
 pub mod node;
 pub mod parse;
@@ -17,12 +18,16 @@ pub mod schema;
 pub mod secrets;
 pub mod source;
 pub mod spanned;
+mod step_kind;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};
-pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
+pub use model::{
+    Gate, Input, InputType, Loop, Options, Output, Script, Step, StepKind, ThreadDef, ThreadRef,
+    Until, Workflow,
+};
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;

@@ -11,7 +11,8 @@ use super::approval_rules::ApprovalRules;
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
-use crate::vocab::{Approval, Effort, Sandbox};
+pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
+use crate::vocab::{Approval, Effort, Sandbox, Shell};
 
 /// A loaded, valid workflow file.
 #[derive(Debug, Clone)]
@@ -158,14 +159,14 @@ impl ThreadRef {
     }
 }
 
-/// One step: a turn (or one turn per `for_each` item).
+/// One step: a turn, a script or a gate (or one per `for_each` item).
 #[derive(Debug, Clone)]
 pub struct Step {
     /// Its id.
     pub id: Spanned<String>,
     /// `description`.
     pub description: Option<String>,
-    /// The prompt template.
+    /// The prompt template of a turn (empty for a script or a gate).
     pub prompt: Spanned<String>,
     /// Explicit dependencies.
     pub needs: Vec<Spanned<String>>,
@@ -189,6 +190,14 @@ pub struct Step {
     pub continue_on_error: bool,
     /// `fail_if`: an expression over the step's `output`; true fails the step.
     pub fail_if: Option<Spanned<String>>,
+    /// What the step is: a turn, a script or a gate.
+    pub kind: StepKind,
+    /// `env:` of a script (and of a loop's `until_run`): each name and its value template.
+    pub env: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `shell:`: what runs the script (and `until_run`).
+    pub shell: Shell,
+    /// `loop:`: the step repeats until its condition holds.
+    pub looping: Option<Loop>,
 }
 
 /// One entry of `outputs`.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::approval_rules::ApprovalRules;
 use super::env_entry::RawEnvEntry;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, LoopThread, OnMax, OutputFormat, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -111,7 +111,8 @@ pub struct RawOptions {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub description: Option<String>,
-    pub prompt: Spanned<String>,
+    /// A turn's prompt; `None` for a script or a gate (the schema checks one is there).
+    pub prompt: Option<Spanned<String>>,
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     pub thread: Option<Spanned<String>>,
@@ -135,4 +136,25 @@ pub struct RawStep {
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
     pub fail_if: Option<Spanned<String>>,
+    // Step kinds beyond a turn, and loops (see `step_kind`).
+    pub run: Option<Spanned<String>>,
+    pub shell: Option<Spanned<Value>>,
+    pub env: Option<Spanned<Entries<Spanned<String>>>>,
+    pub output: Option<Spanned<OutputFormat>>,
+    pub gate: Option<Spanned<String>>,
+    #[serde(rename = "loop")]
+    pub looping: Option<Spanned<RawLoop>>,
+}
+
+/// `loop:` of a step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoop {
+    /// Required (the schema says so); optional here so that the rest is still checked
+    /// when the value is wrong.
+    pub max_iterations: Option<Spanned<u32>>,
+    pub until: Option<Spanned<String>>,
+    pub until_run: Option<Spanned<String>>,
+    pub thread: Option<Spanned<LoopThread>>,
+    pub on_max: Option<OnMax>,
 }

@@ -8,7 +8,7 @@ use std::ops::Range;
 use minijinja::Environment;
 
 use super::diagnostic::Diagnostic;
-use super::model::{Step, ThreadRef};
+use super::model::{Step, ThreadRef, Until};
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 
@@ -149,9 +149,20 @@ pub fn locate(file: &SourceFile, span: Span, text: &str, range: Range<usize>) ->
     Span::new(at, (at + 1).min(span.end.max(at + 1)))
 }
 
-/// Every template and expression of a step, with its kind and role in messages.
+/// Every template and expression of a step, with its kind and role in messages: the
+/// prompt, `if`, `for_each`, `fail_if`, `resume`, a gate's question, the values of `env`,
+/// and a loop's `until`. (`run` and `until_run` are scripts, never templates.)
 pub fn step_code(step: &Step) -> Vec<(&'static str, &Spanned<String>, Kind)> {
     let mut code = vec![("prompt", &step.prompt, Kind::Template)];
+    if let Some(gate) = step.kind.gate() {
+        code.push(("gate", &gate.question, Kind::Template));
+    }
+    for (_, value) in &step.env {
+        code.push(("env", value, Kind::Template));
+    }
+    if let Some(Until::Expression(e)) = step.looping.as_ref().map(|l| &l.until) {
+        code.push(("until", e, Kind::Expression));
+    }
     if let Some(e) = &step.if_expr {
         code.push(("if", e, Kind::Expression));
     }

@@ -50,6 +50,8 @@ pub struct Violation {
     pub prune: Vec<PathSegment>,
     /// A missing required key and a stand-in value, so the rest can still be checked.
     pub fill: Option<(Vec<PathSegment>, String, Node)>,
+    /// The mapping a key is missing from, and the keys any one of which would do.
+    pub missing: Option<(Vec<PathSegment>, Vec<String>)>,
 }
 
 /// Every violation of the workflow schema in `root`.
@@ -62,6 +64,7 @@ pub fn check(root: &Node) -> Vec<Violation> {
             )),
             prune: Vec::new(),
             fill: None,
+            missing: None,
         }];
     };
     let instance = root.to_json();
@@ -90,8 +93,11 @@ fn drop_missing_when_misspelled(violations: &mut [Violation]) {
         })
         .collect();
     for v in violations.iter_mut() {
-        if let Some((path, key, _)) = &v.fill {
-            if misspelled.iter().any(|(p, k)| p == path && k == key) {
+        if let Some((path, keys)) = &v.missing {
+            if misspelled
+                .iter()
+                .any(|(p, k)| p == path && keys.contains(k))
+            {
                 v.diagnostic = None;
             }
         }
@@ -135,6 +141,7 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             diagnostic: Some(diagnostic),
             prune: path.clone(),
             fill: None,
+            missing: None,
         }]
     };
     match error.kind() {
@@ -157,6 +164,24 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             violations[0].prune.clear();
             violations[0].fill =
                 stand_in(property, node.span).map(|n| (path.clone(), property.to_string(), n));
+            violations[0].missing = Some((path.clone(), vec![property.to_string()]));
+            violations
+        }
+        ValidationErrorKind::AnyOf { .. } if step_of(&path).is_some() && path.len() == 2 => {
+            let id = step_of(&path).unwrap_or_default();
+            let span = key_span(root, &path).unwrap_or(node.span);
+            let mut violations = one(
+                span,
+                format!("step `{id}` has no `prompt`"),
+                Some(
+                    "a step is a turn of the agent (`prompt`), a script (`run`) or a \
+                     person's answer (`gate`)"
+                        .into(),
+                ),
+            );
+            violations[0].prune.clear();
+            let kinds = ["prompt", "run", "gate"].map(String::from).to_vec();
+            violations[0].missing = Some((path.clone(), kinds));
             violations
         }
         ValidationErrorKind::Enum { options } => {
@@ -193,6 +218,11 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             violations[0].prune = key_path;
             violations
         }
+        ValidationErrorKind::OneOfNotValid { .. } if field_name(&path).as_deref() == Some("shell") => one(
+            node.span,
+            format!("`shell` must be a program name or a non-empty list of arguments, found {}", node.describe()),
+            Some("e.g. `shell: sh`, `shell: python3` (run as `python3 -c SCRIPT`), or `shell: [node, -e]`".into()),
+        ),
         ValidationErrorKind::Minimum { limit } => one(
             node.span,
             format!(
@@ -236,7 +266,6 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
 /// A harmless value for a missing required key.
 fn stand_in(property: &str, span: Span) -> Option<Node> {
     let kind = match property {
-        "prompt" => NodeKind::Str(String::new()),
         "type" => NodeKind::Str("string".into()),
         "steps" => NodeKind::Map(Vec::new()),
         "name" => NodeKind::Str(String::new()),
@@ -284,6 +313,7 @@ fn unknown_keys(
                 diagnostic: Some(diagnostic),
                 prune,
                 fill: None,
+                missing: None,
             }
         })
         .collect()

@@ -7,10 +7,20 @@ use super::model::{Step, ThreadRef, Workflow};
 use super::refs::{self, Kind, Reference};
 use super::spanned::Spanned;
 
-/// The fields of `steps.<id>`.
-const STEP_FIELDS: &[&str] = &["output", "status", "thread_id", "usage"];
+/// The fields of `steps.<id>` (the type-check says which kinds of step have which).
+const STEP_FIELDS: &[&str] = &[
+    "output",
+    "status",
+    "thread_id",
+    "usage",
+    "exit_code",
+    "stderr",
+    "iterations",
+];
 /// The fields of `loop` in a `for_each` step.
 const LOOP_FIELDS: &[&str] = &["index", "index0", "length", "first", "last"];
+/// The fields of `iteration` in a step with `loop`.
+const ITERATION_FIELDS: &[&str] = &["number", "previous"];
 
 /// Run every semantic check on `workflow`, adding what fails to `out`.
 pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
@@ -67,24 +77,32 @@ fn check_thread(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
 /// What a piece of code may read besides the workflow-wide names.
 struct Scope<'a> {
     step: Option<&'a Step>,
-    /// The `for_each` element's name (a prompt), or `output` (`fail_if`).
-    item: Option<&'a str>,
-    /// Whether `loop` is defined (the prompt of a `for_each` step).
+    /// Names it may read besides: the `for_each` element (`as`), `output` (`fail_if`,
+    /// `until`).
+    names: Vec<&'a str>,
+    /// Whether `loop` is defined (what a `for_each` step renders per element).
     in_loop: bool,
+    /// Whether `iteration` is defined (what a `loop` step renders per iteration).
+    in_iteration: bool,
 }
 
 fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
     let env = crate::template::environment();
     for (role, code, kind) in refs::step_code(step) {
-        let in_loop = role == "prompt" && step.for_each.is_some();
-        let item = match role {
-            "fail_if" => Some("output"),
-            _ => in_loop.then_some(step.as_name.as_str()),
-        };
+        let per_unit = matches!(role, "prompt" | "env" | "gate" | "until");
+        let in_loop = per_unit && step.for_each.is_some();
+        let mut names = Vec::new();
+        if in_loop {
+            names.push(step.as_name.as_str());
+        }
+        if matches!(role, "fail_if" | "until") {
+            names.push("output");
+        }
         let scope = Scope {
             step: Some(step),
-            item,
+            names,
             in_loop,
+            in_iteration: per_unit && step.looping.is_some(),
         };
         check_code(workflow, &env, code, kind, &scope, role, out);
     }
@@ -94,8 +112,9 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
     let env = crate::template::environment();
     let scope = Scope {
         step: None,
-        item: None,
+        names: Vec::new(),
         in_loop: false,
+        in_iteration: false,
     };
     for output in &workflow.outputs {
         check_code(
@@ -187,10 +206,26 @@ fn check_reference(
             span,
             "`loop` is only defined in the prompt of a step with `for_each`".to_string(),
         )),
-        name if scope.item == Some(name) => None,
+        "iteration" if scope.in_iteration => match second {
+            Some(f) if !ITERATION_FIELDS.contains(&f) => fail(format!(
+                "unknown field `iteration.{f}`{}",
+                suggest(f, ITERATION_FIELDS.iter().copied())
+            )),
+            _ => None,
+        },
+        "iteration" if !scope.names.contains(&"iteration") => Some(
+            Diagnostic::new(
+                span,
+                "`iteration` is only defined in a step with `loop`".to_string(),
+            )
+            .with_help(
+                "its prompt, `env` and `until` read `iteration.number` and `iteration.previous`",
+            ),
+        ),
+        name if scope.names.contains(&name) => None,
         name => {
             let mut known = vec!["inputs", "steps", "workflow", "run", "env"];
-            known.extend(scope.item);
+            known.extend(scope.names.iter().copied());
             let hint = suggest(name, known.iter().copied());
             let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
             Some(
@@ -264,7 +299,10 @@ fn check_step_reference(
                     suggest(field, STEP_FIELDS.iter().copied())
                 ),
             )
-            .with_help("a step has `output`, `status`, `thread_id` and `usage`"),
+            .with_help(
+                "a step has `output`, `status`, `thread_id` and `usage`; a script also \
+                 `exit_code` and `stderr`, a loop `iterations`",
+            ),
         ),
         _ => None,
     }

@@ -34,34 +34,64 @@ pub struct Example {
     /// The fixture copied into the run's working directory, under `workflows/`.
     pub workspace: &'static str,
     pub inputs: &'static [(&'static str, &'static str)],
+    /// Answers to its gates: step, approved, reply (as `NAME.expect.json` gives them).
+    pub gates: &'static [(&'static str, bool, &'static str)],
     pub model: fn(&MockRequest) -> MockReply,
 }
 
-/// The four examples.
-pub const EXAMPLES: [Example; 4] = [
+impl Example {
+    /// The command-line arguments that answer its gates.
+    pub fn gate_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (step, approved, reply) in self.gates {
+            let verb = if *approved { "--approve" } else { "--reject" };
+            args.extend([verb.to_string(), step.to_string()]);
+            args.extend(["--reply".to_string(), reply.to_string()]);
+        }
+        args
+    }
+}
+
+/// The five examples.
+pub const EXAMPLES: [Example; 5] = [
     Example {
         name: "hello",
         workspace: "fixtures/geometry",
         inputs: &[],
+        gates: &[],
         model: hello,
     },
     Example {
         name: "review-diff",
         workspace: "fixtures/review",
         inputs: &[("diff", "change.diff")],
+        gates: &[],
         model: review,
     },
     Example {
         name: "split-module",
         workspace: "fixtures/geometry",
         inputs: &[("module", "src/shapes.rs")],
+        gates: &[],
         model: split_module,
     },
     Example {
         name: "triage-failure",
         workspace: "fixtures/triage",
         inputs: &[("log", "test.log")],
+        gates: &[],
         model: triage,
+    },
+    Example {
+        name: "fix-tests",
+        workspace: "fixtures/cache",
+        inputs: &[],
+        gates: &[(
+            "confirm",
+            true,
+            "The ttl is inclusive: an entry is gone at exactly its ttl.",
+        )],
+        model: fix_tests,
     },
 ];
 
@@ -342,4 +372,29 @@ fn triage(request: &MockRequest) -> MockReply {
         ],
         "suggested_fix": "In Cache::get, expire at the ttl: `if now.duration_since(*inserted) >= self.ttl { return None; }`"
     }))
+}
+
+fn fix_tests(request: &MockRequest) -> MockReply {
+    let text = prompt(request);
+    let calls = calls_so_far(request);
+    if text.contains("This is round 1") {
+        return match calls {
+            0 => MockReply::command("sed -i 's/> self.ttl/>= self.ttl/' src/lib.rs"),
+            _ => MockReply::text(
+                "`Cache::get` kept an entry alive at exactly its ttl (`>`); it now expires it \
+                 there (`>=`), as `tests::an_entry_expires_at_its_ttl` expects and the reviewer \
+                 says.",
+            ),
+        };
+    }
+    match calls {
+        0 => MockReply::command(
+            "sed -i -e '/let _ = now;/d' -e 's/self.entries.len()/self.entries.values().filter(|(at, _)| now.duration_since(*at) < self.ttl).count()/' src/lib.rs",
+        ),
+        _ => MockReply::text(
+            "`Cache::live` counted every entry, expired ones too; it now counts the entries \
+             younger than the ttl at `now`, as `tests::live_counts_entries_that_have_not_expired` \
+             expects.",
+        ),
+    }
 }

@@ -28,9 +28,10 @@ pub(super) async fn attempts<A: Agent>(
     for attempt in 1..=max_attempts {
         result.attempts = attempt;
         sender.send(UnitMsg::Started {
-            thread_id: thread_id.clone(),
+            thread_id: Some(thread_id.clone()),
             attempt,
             prompt: input.clone(),
+            iteration: unit.iteration,
         });
         let mut turn = unit.turn.clone();
         turn.label.attempt = attempt;
@@ -180,7 +181,7 @@ fn clip(text: &str, max: usize) -> String {
 
 /// The pause before retrying after failed attempt `attempt`: `base` doubling per attempt,
 /// up to 30 s, ±20 % jitter (the client's [`RetryPolicy`]).
-fn backoff(base: Duration, attempt: u32) -> Duration {
+pub(in crate::engine) fn backoff(base: Duration, attempt: u32) -> Duration {
     let policy = RetryPolicy {
         max_attempts: u32::MAX,
         initial_delay: base,

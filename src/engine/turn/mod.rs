@@ -5,4 +5,5 @@ mod attempts;
 mod one_turn;
 mod unit;
 
-pub(super) use unit::{TurnInput, TurnUnit};
+pub(super) use attempts::backoff;
+pub(super) use unit::TurnBody;

@@ -1,5 +1,5 @@
-//! [`TurnUnit`]: made from a step (its prompt rendered, its thread decided), then run as
-//! a [`Unit`]: open or continue the thread, then the attempts.
+//! [`TurnUnit`]: made by a [`TurnBody`] from a step (its prompt rendered, its thread
+//! decided), then run as a [`Unit`]: open or continue the thread, then the attempts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::attempts::attempts;
-use crate::engine::agent::{Agent, AgentError, ThreadOptions, TurnLabel, TurnSpec};
+use crate::engine::agent::{Agent, AgentError, ThreadOpen, ThreadOptions, TurnLabel, TurnSpec};
 use crate::engine::approvals::ApprovalRules;
+use crate::engine::looping::IterationBody;
 use crate::engine::output::OutputSchema;
 use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::engine::threads::{ThreadBook, ThreadSource};
@@ -30,53 +31,77 @@ pub(in crate::engine) struct TurnUnit<A> {
     pub retries: u32,
     pub max_tokens: Option<u64>,
     pub retry_delay: Duration,
+    /// The loop iteration it is, in a step with `loop`.
+    pub iteration: Option<u32>,
 }
 
-/// What a turn unit is made from, besides the agent.
-pub(in crate::engine) struct TurnInput<'a> {
+/// Makes the turn units of one step (each element, each iteration): renders the prompt
+/// and runs it on the thread it is given.
+pub(in crate::engine) struct TurnBody<A> {
+    pub agent: Arc<A>,
     pub key: UnitKey,
-    pub step: &'a StepSpec,
-    /// The unit's template context (with its fan-out element).
-    pub context: &'a Value,
-    pub threads: &'a ThreadBook,
-    pub renderer: &'a Renderer,
+    pub step: StepSpec,
     pub schema: Option<Arc<OutputSchema>>,
     pub retry_delay: Duration,
+    pub renderer: Arc<Renderer>,
 }
 
-impl<A: Agent> TurnUnit<A> {
-    /// Renders the prompt (and a `resume:` thread id) and decides the thread; the error
-    /// says what could not be rendered.
-    pub fn prepare(agent: Arc<A>, input: TurnInput<'_>) -> Result<Self, UnitError> {
-        let step = input.step;
-        let render = |what: &'static str, template: &str| {
-            input
-                .renderer
-                .render(template, input.context)
-                .map_err(|source| UnitError::Render { what, source })
-        };
-        let prompt = render("prompt", &step.prompt)?;
-        let resume_id = match &step.thread {
-            ThreadMode::Resume(template) => {
-                Some(render("`resume` thread id", template)?.trim().to_string())
-            }
+impl<A: Agent> TurnBody<A> {
+    /// Where the unit's first turn runs: the thread the step's mode gives in `threads`
+    /// (a `resume:` id rendered in `context`).
+    pub fn thread(&self, context: &Value, threads: &ThreadBook) -> Result<ThreadSource, UnitError> {
+        let resume_id = match &self.step.thread {
+            ThreadMode::Resume(template) => Some(
+                self.renderer
+                    .render(template, context)
+                    .map_err(|source| UnitError::Render {
+                        what: "`resume` thread id",
+                        source,
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
             _ => None,
         };
-        Ok(Self {
-            agent,
-            key: input.key,
+        Ok(threads.source(&self.step.thread, resume_id))
+    }
+}
+
+impl<A: Agent> IterationBody for TurnBody<A> {
+    fn make(
+        &self,
+        context: &Value,
+        iteration: Option<u32>,
+        thread: Option<ThreadSource>,
+    ) -> Result<Box<dyn Unit>, UnitError> {
+        let step = &self.step;
+        let prompt = self
+            .renderer
+            .render(&step.prompt, context)
+            .map_err(|source| UnitError::Render {
+                what: "prompt",
+                source,
+            })?;
+        let mut turn = turn_spec(step, self.key.index);
+        turn.label.iteration = iteration;
+        Ok(Box::new(TurnUnit {
+            agent: self.agent.clone(),
+            key: self.key,
             prompt,
-            thread: input.threads.source(&step.thread, resume_id),
+            thread: thread.unwrap_or(ThreadSource::Open(ThreadOpen::Start)),
             options: thread_options(step),
-            turn: turn_spec(step, input.key.index),
-            schema: input.schema,
+            turn,
+            schema: self.schema.clone(),
             timeout: step.timeout,
             retries: step.retries,
             max_tokens: step.max_tokens,
-            retry_delay: input.retry_delay,
-        })
+            retry_delay: self.retry_delay,
+            iteration,
+        }))
     }
+}
 
+impl<A: Agent> TurnUnit<A> {
     /// Opens (or continues) the thread, then runs the attempts. Every failure is a result.
     async fn run_to_end(self, link: UnitLink) -> UnitResult {
         let started = Instant::now();
@@ -133,6 +158,7 @@ fn turn_spec(step: &StepSpec, index: Option<usize>) -> TurnSpec {
         label: TurnLabel {
             step: step.id.clone(),
             index,
+            iteration: None,
             attempt: 0,
         },
         thread_id: String::new(),
