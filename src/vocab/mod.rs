@@ -3,8 +3,10 @@
 
 mod duration;
 mod glob;
+mod isolation;
 mod policy;
 
 pub use duration::{format_duration, parse_duration};
 pub use glob::glob_match;
+pub use isolation::Isolation;
 pub use policy::{Approval, Effort, Sandbox};

@@ -13,6 +13,7 @@ use super::parse;
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
+use super::tree_options::TreeOptions;
 use crate::vocab::parse_duration;
 
 /// What lowering needs besides the raw model.
@@ -178,6 +179,10 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        tree: TreeOptions {
+            isolation: raw.isolation,
+            writes: raw.writes,
+        },
     };
     (options, raw.developer_instructions)
 }
@@ -217,6 +222,10 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        tree: TreeOptions {
+            isolation: raw.isolation,
+            writes: raw.writes,
+        },
     };
     Step {
         id,
@@ -233,6 +242,7 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         max_parallel: raw.max_parallel.map(|m| m.value),
         continue_on_error: raw.continue_on_error.unwrap_or(false),
         fail_if: raw.fail_if,
+        on_conflict: raw.on_conflict,
     }
 }
 

@@ -11,6 +11,8 @@ pub mod model;
 pub mod node;
 pub mod parse;
 mod raw;
+mod tree_checks;
+mod tree_options;
 pub mod refs;
 pub mod schema;
 pub mod source;
@@ -24,3 +26,4 @@ pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, W
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;
+pub use tree_options::TreeOptions;

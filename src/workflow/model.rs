@@ -11,6 +11,7 @@ use super::approval_rules::ApprovalRules;
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
+use super::tree_options::TreeOptions;
 use crate::vocab::{Approval, Effort, Sandbox};
 
 /// A loaded, valid workflow file.
@@ -97,6 +98,8 @@ pub struct Options {
     pub approvals: Option<ApprovalRules>,
     /// Token budget per turn.
     pub max_tokens: Option<u64>,
+    /// `isolation` and `writes`.
+    pub tree: TreeOptions,
 }
 
 impl Options {
@@ -116,6 +119,7 @@ impl Options {
             cwd: over.cwd.clone().or_else(|| self.cwd.clone()),
             approvals,
             max_tokens: over.max_tokens.or(self.max_tokens),
+            tree: self.tree.overlay(&over.tree),
         }
     }
 }
@@ -185,6 +189,8 @@ pub struct Step {
     pub continue_on_error: bool,
     /// `fail_if`: an expression over the step's `output`; true fails the step.
     pub fail_if: Option<Spanned<String>>,
+    /// `on_conflict`: the step that repairs a conflict between this step's patches.
+    pub on_conflict: Option<Spanned<String>>,
 }
 
 /// One entry of `outputs`.

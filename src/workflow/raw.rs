@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Isolation, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -102,6 +102,8 @@ pub struct RawOptions {
     pub approvals: Option<ApprovalRules>,
     pub max_tokens: Option<u64>,
     pub developer_instructions: Option<String>,
+    pub isolation: Option<Spanned<Isolation>>,
+    pub writes: Option<Spanned<Vec<String>>>,
 }
 
 /// One entry of `steps`.
@@ -133,4 +135,7 @@ pub struct RawStep {
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
     pub fail_if: Option<Spanned<String>>,
+    pub isolation: Option<Spanned<Isolation>>,
+    pub writes: Option<Spanned<Vec<String>>>,
+    pub on_conflict: Option<Spanned<String>>,
 }

@@ -20,6 +20,7 @@ pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
         check_step_code(workflow, step, out);
     }
     check_outputs(workflow, out);
+    super::tree_checks::check(workflow, out);
 }
 
 fn step_ids(workflow: &Workflow) -> impl Iterator<Item = &str> {
@@ -71,6 +72,8 @@ struct Scope<'a> {
     item: Option<&'a str>,
     /// Whether `loop` is defined (the prompt of a `for_each` step).
     in_loop: bool,
+    /// Whether `conflict` is defined (the prompt of a repair step).
+    conflict: bool,
 }
 
 fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
@@ -85,6 +88,7 @@ fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
             step: Some(step),
             item,
             in_loop,
+            conflict: role == "prompt" && workflow.repair_of(&step.id.value).is_some(),
         };
         check_code(workflow, &env, code, kind, &scope, role, out);
     }
@@ -96,6 +100,7 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
         step: None,
         item: None,
         in_loop: false,
+        conflict: false,
     };
     for output in &workflow.outputs {
         check_code(
@@ -187,6 +192,14 @@ fn check_reference(
             span,
             "`loop` is only defined in the prompt of a step with `for_each`".to_string(),
         )),
+        "conflict" if scope.conflict => None,
+        "conflict" => Some(
+            Diagnostic::new(
+                span,
+                "`conflict` is only defined in the prompt of a repair step",
+            )
+            .with_help("a step's `on_conflict: STEP` names its repair step, which reads the conflict as `conflict`"),
+        ),
         name if scope.item == Some(name) => None,
         name => {
             let mut known = vec!["inputs", "steps", "workflow", "run", "env"];
