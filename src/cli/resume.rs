@@ -168,6 +168,7 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
             attempts: entry.attempts,
             duration_ms: entry.duration_ms.unwrap_or(0),
             reused: true,
+            patch: entry.patch.clone(),
         });
     }
     for entry in &state.steps {

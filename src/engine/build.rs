@@ -87,6 +87,12 @@ pub fn run_spec(
                 continue_on_error: step.continue_on_error,
                 fail_if: step.fail_if.as_ref().map(|e| e.value.clone()),
                 max_tokens: p.max_tokens,
+                isolation: workflow.tree_options(step).isolation(),
+                writes: workflow.tree_options(step).writes.map(|w| w.value),
+                on_conflict: step.on_conflict.as_ref().and_then(|r| index_of(workflow, &r.value)),
+                repairs: workflow
+                    .repair_of(&step.id.value)
+                    .and_then(|s| index_of(workflow, &s.id.value)),
             }
         })
         .collect();
@@ -114,7 +120,12 @@ pub fn run_spec(
         timeout: options.timeout,
         max_tokens: workflow.max_tokens,
         retry_delay: options.retry_delay,
+        tree: None,
     }
+}
+
+fn index_of(workflow: &Workflow, id: &str) -> Option<usize> {
+    workflow.steps.iter().position(|s| s.id.value == id)
 }
 
 fn absolute(workdir: &Path, cwd: Option<&Path>) -> PathBuf {

@@ -74,6 +74,7 @@ pub(super) fn element_finished(step: String, result: &UnitResult) -> RunEvent {
         thread_id: result.thread_id.clone(),
         attempts: result.attempts,
         reused: false,
+        patch: result.patch.clone(),
     }
 }
 
@@ -90,5 +91,6 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         thread_id: rec.thread_id.clone(),
         attempts: rec.attempts,
         reused: rec.reused,
+        patch: rec.patch.clone(),
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::agent::Usage;
+use super::tree::Patch;
 
 /// How a step (or a run) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +122,9 @@ pub enum RunEvent {
         /// The step succeeded in an earlier session of this run and was kept by `weft resume`.
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         reused: bool,
+        /// The files it changed (see [`Patch`]).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        patch: Option<Patch>,
     },
     #[serde(rename = "run.finished")]
     RunFinished {

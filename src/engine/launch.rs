@@ -1,6 +1,8 @@
 //! Making units: the one place that knows the step kinds and what each needs to run.
 //! Every step is a turn today ([`TurnUnit`], which needs the agent and the step's compiled
-//! output schema); a new kind is a new unit type and one more arm here.
+//! output schema); a new kind is a new unit type and one more arm here. Whatever the
+//! kind, a unit is made from its step as placed in its tree ([`Trees::place`]: an
+//! isolated unit's `cwd` is moved into its worktree) and wrapped by [`Trees::wrap`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use super::agent::Agent;
 use super::output::OutputSchema;
 use super::spec::{RunSpec, StepSpec};
 use super::threads::ThreadBook;
+use super::tree::{MergeTree, Trees};
 use super::turn::{TurnInput, TurnUnit};
 use super::unit::{Unit, UnitError, UnitKey};
 use crate::template::Renderer;
@@ -23,6 +26,8 @@ pub(super) struct UnitInput<'a> {
     pub context: &'a Value,
     pub threads: &'a ThreadBook,
     pub renderer: &'a Renderer,
+    /// The merge tree a repair step works in.
+    pub within: Option<&'a MergeTree>,
 }
 
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
@@ -37,6 +42,7 @@ pub(super) struct Launcher<A> {
     /// Each step's output schema, compiled once.
     schemas: Vec<Option<Arc<OutputSchema>>>,
     retry_delay: Duration,
+    trees: Trees,
 }
 
 impl<A: Agent> Launcher<A> {
@@ -54,15 +60,18 @@ impl<A: Agent> Launcher<A> {
             agent,
             schemas,
             retry_delay: spec.retry_delay,
+            trees: Trees::new(spec.tree.clone()),
         }
     }
 }
 
 impl<A: Agent> MakeUnit for Launcher<A> {
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
+        let placed = self.trees.place(input.key, input.step, input.within)?;
+        let step = placed.as_ref().map_or(input.step, |p| p.step());
         let turn = TurnInput {
             key: input.key,
-            step: input.step,
+            step,
             context: input.context,
             threads: input.threads,
             renderer: input.renderer,
@@ -70,6 +79,6 @@ impl<A: Agent> MakeUnit for Launcher<A> {
             retry_delay: self.retry_delay,
         };
         let unit = TurnUnit::prepare(self.agent.clone(), turn)?;
-        Ok(Box::new(unit))
+        Ok(self.trees.wrap(input.key, placed, Box::new(unit)))
     }
 }

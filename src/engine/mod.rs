@@ -22,6 +22,7 @@ mod scheduler;
 pub mod spec;
 mod step_state;
 mod threads;
+pub mod tree;
 mod turn;
 mod unit;
 

@@ -10,6 +10,7 @@ use super::agent::Usage;
 use super::event::Status;
 use super::halt::Halt;
 use super::spec::{RunSpec, StepSpec};
+use super::tree::Patch;
 use crate::template::Renderer;
 
 /// The result of one step, as reported and as seen by later templates.
@@ -27,6 +28,10 @@ pub struct StepRecord {
     /// Kept from an earlier session of the run by `weft resume`, not run again.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reused: bool,
+    /// What the step brought back to the working tree (an isolated step), or changed in
+    /// it (a step checked by `writes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
 }
 
 impl StepRecord {
@@ -42,6 +47,7 @@ impl StepRecord {
             attempts: 0,
             duration_ms: 0,
             reused: false,
+            patch: None,
         }
     }
 }

@@ -55,8 +55,27 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "continue_on_error": step.continue_on_error,
         "max_tokens": step.max_tokens,
     });
+    let doc = with_tree(doc, spec, i);
     let digest = Sha256::digest(doc.to_string().as_bytes());
     hex(&digest[..8])
+}
+
+/// `doc` with the step's working-tree options, when it has any (so that the fingerprints
+/// of steps without them are what they were before these options existed).
+fn with_tree(mut doc: serde_json::Value, spec: &RunSpec, i: usize) -> serde_json::Value {
+    let step = &spec.steps[i];
+    if let serde_json::Value::Object(map) = &mut doc {
+        if step.isolation != crate::vocab::Isolation::None {
+            map.insert("isolation".into(), json!(step.isolation));
+        }
+        if let Some(writes) = &step.writes {
+            map.insert("writes".into(), json!(writes));
+        }
+        if let Some(r) = step.on_conflict {
+            map.insert("on_conflict".into(), json!(spec.steps[r].id));
+        }
+    }
+    doc
 }
 
 /// The SHA-256 of `bytes` in hex (the workflow file's hash in a run record).
@@ -105,6 +124,7 @@ mod tests {
             timeout: None,
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
+            tree: None,
         }
     }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::vocab::{Approval, Effort, Sandbox};
+use super::tree::TreeSetup;
+use crate::vocab::{Approval, Effort, Isolation, Sandbox};
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,14 @@ pub struct StepSpec {
     pub max_tokens: Option<u64>,
     /// An expression over the step's `output`; when true, a succeeded step fails.
     pub fail_if: Option<String>,
+    /// Which working tree its units edit.
+    pub isolation: Isolation,
+    /// Globs over the paths it may change, relative to `cwd` (`None`: anything).
+    pub writes: Option<Vec<String>>,
+    /// Its repair step (an index), run when its patches conflict.
+    pub on_conflict: Option<usize>,
+    /// For a repair step: the step whose conflicts it repairs (an index).
+    pub repairs: Option<usize>,
 }
 
 impl StepSpec {
@@ -93,6 +102,10 @@ impl StepSpec {
             continue_on_error: false,
             max_tokens: None,
             fail_if: None,
+            isolation: Isolation::None,
+            writes: None,
+            on_conflict: None,
+            repairs: None,
         }
     }
 }
@@ -116,6 +129,9 @@ pub struct RunSpec {
     /// The first pause before retrying an overloaded or transiently failed turn;
     /// it doubles with each attempt (with jitter), up to 30 s.
     pub retry_delay: std::time::Duration,
+    /// Where isolated steps get their trees and units keep their patches (`None`: no
+    /// step of the run may use `isolation` or a git-checked `writes`).
+    pub tree: Option<TreeSetup>,
 }
 
 impl RunSpec {

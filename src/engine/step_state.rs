@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::agent::Usage;
 use super::event::Status;
 use super::outcome::StepRecord;
+use super::tree::Conflict;
 use super::unit::{UnitKey, UnitResult};
 
 /// One step's state.
@@ -15,6 +16,16 @@ pub(super) enum StepState {
     Pending,
     Running(Running),
     Done(StepRecord),
+}
+
+/// What a succeeded isolated step waits for before it is done, its record held.
+pub(super) enum Closing {
+    /// The merge of its patches into the working tree (a unit runs).
+    Merging(StepRecord),
+    /// Its repair step, working in the merge tree.
+    Repairing(StepRecord, Box<Conflict>),
+    /// The repaired tree being applied, or discarded (a unit runs).
+    Finishing(StepRecord),
 }
 
 /// A step whose units are being run.
@@ -28,6 +39,8 @@ pub(super) struct Running {
     /// One per slot, in element order.
     pub results: Vec<Option<UnitResult>>,
     pub started: Instant,
+    /// Set once its units are done and it brings their changes back.
+    pub closing: Option<Closing>,
 }
 
 impl Running {
@@ -39,6 +52,7 @@ impl Running {
             active: 0,
             results: vec![None; total],
             started: Instant::now(),
+            closing: None,
         }
     }
 
@@ -144,6 +158,7 @@ impl Running {
             attempts: results.iter().map(|r| r.attempts).max().unwrap_or(0),
             duration_ms: self.started.elapsed().as_millis() as u64,
             reused: false,
+            patch: results.first().filter(|_| !fan_out).and_then(|r| r.patch.clone()),
         }
     }
 }

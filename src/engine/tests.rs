@@ -26,6 +26,7 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         timeout: None,
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
+        tree: None,
     }
 }
 
@@ -519,6 +520,7 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
             attempts: 1,
             duration_ms: 7,
             reused: false,
+            patch: None,
         }],
         threads: vec![("planner".into(), "old-thread".into())],
     };

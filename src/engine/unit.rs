@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::agent::{AgentEvent, StopReason, Usage};
 use super::event::Status;
+use super::tree::{Conflict, Patch};
 use crate::template::TemplateError;
 use crate::vocab::format_duration;
 
@@ -83,6 +84,10 @@ pub struct UnitResult {
     pub duration: Duration,
     /// The agent is gone or broke the protocol: the run cannot go on.
     pub fatal: bool,
+    /// The files it changed, when it changed any in a tree weft tracks.
+    pub patch: Option<Patch>,
+    /// Its step's patches conflict (the result of a step's merge).
+    pub conflict: Option<Box<Conflict>>,
 }
 
 impl UnitResult {
@@ -98,6 +103,8 @@ impl UnitResult {
             attempts: 0,
             duration: Duration::ZERO,
             fatal: false,
+            patch: None,
+            conflict: None,
         }
     }
 
@@ -128,6 +135,10 @@ pub enum UnitError {
         #[source]
         source: TemplateError,
     },
+    /// The step's tree cannot be set up (`isolation` outside a git repository, a `cwd`
+    /// outside the repository).
+    #[error("{0}")]
+    Tree(String),
 }
 
 /// Describes why weft stopped a unit, for the step's error.

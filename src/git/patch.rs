@@ -117,6 +117,19 @@ impl Repo {
     }
 }
 
+impl Repo {
+    /// The files with unmerged entries in the index of the worktree at `dir`.
+    pub fn unmerged(&self, dir: &Path) -> Result<Vec<String>, GitError> {
+        let out = Git::new(dir).args(["ls-files", "-u", "-z"]).output()?;
+        let mut files: Vec<String> = split_z(&out)
+            .iter()
+            .filter_map(|entry| entry.split_once('\t').map(|(_, p)| p.to_string()))
+            .collect();
+        files.dedup();
+        Ok(files)
+    }
+}
+
 /// Merges `patches` in order onto tree `base`, in a temporary index: each is applied with
 /// a three-way merge where its context does not match; one that still conflicts is left
 /// out and the next applies to the tree as it was before it.

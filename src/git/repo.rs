@@ -56,6 +56,13 @@ impl Repo {
         Ok(Snapshot { commit, tree })
     }
 
+    /// A commit of `tree` with parent `parent` (weft's own; no ref points to it).
+    pub fn commit(&self, tree: &str, parent: &str) -> Result<String, GitError> {
+        Git::new(&self.root)
+            .args(["commit-tree", tree, "-p", parent, "-m", "weft: merge of a step's patches"])
+            .text()
+    }
+
     /// The tree of the files in `dir` (the top of a working tree of this repository) as
     /// they are now. A temporary index, seeded with a copy of the working tree's own for
     /// speed, takes every change (`git add -A`); the tree is written from it.

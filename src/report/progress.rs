@@ -309,6 +309,7 @@ mod tests {
             thread_id: None,
             attempts: 1,
             reused: false,
+            patch: None,
         });
         live.overall.tick();
         let screen = term.contents();

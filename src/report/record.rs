@@ -102,6 +102,7 @@ impl RunRecorder {
                 thread_id,
                 attempts,
                 reused,
+                patch,
             } => {
                 let entry = unit_entry(self.state.step_mut(step), *index, false);
                 if *reused {
@@ -116,6 +117,7 @@ impl RunRecorder {
                 entry.duration_ms = Some(*duration_ms);
                 entry.usage = *usage;
                 entry.attempts = *attempts;
+                entry.patch = patch.clone();
                 if thread_id.is_some() {
                     entry.thread_id = thread_id.clone();
                 }
@@ -223,6 +225,7 @@ mod tests {
             thread_id: Some("t1".into()),
             attempts: 1,
             reused: false,
+            patch: None,
         }
     }
 

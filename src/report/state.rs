@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::engine::agent::Usage;
 use crate::engine::event::Status;
+use crate::engine::tree::Patch;
 use crate::vocab::Effort;
 
 /// The format version of `run.json`.
@@ -125,6 +126,10 @@ pub struct StepEntry {
     /// Kept from an earlier session by `weft resume`.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub reused: bool,
+    /// The files it changed: a patch in the record's `patches/` (for a step, what it
+    /// brought back to the working tree).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub patch: Option<Patch>,
     /// The fan-out elements, by index.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub elements: Vec<StepEntry>,
@@ -145,6 +150,7 @@ impl StepEntry {
             started_at_ms: None,
             duration_ms: None,
             reused: false,
+            patch: None,
             elements: Vec::new(),
         }
     }
