@@ -89,7 +89,10 @@ pub fn run_spec(
                 max_tokens: p.max_tokens,
                 isolation: workflow.tree_options(step).isolation(),
                 writes: workflow.tree_options(step).writes.map(|w| w.value),
-                on_conflict: step.on_conflict.as_ref().and_then(|r| index_of(workflow, &r.value)),
+                on_conflict: step
+                    .on_conflict
+                    .as_ref()
+                    .and_then(|r| index_of(workflow, &r.value)),
                 repairs: workflow
                     .repair_of(&step.id.value)
                     .and_then(|s| index_of(workflow, &s.id.value)),

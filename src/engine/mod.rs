@@ -37,3 +37,5 @@ pub use scheduler::{Sink, execute, execute_seeded};
 mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;

@@ -158,7 +158,10 @@ impl Running {
             attempts: results.iter().map(|r| r.attempts).max().unwrap_or(0),
             duration_ms: self.started.elapsed().as_millis() as u64,
             reused: false,
-            patch: results.first().filter(|_| !fan_out).and_then(|r| r.patch.clone()),
+            patch: results
+                .first()
+                .filter(|_| !fan_out)
+                .and_then(|r| r.patch.clone()),
         }
     }
 }

@@ -35,8 +35,18 @@ impl Git {
     pub fn new(dir: &Path) -> Self {
         let mut cmd = Command::new("git");
         cmd.current_dir(dir)
-            .args(["-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false"])
-            .args(["-c", "commit.gpgSign=false", "-c", "advice.detachedHead=false"])
+            .args([
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "core.quotePath=false",
+            ])
+            .args([
+                "-c",
+                "commit.gpgSign=false",
+                "-c",
+                "advice.detachedHead=false",
+            ])
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_PAGER", "cat")
             .env("GIT_AUTHOR_NAME", "weft")
@@ -62,8 +72,7 @@ impl Git {
         S: AsRef<OsStr>,
     {
         for arg in args {
-            self.shown
-                .push(arg.as_ref().to_string_lossy().into_owned());
+            self.shown.push(arg.as_ref().to_string_lossy().into_owned());
             self.cmd.arg(arg);
         }
         self

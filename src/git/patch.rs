@@ -58,7 +58,13 @@ impl Repo {
     /// The paths that differ between trees `from` and `to`, in path order.
     pub fn changes(&self, from: &str, to: &str) -> Result<Vec<Change>, GitError> {
         let status = Git::new(self.root())
-            .args(["diff", "--name-status", "-z", "--no-renames", "--no-relative"])
+            .args([
+                "diff",
+                "--name-status",
+                "-z",
+                "--no-renames",
+                "--no-relative",
+            ])
             .args([from, to])
             .output()?;
         let numstat = Git::new(self.root())
@@ -224,9 +230,24 @@ mod tests {
     fn patches_of_different_places_merge_and_the_same_lines_conflict() {
         let (dir, repo) = repo_with(&[("f.txt", LINES)]);
         let base = repo.snapshot(&[]).unwrap();
-        let top = patch(&repo, dir.path(), &[("f.txt", &LINES.replace("b\n", "B\n"))], "top");
-        let end = patch(&repo, dir.path(), &[("f.txt", &LINES.replace("i\n", "I\n"))], "end");
-        let same = patch(&repo, dir.path(), &[("f.txt", &LINES.replace("b\n", "X\n"))], "same");
+        let top = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &LINES.replace("b\n", "B\n"))],
+            "top",
+        );
+        let end = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &LINES.replace("i\n", "I\n"))],
+            "end",
+        );
+        let same = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &LINES.replace("b\n", "X\n"))],
+            "same",
+        );
         let new = patch(&repo, dir.path(), &[("n.bin", "\0\u{1}binary")], "new");
         let merged = merge_patches(&repo, &base.tree, &[&top, &end, &same, &new]).unwrap();
         assert_eq!(merged.conflicts.len(), 1);
@@ -236,7 +257,13 @@ mod tests {
         let changes = repo.changes(&base.tree, &merged.tree).unwrap();
         let paths: Vec<(&str, ChangeKind)> =
             changes.iter().map(|c| (c.path.as_str(), c.kind)).collect();
-        assert_eq!(paths, vec![("f.txt", ChangeKind::Modified), ("n.bin", ChangeKind::Added)]);
+        assert_eq!(
+            paths,
+            vec![
+                ("f.txt", ChangeKind::Modified),
+                ("n.bin", ChangeKind::Added)
+            ]
+        );
         assert_eq!(changes[0].lines, Some((2, 2)));
         assert_eq!(changes[1].lines, None, "binary");
         let text = std::fs::read_to_string(&same).unwrap();
@@ -273,8 +300,18 @@ mod tests {
         let base = repo.snapshot(&[]).unwrap();
         let wt = dir.path().join("wt");
         repo.add_worktree(&wt, &base.commit).unwrap();
-        let one = patch(&repo, dir.path(), &[("f.txt", &LINES.replace("b\n", "B\n"))], "one");
-        let two = patch(&repo, dir.path(), &[("f.txt", &LINES.replace("b\n", "X\n"))], "two");
+        let one = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &LINES.replace("b\n", "B\n"))],
+            "one",
+        );
+        let two = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &LINES.replace("b\n", "X\n"))],
+            "two",
+        );
         assert!(repo.apply_with_markers(&wt, &one).unwrap().0);
         let (clean, said) = repo.apply_with_markers(&wt, &two).unwrap();
         assert!(!clean, "{said}");

@@ -51,7 +51,10 @@ impl Repo {
         if head.0 {
             args.extend(["-p".to_string(), head.1.trim().to_string()]);
         }
-        args.extend(["-m".to_string(), "weft: snapshot of the working tree".into()]);
+        args.extend([
+            "-m".to_string(),
+            "weft: snapshot of the working tree".into(),
+        ]);
         let commit = Git::new(&self.root).args(args).text()?;
         Ok(Snapshot { commit, tree })
     }
@@ -59,7 +62,14 @@ impl Repo {
     /// A commit of `tree` with parent `parent` (weft's own; no ref points to it).
     pub fn commit(&self, tree: &str, parent: &str) -> Result<String, GitError> {
         Git::new(&self.root)
-            .args(["commit-tree", tree, "-p", parent, "-m", "weft: merge of a step's patches"])
+            .args([
+                "commit-tree",
+                tree,
+                "-p",
+                parent,
+                "-m",
+                "weft: merge of a step's patches",
+            ])
             .text()
     }
 
@@ -72,7 +82,9 @@ impl Repo {
             .tempdir()
             .map_err(|e| GitError::io(std::env::temp_dir(), e))?;
         let index = temp.path().join("index");
-        let own = Git::new(dir).args(["rev-parse", "--git-path", "index"]).text()?;
+        let own = Git::new(dir)
+            .args(["rev-parse", "--git-path", "index"])
+            .text()?;
         let seeded = std::fs::copy(absolute(dir, Path::new(&own)), &index).is_ok();
         let mut add = vec!["add".to_string(), "-A".into(), "--".into(), ".".into()];
         for path in exclude {
@@ -152,7 +164,10 @@ pub(super) mod tests {
             .args(["rev-parse", &format!("{}^", snap.commit)])
             .text()
             .unwrap();
-        assert_eq!(parent, head, "the snapshot's parent is HEAD, which did not move");
+        assert_eq!(
+            parent, head,
+            "the snapshot's parent is HEAD, which did not move"
+        );
     }
 
     #[test]

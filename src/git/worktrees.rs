@@ -4,10 +4,21 @@
 //! going at the same time is using.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use super::command::Git;
 use super::error::GitError;
 use super::repo::Repo;
+
+/// `git worktree add` reads every other worktree's administrative files while it makes
+/// its own, so two at once can fail: this process adds and removes one at a time (and
+/// retries what another process may have raced with).
+static WORKTREES: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    WORKTREES.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// How the directory of every worktree weft adds begins.
 pub const WORKTREE_PREFIX: &str = "weft-";
@@ -30,17 +41,30 @@ pub fn leftover_pid(path: &Path) -> Option<u32> {
 impl Repo {
     /// Adds a detached worktree at `path` checked out at `commit`.
     pub fn add_worktree(&self, path: &Path, commit: &str) -> Result<(), GitError> {
-        Git::new(self.root())
-            .args(["worktree", "add", "--detach", "--quiet"])
-            .args([path.as_os_str()])
-            .args([commit])
-            .output()
-            .map(drop)
+        let _one = one_at_a_time();
+        let add = || {
+            Git::new(self.root())
+                .args(["worktree", "add", "--detach", "--quiet"])
+                .args([path.as_os_str()])
+                .args([commit])
+                .output()
+                .map(drop)
+        };
+        let mut result = add();
+        for pause in [50, 200] {
+            if result.is_ok() || path.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(pause));
+            result = add();
+        }
+        result
     }
 
     /// Removes the worktree at `path` with whatever it holds; a worktree whose directory
     /// is already gone is pruned.
     pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let _one = one_at_a_time();
         let removed = Git::new(self.root())
             .args(["worktree", "remove", "--force", "--force"])
             .args([path.as_os_str()])
@@ -72,10 +96,7 @@ impl Repo {
 
     /// Removes the weft worktrees whose process is gone (`alive` says which are not);
     /// returns the paths removed.
-    pub fn remove_leftovers(
-        &self,
-        alive: impl Fn(u32) -> bool,
-    ) -> Result<Vec<PathBuf>, GitError> {
+    pub fn remove_leftovers(&self, alive: impl Fn(u32) -> bool) -> Result<Vec<PathBuf>, GitError> {
         let mut removed = Vec::new();
         for path in self.worktrees()? {
             let Some(pid) = leftover_pid(&path) else {
@@ -101,9 +122,15 @@ mod tests {
         let snap = repo.snapshot(&[]).unwrap();
         let path = dir.path().join(worktree_name(4_000_000, "r1", "split.0"));
         repo.add_worktree(&path, &snap.commit).unwrap();
-        assert_eq!(std::fs::read_to_string(path.join("a.txt")).unwrap(), "one\n");
+        assert_eq!(
+            std::fs::read_to_string(path.join("a.txt")).unwrap(),
+            "one\n"
+        );
         std::fs::write(path.join("scratch.txt"), "x").unwrap();
-        assert_eq!(repo.worktrees().unwrap(), vec![path.canonicalize().unwrap()]);
+        assert_eq!(
+            repo.worktrees().unwrap(),
+            vec![path.canonicalize().unwrap()]
+        );
         let branch = Git::new(repo.root())
             .args(["branch", "--list"])
             .text()

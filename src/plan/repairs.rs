@@ -21,7 +21,9 @@ pub(super) fn add_edges(workflow: &Workflow, index: &HashMap<&str, usize>, edges
         };
         if let Some(&to) = index.get(repair.value.as_str()) {
             if to != from {
-                edges.0.insert((from, to), (EdgeKind::OnConflict, repair.span));
+                edges
+                    .0
+                    .insert((from, to), (EdgeKind::OnConflict, repair.span));
             }
         }
     }
@@ -50,8 +52,14 @@ pub(super) fn check(workflow: &Workflow, edges: &Edges) -> Diagnostics {
         }
         let upstream = ancestors(&graph, s);
         let preds = graph.neighbors_directed(NodeIndex::new(r), Direction::Incoming);
-        for p in preds.map(NodeIndex::index).filter(|p| *p != s && !upstream.contains(p)) {
-            let span = edges.0.get(&(p, r)).map_or(workflow.steps[r].id.span, |e| e.1);
+        for p in preds
+            .map(NodeIndex::index)
+            .filter(|p| *p != s && !upstream.contains(p))
+        {
+            let span = edges
+                .0
+                .get(&(p, r))
+                .map_or(workflow.steps[r].id.span, |e| e.1);
             errors.push(
                 Diagnostic::new(span, format!("repair step `{rid}` waits for `{}`, which `{sid}` does not wait for", workflow.steps[p].id.value))
                     .with_help(format!("a repair runs while `{sid}` finishes: it can wait only for `{sid}` and the steps `{sid}` waits for")),

@@ -118,10 +118,17 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
                 ));
             }
             let head = format!("{} {}", label(step, *index), status.as_str());
-            let changed = patch.as_ref().map(|p| format!(", {}", p.summary())).unwrap_or_default();
+            let changed = patch
+                .as_ref()
+                .map(|p| format!(", {}", p.summary()))
+                .unwrap_or_default();
             match (status, error) {
                 (Status::Skipped, Some(e)) => format!("{head}: {e}"),
-                (_, Some(e)) => format!("{head} in {}{}{changed}: {e}", ms(*duration_ms), tokens(usage)),
+                (_, Some(e)) => format!(
+                    "{head} in {}{}{changed}: {e}",
+                    ms(*duration_ms),
+                    tokens(usage)
+                ),
                 _ => format!("{head} in {}{}{changed}", ms(*duration_ms), tokens(usage)),
             }
         }

@@ -11,12 +11,12 @@ pub mod model;
 pub mod node;
 pub mod parse;
 mod raw;
-mod tree_checks;
-mod tree_options;
 pub mod refs;
 pub mod schema;
 pub mod source;
 pub mod spanned;
+mod tree_checks;
+mod tree_options;
 mod validate;
 
 pub use approval_rules::ApprovalRules;

@@ -23,11 +23,17 @@ pub fn check(workflow: &Workflow, out: &mut Diagnostics) {
             continue;
         }
         let Some(target) = workflow.step(&repair.value) else {
-            let hint = suggest(&repair.value, workflow.steps.iter().map(|s| s.id.value.as_str()));
+            let hint = suggest(
+                &repair.value,
+                workflow.steps.iter().map(|s| s.id.value.as_str()),
+            );
             out.push(
                 Diagnostic::new(
                     repair.span,
-                    format!("`on_conflict` of step `{id}` names unknown step `{}`{hint}", repair.value),
+                    format!(
+                        "`on_conflict` of step `{id}` names unknown step `{}`{hint}",
+                        repair.value
+                    ),
                 )
                 .with_help("name a step of this workflow that resolves the conflict"),
             );
@@ -48,21 +54,30 @@ fn check_repair(workflow: &Workflow, step: &Step, target: &Step, out: &mut Diagn
     let (id, rid) = (&step.id.value, &target.id.value);
     if let Some(each) = &target.for_each {
         out.push(
-            Diagnostic::new(each.span, format!("repair step `{rid}` cannot have `for_each`"))
-                .with_help(format!("a repair is one turn that resolves the conflict of `{id}`")),
+            Diagnostic::new(
+                each.span,
+                format!("repair step `{rid}` cannot have `for_each`"),
+            )
+            .with_help(format!(
+                "a repair is one turn that resolves the conflict of `{id}`"
+            )),
         );
     }
     if let Some(cond) = &target.if_expr {
         out.push(
-            Diagnostic::new(cond.span, format!("repair step `{rid}` cannot have `if`"))
-                .with_help(format!("it runs exactly when the patches of `{id}` conflict")),
+            Diagnostic::new(cond.span, format!("repair step `{rid}` cannot have `if`")).with_help(
+                format!("it runs exactly when the patches of `{id}` conflict"),
+            ),
         );
     }
     if let Some(first) = workflow.repair_of(rid).filter(|s| s.id.value != *id) {
         let span = step.on_conflict.as_ref().map_or(step.id.span, |r| r.span);
         out.push(
-            Diagnostic::new(span, format!("step `{rid}` already repairs step `{}`", first.id.value))
-                .with_help("give each step with `on_conflict` a repair step of its own"),
+            Diagnostic::new(
+                span,
+                format!("step `{rid}` already repairs step `{}`", first.id.value),
+            )
+            .with_help("give each step with `on_conflict` a repair step of its own"),
         );
     }
 }
@@ -73,8 +88,11 @@ fn check_writes(writes: &Option<Spanned<Vec<String>>>, whose: &str, out: &mut Di
     };
     for pattern in writes.value.iter().filter(|p| p.starts_with('/')) {
         out.push(
-            Diagnostic::new(writes.span, format!("`writes` pattern `{pattern}` of {whose} is absolute"))
-                .with_help("patterns are relative to the step's `cwd`: write `src/**`"),
+            Diagnostic::new(
+                writes.span,
+                format!("`writes` pattern `{pattern}` of {whose} is absolute"),
+            )
+            .with_help("patterns are relative to the step's `cwd`: write `src/**`"),
         );
     }
 }

@@ -21,7 +21,9 @@ use crate::vocab::Isolation;
 
 /// Why a repair step did not run: the step it repairs had nothing to repair.
 pub(super) fn no_conflict(spec: &RunSpec, i: usize) -> String {
-    let target = spec.steps[i].repairs.map_or("", |s| spec.steps[s].id.as_str());
+    let target = spec.steps[i]
+        .repairs
+        .map_or("", |s| spec.steps[s].id.as_str());
     format!("`{target}` had no conflict to repair")
 }
 
@@ -82,7 +84,9 @@ impl Scheduler<'_> {
                 return;
             }
         };
-        if let (true, Some(conflict), Some(r)) = (merging, &result.conflict, self.spec.steps[i].on_conflict) {
+        if let (true, Some(conflict), Some(r)) =
+            (merging, &result.conflict, self.spec.steps[i].on_conflict)
+        {
             if conflict.tree.is_some() {
                 let conflict = conflict.clone();
                 return self.repair(i, r, rec, conflict);
@@ -135,7 +139,8 @@ impl Scheduler<'_> {
     /// After step `r` is recorded: when it is the repair a step waits for, that step's
     /// repaired tree is applied (or, when the repair failed, discarded).
     pub(super) fn repaired(&mut self, r: usize) {
-        let (Some(s), StepState::Done(repair)) = (self.spec.steps[r].repairs, &self.steps[r]) else {
+        let (Some(s), StepState::Done(repair)) = (self.spec.steps[r].repairs, &self.steps[r])
+        else {
             return;
         };
         let (status, error) = (repair.status, repair.error.clone());

@@ -29,9 +29,9 @@ impl Unit for Finish {
     fn run(self: Box<Self>, _link: UnitLink) -> UnitFuture {
         let key = self.key;
         Box::pin(async move {
-            blocking(move || self.finish())
-                .await
-                .unwrap_or_else(|why| UnitResult::failed(key, format!("could not apply the repaired tree: {why}")))
+            blocking(move || self.finish()).await.unwrap_or_else(|why| {
+                UnitResult::failed(key, format!("could not apply the repaired tree: {why}"))
+            })
         })
     }
 }
@@ -39,7 +39,10 @@ impl Unit for Finish {
 impl Finish {
     fn finish(self) -> Result<UnitResult, GitError> {
         let Some(repo) = self.setup.repo.clone() else {
-            return Ok(UnitResult::failed(self.key, "not in a git repository".into()));
+            return Ok(UnitResult::failed(
+                self.key,
+                "not in a git repository".into(),
+            ));
         };
         let outcome = self.outcome(&repo);
         repo.remove_worktree(&self.tree.path)?;

@@ -148,7 +148,9 @@ fn judge(
         if !outside.is_empty() {
             let fate = match kept {
                 true => "so the repaired tree is not applied",
-                false => "they were discarded with its worktree, so the working tree never saw them",
+                false => {
+                    "they were discarded with its worktree, so the working tree never saw them"
+                }
             };
             result.status = Status::Failed;
             result.error = Some(scope.violation(&outside, fate));

@@ -32,9 +32,9 @@ impl Unit for Merge {
     fn run(self: Box<Self>, _link: UnitLink) -> UnitFuture {
         let key = self.key;
         Box::pin(async move {
-            blocking(move || self.merge())
-                .await
-                .unwrap_or_else(|why| UnitResult::failed(key, format!("could not merge its patches: {why}")))
+            blocking(move || self.merge()).await.unwrap_or_else(|why| {
+                UnitResult::failed(key, format!("could not merge its patches: {why}"))
+            })
         })
     }
 }
@@ -42,18 +42,26 @@ impl Unit for Merge {
 impl Merge {
     fn merge(self) -> Result<UnitResult, GitError> {
         let Some(repo) = self.setup.repo.clone() else {
-            return Ok(UnitResult::failed(self.key, "not in a git repository".into()));
+            return Ok(UnitResult::failed(
+                self.key,
+                "not in a git repository".into(),
+            ));
         };
         let base = self.patches[0].1.base.clone();
         if let [(_, only)] = self.patches.as_slice() {
             let patch = only.copy_as(&self.setup, &self.step)?;
             return Ok(apply(&repo, &self.setup, self.key, &self.step, patch));
         }
-        let files: Vec<_> = self.patches.iter().map(|(_, p)| self.setup.record.join(&p.file)).collect();
+        let files: Vec<_> = self
+            .patches
+            .iter()
+            .map(|(_, p)| self.setup.record.join(&p.file))
+            .collect();
         let refs: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
         let merged = merge_patches(&repo, &base, &refs)?;
         if merged.conflicts.is_empty() {
-            let patch = Patch::collect(&repo, &self.setup, (&base, &base), &merged.tree, &self.step)?;
+            let patch =
+                Patch::collect(&repo, &self.setup, (&base, &base), &merged.tree, &self.step)?;
             return Ok(match patch {
                 Some(patch) => apply(&repo, &self.setup, self.key, &self.step, patch),
                 None => succeeded(self.key, None),
@@ -63,7 +71,13 @@ impl Merge {
             .patches
             .iter()
             .zip(&files)
-            .map(|((e, p), f)| (*e, p.clone(), std::fs::read_to_string(f).unwrap_or_default()))
+            .map(|((e, p), f)| {
+                (
+                    *e,
+                    p.clone(),
+                    std::fs::read_to_string(f).unwrap_or_default(),
+                )
+            })
             .collect();
         let mut lines = describe(&texts, &merged.conflicts);
         let mut conflict = Conflict {
@@ -92,14 +106,23 @@ impl Merge {
             ));
         }
         conflict.message = lines.join("\n");
-        let mut result = UnitResult::failed(self.key, format!("its patches conflict:\n{}", conflict.message));
+        let mut result = UnitResult::failed(
+            self.key,
+            format!("its patches conflict:\n{}", conflict.message),
+        );
         result.conflict = Some(Box::new(conflict));
         Ok(result)
     }
 
     /// The merge tree for the repair: the clean patches merged, then each conflicting
     /// one applied with conflict markers where git can write them.
-    fn merge_tree(&self, repo: &Repo, base: &str, tree: &str, conflict: &mut Conflict) -> Result<MergeTree, GitError> {
+    fn merge_tree(
+        &self,
+        repo: &Repo,
+        base: &str,
+        tree: &str,
+        conflict: &mut Conflict,
+    ) -> Result<MergeTree, GitError> {
         let commit = repo.commit(tree, base)?;
         let path = self.setup.worktree(&format!("{}.merge", self.step));
         if path.exists() {
@@ -122,7 +145,13 @@ impl Merge {
 
 /// Applies the step's `patch` to the working tree: the step succeeds with it, or fails
 /// when it no longer applies (the tree changed under it while the step ran).
-pub(super) fn apply(repo: &Repo, setup: &TreeSetup, key: UnitKey, step: &str, patch: Patch) -> UnitResult {
+pub(super) fn apply(
+    repo: &Repo,
+    setup: &TreeSetup,
+    key: UnitKey,
+    step: &str,
+    patch: Patch,
+) -> UnitResult {
     match apply_to_tree(repo.root(), &setup.record.join(&patch.file)) {
         Ok(()) => succeeded(key, Some(patch)),
         Err(e) => {

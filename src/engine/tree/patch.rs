@@ -77,7 +77,10 @@ impl Patch {
     pub fn copy_as(&self, setup: &TreeSetup, name: &str) -> Result<Patch, GitError> {
         let from = setup.record.join(&self.file);
         let (to, file) = setup.patch_file(name);
-        let text = std::fs::read(&from).map_err(|e| GitError::Io { path: from, source: e })?;
+        let text = std::fs::read(&from).map_err(|e| GitError::Io {
+            path: from,
+            source: e,
+        })?;
         write(&to, &text)?;
         Ok(Patch {
             file,
@@ -94,7 +97,10 @@ impl Patch {
     pub fn summary(&self) -> String {
         let n = self.files.len();
         let files = if n == 1 { "file" } else { "files" };
-        format!("{n} {files} changed, +{} -{}", self.insertions, self.deletions)
+        format!(
+            "{n} {files} changed, +{} -{}",
+            self.insertions, self.deletions
+        )
     }
 }
 

@@ -62,7 +62,12 @@ impl Trees {
 
     /// Where unit `key` of `step` works; `within`: the merge tree a repair step works in.
     /// `None`: in its `cwd`, unwatched.
-    pub fn place(&self, key: UnitKey, step: &StepSpec, within: Option<&MergeTree>) -> Result<Option<Placement>, UnitError> {
+    pub fn place(
+        &self,
+        key: UnitKey,
+        step: &StepSpec,
+        within: Option<&MergeTree>,
+    ) -> Result<Option<Placement>, UnitError> {
         let what = match key.index {
             Some(i) => format!("{}.{i}", step.id),
             None => step.id.clone(),
@@ -70,11 +75,22 @@ impl Trees {
         if within.is_none() && step.isolation == Isolation::None {
             return Ok(step.writes.as_ref().map(|w| self.scoped(step, w, what)));
         }
-        let setup = self.setup.as_ref().filter(|s| s.repo.is_some()).ok_or_else(|| {
-            UnitError::Tree(format!("`isolation: worktree` needs a git repository, and `{}` is not in one", step.cwd.display()))
-        })?;
+        let setup = self
+            .setup
+            .as_ref()
+            .filter(|s| s.repo.is_some())
+            .ok_or_else(|| {
+                UnitError::Tree(format!(
+                    "`isolation: worktree` needs a git repository, and `{}` is not in one",
+                    step.cwd.display()
+                ))
+            })?;
         let rel = setup.relative(&step.cwd).ok_or_else(|| {
-            UnitError::Tree(format!("the `cwd` of step `{}` (`{}`) is outside the git repository", step.id, step.cwd.display()))
+            UnitError::Tree(format!(
+                "the `cwd` of step `{}` (`{}`) is outside the git repository",
+                step.id,
+                step.cwd.display()
+            ))
         })?;
         let scope = step.writes.as_ref().map(|patterns| WriteScope {
             patterns: patterns.clone(),
@@ -109,7 +125,12 @@ impl Trees {
     }
 
     /// `unit` as `placement` says (as it is without one).
-    pub fn wrap(&self, key: UnitKey, placement: Option<Placement>, unit: Box<dyn Unit>) -> Box<dyn Unit> {
+    pub fn wrap(
+        &self,
+        key: UnitKey,
+        placement: Option<Placement>,
+        unit: Box<dyn Unit>,
+    ) -> Box<dyn Unit> {
         let Some(placement) = placement else {
             return unit;
         };

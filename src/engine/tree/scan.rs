@@ -17,7 +17,10 @@ pub(super) fn scan(dir: &Path, skip: &[PathBuf]) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// The paths added, changed or removed between two scans.
-pub(super) fn changed(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+pub(super) fn changed(
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
     let mut paths: Vec<String> = after
         .iter()
         .filter(|(p, h)| before.get(*p) != Some(*h))
@@ -78,6 +81,9 @@ mod tests {
         std::fs::remove_file(root.join("gone.txt")).unwrap();
         std::fs::write(root.join(".weft/runs/run.json"), "{}").unwrap();
         let after = scan(root, &skip);
-        assert_eq!(changed(&before, &after), vec!["gone.txt", "src/a.rs", "src/new.rs"]);
+        assert_eq!(
+            changed(&before, &after),
+            vec!["gone.txt", "src/a.rs", "src/new.rs"]
+        );
     }
 }

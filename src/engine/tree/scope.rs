@@ -100,6 +100,9 @@ mod tests {
         };
         assert_eq!(nothing.outside(["a"]), vec!["a"]);
         let message = nothing.violation(&["a".into()], "they stay");
-        assert_eq!(message, "changed files outside `writes` (nothing): `a`; they stay");
+        assert_eq!(
+            message,
+            "changed files outside `writes` (nothing): `a`; they stay"
+        );
     }
 }

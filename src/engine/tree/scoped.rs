@@ -72,14 +72,20 @@ impl Scoped {
                 .await;
                 match read {
                     Ok(patch) => {
-                        let paths: Vec<String> = patch.iter().flat_map(|p| p.paths()).map(str::to_string).collect();
+                        let paths: Vec<String> = patch
+                            .iter()
+                            .flat_map(|p| p.paths())
+                            .map(str::to_string)
+                            .collect();
                         result.patch = patch;
                         Ok(paths)
                     }
                     Err(e) => Err(e),
                 }
             }
-            Before::Scan(old) => blocking(move || Ok::<_, String>(changed(&old, &scan(&cwd, &own)))).await,
+            Before::Scan(old) => {
+                blocking(move || Ok::<_, String>(changed(&old, &scan(&cwd, &own)))).await
+            }
         };
         match paths {
             Ok(paths) => {
@@ -100,7 +106,11 @@ impl Scoped {
 }
 
 /// The tree before the unit: a snapshot in a git repository, else a scan of `cwd`.
-async fn before(setup: Option<&Arc<TreeSetup>>, cwd: &Path, own: &[PathBuf]) -> Result<Before, String> {
+async fn before(
+    setup: Option<&Arc<TreeSetup>>,
+    cwd: &Path,
+    own: &[PathBuf],
+) -> Result<Before, String> {
     {
         let git = setup.and_then(|s| Some((s.repo.clone()?, s.clone())));
         match git {
