@@ -90,11 +90,19 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
 /// and the file's text.
 fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
     let path = &state.workflow_path;
-    let (workflow, plan) = crate::plan::load(path).map_err(|source| Error::ResumeWorkflow {
+    let refused = |source| Error::ResumeWorkflow {
         run: state.run_id.clone(),
         path: path.clone(),
         source,
-    })?;
+    };
+    let (workflow, plan) = crate::plan::load(path).map_err(refused)?;
+    let problems = super::trees::repo_problems(&workflow, &state.options.workdir);
+    if !problems.is_empty() {
+        return Err(refused(crate::workflow::LoadError::Invalid {
+            source_file: workflow.source.clone(),
+            diagnostics: problems,
+        }));
+    }
     let o = &state.options;
     let options = RunOptions {
         run_id: state.run_id.clone(),

@@ -18,7 +18,13 @@ pub fn runs(args: &RunsArgs, out: &mut Writer) -> Result<i32, Error> {
     let store = RunStore::new(&args.runs_dir);
     match &args.command {
         None => list(&store, out),
-        Some(RunsCommand::Show { run, step }) => show(&store, run, step.as_deref(), out)?,
+        Some(RunsCommand::Show {
+            run,
+            step,
+            patch: true,
+            element,
+        }) => show_patch(&store, run, step.as_deref().unwrap_or(""), *element, out)?,
+        Some(RunsCommand::Show { run, step, .. }) => show(&store, run, step.as_deref(), out)?,
     }
     Ok(EXIT_SUCCESS)
 }
@@ -67,18 +73,76 @@ fn show(store: &RunStore, run: &str, step: Option<&str>, out: &mut Writer) -> Re
     let state = RunState::load(&dir)?;
     match step {
         None => show_run(&state, out),
-        Some(id) => {
-            let entry = state.step(id).ok_or_else(|| {
-                let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
-                Error::Usage(format!(
-                    "run {} has no step `{id}` (it has: {})",
-                    state.run_id,
-                    known.join(", ")
-                ))
-            })?;
-            show_step(&state, entry, &dir, out);
-        }
+        Some(id) => show_step(&state, entry(&state, id)?, &dir, out),
     }
+    Ok(())
+}
+
+fn entry<'a>(state: &'a RunState, id: &str) -> Result<&'a StepEntry, Error> {
+    state.step(id).ok_or_else(|| {
+        let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+        Error::Usage(format!(
+            "run {} has no step `{id}` (it has: {})",
+            state.run_id,
+            known.join(", ")
+        ))
+    })
+}
+
+/// `weft runs show RUN STEP --patch [--element N]`: the patch file, as it is.
+fn show_patch(
+    store: &RunStore,
+    run: &str,
+    step: &str,
+    element: Option<usize>,
+    out: &mut Writer,
+) -> Result<(), Error> {
+    let dir = store.find(run)?;
+    let state = RunState::load(&dir)?;
+    let step_entry = entry(&state, step)?;
+    let unit = match element {
+        None => step_entry,
+        Some(n) => step_entry
+            .elements
+            .iter()
+            .find(|e| e.index == Some(n))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "step `{step}` of run {} has no element {n}",
+                    state.run_id
+                ))
+            })?,
+    };
+    let what = match element {
+        Some(n) => format!("element {n} of step `{step}`"),
+        None => format!("step `{step}`"),
+    };
+    let Some(patch) = &unit.patch else {
+        let mut why = format!(
+            "{what} of run {} has no patch: it changed no file weft tracks",
+            state.run_id
+        );
+        let with: Vec<String> = unit
+            .elements
+            .iter()
+            .filter(|e| e.patch.is_some())
+            .filter_map(|e| e.index)
+            .map(|i| i.to_string())
+            .collect();
+        if element.is_none() && !with.is_empty() {
+            why = format!(
+                "{what} of run {} brought no patch back ({}); its elements {} have one: add `--element N`",
+                state.run_id,
+                unit.status.as_str(),
+                with.join(", ")
+            );
+        }
+        return Err(Error::Usage(why));
+    };
+    let path = dir.join(&patch.file);
+    let text = std::fs::read(&path)
+        .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+    let _ = out.write_all(&text);
     Ok(())
 }
 
@@ -165,6 +229,28 @@ fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) 
         if let Some(error) = &unit.error {
             let _ = writeln!(out, "\n--- error{tag}\n{error}");
         }
+        if let Some(patch) = &unit.patch {
+            let files: Vec<String> = patch
+                .files
+                .iter()
+                .map(|f| format!("{} {}", f.change, f.path))
+                .collect();
+            let _ = writeln!(
+                out,
+                "\n--- patch{tag}: {} ({})\n{}",
+                patch.summary(),
+                patch.file,
+                files.join("\n")
+            );
+        }
+    }
+    if let (false, Some(patch)) = (entry.elements.is_empty(), &entry.patch) {
+        let _ = writeln!(
+            out,
+            "\n--- patch of the step (its elements' merged): {} ({})",
+            patch.summary(),
+            patch.file
+        );
     }
     let _ = writeln!(out, "\n--- transcript");
     for line in transcript(&dir.join(EVENTS_FILE), &entry.id) {

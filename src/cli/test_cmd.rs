@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::args::TestArgs;
 use super::commands::Writer;
-use super::workspace::{changes, copy_dir, snapshot};
+use super::workspace::{changes, copy_dir, init_git, snapshot};
 use crate::cassette::labeled_diff;
 use crate::error::{EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
 
@@ -103,6 +103,8 @@ fn run_case(case: &Case, args: &TestArgs) -> Result<(), Error> {
         None => std::fs::create_dir_all(&work)
             .map_err(|e| Error::io(format!("cannot create `{}`", work.display()), e))?,
     }
+    init_git(&work)
+        .map_err(|e| Error::Failed(format!("cannot make the workspace a git repository: {e}")))?;
     let before = snapshot(&work);
     let report = replay(case, args, &work, &scratch.path().join("runs"))?;
     let mut actual = summarize(&report);
