@@ -86,7 +86,7 @@ impl Git {
 
     /// Runs it; its stdout when it succeeds.
     pub fn output(mut self) -> Result<Vec<u8>, GitError> {
-        let out = self.cmd.output().map_err(GitError::Spawn)?;
+        let out = crate::reaper::output_owned(&mut self.cmd).map_err(GitError::Spawn)?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
@@ -105,7 +105,7 @@ impl Git {
 
     /// Runs it; whether it succeeded, and its stdout and stderr either way.
     pub fn status(mut self) -> Result<(bool, String, String), GitError> {
-        let out = self.cmd.output().map_err(GitError::Spawn)?;
+        let out = crate::reaper::output_owned(&mut self.cmd).map_err(GitError::Spawn)?;
         Ok((
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
