@@ -8,6 +8,8 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
@@ -203,10 +205,10 @@ async fn elements_editing_the_same_lines_conflict_and_the_step_fails_naming_the_
         err.contains("error: step `edit` failed: its patches conflict:\nelement 1 conflicts in `notes.txt` (hunk @@ -1,5 +1,5 @@) with element 0"),
         "{err}"
     );
-    assert!(
-        err.contains("nothing was applied; every element's patch is kept in"),
-        "{err}"
-    );
+    let id = run_ids(&env).pop().expect("a run");
+    let kept =
+        format!("nothing was applied; every element's patch is kept in `.weft/runs/{id}/patches`");
+    assert!(err.contains(&kept), "{err}");
     let notes = std::fs::read_to_string(env.work().join("notes.txt")).expect("read");
     assert_eq!(notes, NOTES, "the working tree is untouched");
     assert_eq!(extra_worktrees(&env.work()), Vec::<String>::new());
@@ -269,13 +271,17 @@ async fn a_write_outside_writes_fails_the_step_and_leaves_the_tree_untouched() {
 }
 
 #[tokio::test]
-async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_behind() {
-    let env = TestEnv::start(|r| {
+async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_and_resume_applies_once() {
+    let stall = Arc::new(AtomicBool::new(true));
+    let stalling = stall.clone();
+    let env = TestEnv::start(move |r| {
         let (prompt, calls) = turn(r);
-        match (prompt.as_str(), calls) {
-            ("EDIT a", _) => run_then_done(calls, "printf 'a\\n' > src/a.txt".into()),
-            (_, 0) => MockReply::command(format!("printf 'x\\n' > src/{}.txt", &prompt[5..])),
-            _ => MockReply::Stall,
+        let item = prompt.trim_start_matches("EDIT ").to_string();
+        let stalls = item != "a" && stalling.load(Ordering::SeqCst);
+        match calls {
+            0 => MockReply::command(format!("printf '{item}\\n' >> src/{item}.txt")),
+            _ if stalls => MockReply::Stall,
+            _ => MockReply::text("done"),
         }
     })
     .await;
@@ -283,16 +289,15 @@ async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_behind() {
     let file = write(&env.work(), "four.yaml", FOUR_FILES);
     let mut cmd = command(&env, &["run", &file]);
     cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
+        .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().expect("spawn weft");
     let mock = &env.mock;
     wait_until(Duration::from_secs(60), || {
-        let stalled = mock
-            .requests()
+        let requests = mock.requests();
+        let stalled = requests
             .iter()
-            .filter(|r| turn(r).1 == 1 && turn(r).0 != "EDIT a")
-            .count();
-        stalled == 3
+            .filter(|r| turn(r).1 == 1 && turn(r).0 != "EDIT a");
+        stalled.count() == 3
     })
     .await;
     let work = env.work();
@@ -314,15 +319,25 @@ async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_behind() {
         !work.join("src/a.txt").exists(),
         "an interrupted step brings nothing back"
     );
+
+    stall.store(false, Ordering::SeqCst);
+    let id = run_ids(&env).pop().expect("a run");
+    let out = weft(&env, &["resume", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for item in ["a", "b", "c", "d"] {
+        let text =
+            std::fs::read_to_string(work.join(format!("src/{item}.txt"))).unwrap_or_default();
+        assert_eq!(text, format!("{item}\n"), "each change arrives once");
+    }
 }
 
 #[tokio::test]
 async fn a_resumed_run_does_not_apply_a_patch_twice() {
-    let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let fail = Arc::new(AtomicBool::new(true));
     let failing = fail.clone();
     let env = TestEnv::start(move |r| {
         let (prompt, calls) = turn(r);
-        if prompt == "CHECK" && failing.load(std::sync::atomic::Ordering::SeqCst) {
+        if prompt == "CHECK" && failing.load(Ordering::SeqCst) {
             return MockReply::Error {
                 status: 400,
                 body: serde_json::json!({"error": {"message": "no"}}),
@@ -361,7 +376,7 @@ async fn a_resumed_run_does_not_apply_a_patch_twice() {
             .is_file()
     );
 
-    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    fail.store(false, Ordering::SeqCst);
     let out = weft(&env, &["resume", &id]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(

@@ -34,6 +34,7 @@ pub(super) fn setup(
     TreeSetup {
         repo,
         record: absolute(&runs_dir.join(run_id)),
+        shown: runs_dir.join(run_id),
         worktrees: std::env::temp_dir(),
         own,
         run_id: run_id.to_string(),

@@ -36,6 +36,7 @@ fn repo() -> (tempfile::TempDir, Repo, TreeSetup) {
     let setup = TreeSetup {
         repo: Some(repo.clone()),
         record: dir.path().join("record"),
+        shown: dir.path().join("record"),
         worktrees: dir.path().to_path_buf(),
         own: Vec::new(),
         run_id: "r1".into(),

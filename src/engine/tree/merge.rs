@@ -99,7 +99,7 @@ impl Merge {
             let tree = self.merge_tree(&repo, &base, &merged.tree, &mut conflict)?;
             conflict.tree = Some(tree);
         } else {
-            let record = self.setup.record.join("patches");
+            let record = self.setup.shown.join("patches");
             lines.push(format!(
                 "nothing was applied; every element's patch is kept in `{}`",
                 record.display()
@@ -159,7 +159,7 @@ pub(super) fn apply(
                 key,
                 format!(
                     "the changes of `{step}` no longer apply to the working tree, which changed while it ran; nothing was applied (the patch is kept in `{}`): {e}",
-                    setup.record.join(&patch.file).display()
+                    setup.shown.join(&patch.file).display()
                 ),
             );
             result.patch = Some(patch);

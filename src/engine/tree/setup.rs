@@ -12,6 +12,8 @@ pub struct TreeSetup {
     pub repo: Option<Repo>,
     /// The run record's directory: patches go to its `patches/`.
     pub record: PathBuf,
+    /// The same directory as messages name it (as given: `.weft/runs/ID`).
+    pub shown: PathBuf,
     /// Where worktrees are made (default: the system's temporary directory, outside the
     /// repository, so that no tool in a worktree finds the main tree's configuration).
     pub worktrees: PathBuf,
