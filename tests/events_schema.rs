@@ -69,16 +69,18 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
             thread_id: index.map(|_| "t".into()),
             attempts: 1,
             reused: index.is_some(),
-            patch: index.map(|_| weft::engine::tree::Patch {
-                file: "patches/a.0.patch".into(),
-                base: "b".into(),
-                tree: "t".into(),
-                files: vec![weft::engine::tree::FileChange {
-                    path: "src/a.rs".into(),
-                    change: "added".into(),
-                }],
-                insertions: 3,
-                deletions: 0,
+            patch: index.map(|_| {
+                Box::new(weft::engine::tree::Patch {
+                    file: "patches/a.0.patch".into(),
+                    base: "b".into(),
+                    tree: "t".into(),
+                    files: vec![weft::engine::tree::FileChange {
+                        path: "src/a.rs".into(),
+                        change: "added".into(),
+                    }],
+                    insertions: 3,
+                    deletions: 0,
+                })
             }),
         },
         RunEvent::RunFinished {

@@ -9,6 +9,7 @@ use super::commands::Writer;
 use super::record_args::{RunsArgs, RunsCommand};
 use super::run::utc;
 use crate::engine::event::RunEvent;
+use crate::engine::tree::Patch;
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::{align, duration, tokens};
 use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
@@ -118,26 +119,7 @@ fn show_patch(
         None => format!("step `{step}`"),
     };
     let Some(patch) = &unit.patch else {
-        let mut why = format!(
-            "{what} of run {} has no patch: it changed no file weft tracks",
-            state.run_id
-        );
-        let with: Vec<String> = unit
-            .elements
-            .iter()
-            .filter(|e| e.patch.is_some())
-            .filter_map(|e| e.index)
-            .map(|i| i.to_string())
-            .collect();
-        if element.is_none() && !with.is_empty() {
-            why = format!(
-                "{what} of run {} brought no patch back ({}); its elements {} have one: add `--element N`",
-                state.run_id,
-                unit.status.as_str(),
-                with.join(", ")
-            );
-        }
-        return Err(Error::Usage(why));
+        return Err(Error::Usage(no_patch(&state.run_id, &what, unit)));
     };
     let path = dir.join(&patch.file);
     let text = std::fs::read(&path)
@@ -230,32 +212,53 @@ fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) 
             let _ = writeln!(out, "\n--- error{tag}\n{error}");
         }
         if let Some(patch) = &unit.patch {
-            let files: Vec<String> = patch
-                .files
-                .iter()
-                .map(|f| format!("{} {}", f.change, f.path))
-                .collect();
-            let _ = writeln!(
-                out,
-                "\n--- patch{tag}: {} ({})\n{}",
-                patch.summary(),
-                patch.file,
-                files.join("\n")
-            );
+            let _ = writeln!(out, "{}", patch_section(patch, &tag));
         }
     }
     if let (false, Some(patch)) = (entry.elements.is_empty(), &entry.patch) {
         let _ = writeln!(
             out,
-            "\n--- patch of the step (its elements' merged): {} ({})",
-            patch.summary(),
-            patch.file
+            "{}",
+            patch_section(patch, " of the step (its elements' merged)")
         );
     }
     let _ = writeln!(out, "\n--- transcript");
     for line in transcript(&dir.join(EVENTS_FILE), &entry.id) {
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// Why `unit` (`what`, of run `run`) has no patch to show.
+fn no_patch(run: &str, what: &str, unit: &StepEntry) -> String {
+    let with: Vec<String> = unit
+        .elements
+        .iter()
+        .filter(|e| e.patch.is_some())
+        .filter_map(|e| e.index.map(|i| i.to_string()))
+        .collect();
+    if with.is_empty() {
+        return format!("{what} of run {run} has no patch: it changed no file weft tracks");
+    }
+    format!(
+        "{what} of run {run} brought no patch back ({}); its elements {} have one: add `--element N`",
+        unit.status.as_str(),
+        with.join(", ")
+    )
+}
+
+/// The `--- patch` section of a unit (or of a fan-out step, `merged`).
+fn patch_section(patch: &Patch, tag: &str) -> String {
+    let files: Vec<String> = patch
+        .files
+        .iter()
+        .map(|f| format!("{} {}", f.change, f.path))
+        .collect();
+    format!(
+        "\n--- patch{tag}: {} ({})\n{}",
+        patch.summary(),
+        patch.file,
+        files.join("\n")
+    )
 }
 
 fn pretty(value: &Value) -> String {

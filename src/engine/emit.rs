@@ -91,6 +91,6 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         thread_id: rec.thread_id.clone(),
         attempts: rec.attempts,
         reused: rec.reused,
-        patch: rec.patch.clone(),
+        patch: rec.patch.clone().map(Box::new),
     }
 }

@@ -124,7 +124,7 @@ pub enum RunEvent {
         reused: bool,
         /// The files it changed (see [`Patch`]).
         #[serde(skip_serializing_if = "Option::is_none", default)]
-        patch: Option<Patch>,
+        patch: Option<Box<Patch>>,
     },
     #[serde(rename = "run.finished")]
     RunFinished {

@@ -161,7 +161,7 @@ impl Running {
             patch: results
                 .first()
                 .filter(|_| !fan_out)
-                .and_then(|r| r.patch.clone()),
+                .and_then(|r| r.patch.as_deref().cloned()),
         }
     }
 }

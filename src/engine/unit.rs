@@ -85,7 +85,7 @@ pub struct UnitResult {
     /// The agent is gone or broke the protocol: the run cannot go on.
     pub fatal: bool,
     /// The files it changed, when it changed any in a tree weft tracks.
-    pub patch: Option<Patch>,
+    pub patch: Option<Box<Patch>>,
     /// Its step's patches conflict (the result of a step's merge).
     pub conflict: Option<Box<Conflict>>,
 }

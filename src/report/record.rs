@@ -117,7 +117,7 @@ impl RunRecorder {
                 entry.duration_ms = Some(*duration_ms);
                 entry.usage = *usage;
                 entry.attempts = *attempts;
-                entry.patch = patch.clone();
+                entry.patch = patch.as_deref().cloned();
                 if thread_id.is_some() {
                     entry.thread_id = thread_id.clone();
                 }

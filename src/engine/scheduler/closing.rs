@@ -49,7 +49,7 @@ impl Scheduler<'_> {
             .results
             .iter()
             .flatten()
-            .filter_map(|r| Some((r.key.index, r.patch.clone()?)))
+            .filter_map(|r| Some((r.key.index, r.patch.as_deref()?.clone())))
             .collect();
         if patches.is_empty() {
             return Some(rec);
@@ -92,7 +92,7 @@ impl Scheduler<'_> {
                 return self.repair(i, r, rec, conflict);
             }
         }
-        rec.patch = result.patch;
+        rec.patch = result.patch.map(|p| *p);
         if result.status != Status::Succeeded {
             rec.status = Status::Failed;
             rec.error = result.error;

@@ -156,5 +156,5 @@ fn judge(
             result.error = Some(scope.violation(&outside, fate));
         }
     }
-    result.patch = patch;
+    result.patch = patch.map(Box::new);
 }

@@ -6,7 +6,7 @@
 //! the files and hunks, or, with `on_conflict`, the merge tree is kept (the clean patches
 //! applied, the others with conflict markers where git could write them) for the repair.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::blocking::blocking;
@@ -15,7 +15,7 @@ use super::patch::Patch;
 use super::setup::TreeSetup;
 use crate::engine::event::Status;
 use crate::engine::unit::{Unit, UnitFuture, UnitKey, UnitLink, UnitResult};
-use crate::git::{GitError, Repo, apply_to_tree, merge_patches};
+use crate::git::{Applied, GitError, Repo, apply_to_tree, merge_patches};
 
 /// The merge of an isolated step's patches.
 pub(in crate::engine) struct Merge {
@@ -67,10 +67,22 @@ impl Merge {
                 None => succeeded(self.key, None),
             });
         }
+        self.conflicted(&repo, &base, &files, &merged)
+    }
+
+    /// The result of a merge whose patches conflict: the step fails with what conflicts
+    /// (and, when a repair step waits, the merge tree it works in).
+    fn conflicted(
+        &self,
+        repo: &Repo,
+        base: &str,
+        files: &[PathBuf],
+        merged: &Applied,
+    ) -> Result<UnitResult, GitError> {
         let texts: Vec<(Option<usize>, Patch, String)> = self
             .patches
             .iter()
-            .zip(&files)
+            .zip(files)
             .map(|((e, p), f)| {
                 (
                     *e,
@@ -96,8 +108,7 @@ impl Merge {
                 .collect(),
         };
         if self.repair {
-            let tree = self.merge_tree(&repo, &base, &merged.tree, &mut conflict)?;
-            conflict.tree = Some(tree);
+            conflict.tree = Some(self.merge_tree(repo, base, &merged.tree, &mut conflict)?);
         } else {
             let record = self.setup.shown.join("patches");
             lines.push(format!(
@@ -106,10 +117,8 @@ impl Merge {
             ));
         }
         conflict.message = lines.join("\n");
-        let mut result = UnitResult::failed(
-            self.key,
-            format!("its patches conflict:\n{}", conflict.message),
-        );
+        let why = format!("its patches conflict:\n{}", conflict.message);
+        let mut result = UnitResult::failed(self.key, why);
         result.conflict = Some(Box::new(conflict));
         Ok(result)
     }
@@ -162,7 +171,7 @@ pub(super) fn apply(
                     setup.shown.join(&patch.file).display()
                 ),
             );
-            result.patch = Some(patch);
+            result.patch = Some(Box::new(patch));
             result
         }
     }
@@ -171,6 +180,6 @@ pub(super) fn apply(
 pub(super) fn succeeded(key: UnitKey, patch: Option<Patch>) -> UnitResult {
     let mut result = UnitResult::new(key);
     result.status = Status::Succeeded;
-    result.patch = patch;
+    result.patch = patch.map(Box::new);
     result
 }

@@ -75,37 +75,17 @@ impl Trees {
         if within.is_none() && step.isolation == Isolation::None {
             return Ok(step.writes.as_ref().map(|w| self.scoped(step, w, what)));
         }
-        let setup = self
-            .setup
-            .as_ref()
-            .filter(|s| s.repo.is_some())
-            .ok_or_else(|| {
-                UnitError::Tree(format!(
-                    "`isolation: worktree` needs a git repository, and `{}` is not in one",
-                    step.cwd.display()
-                ))
-            })?;
-        let rel = setup.relative(&step.cwd).ok_or_else(|| {
-            UnitError::Tree(format!(
-                "the `cwd` of step `{}` (`{}`) is outside the git repository",
-                step.id,
-                step.cwd.display()
-            ))
-        })?;
+        let (setup, rel) = self.inside(step)?;
         let scope = step.writes.as_ref().map(|patterns| WriteScope {
             patterns: patterns.clone(),
             cwd: rel.clone(),
         });
         let tree = match within {
             Some(merge) => TreeSource::Merge(merge.clone()),
-            None => {
-                let mut bases = self.bases.lock().unwrap_or_else(|e| e.into_inner());
-                let base = bases.entry(key.step).or_default().clone();
-                TreeSource::New {
-                    base,
-                    path: setup.worktree(&what),
-                }
-            }
+            None => TreeSource::New {
+                base: self.base(key.step),
+                path: setup.worktree(&what),
+            },
         };
         let root = match &tree {
             TreeSource::Merge(merge) => merge.path.clone(),
@@ -157,6 +137,34 @@ impl Trees {
                 name,
             }),
         }
+    }
+
+    /// The setup of an isolated step, and its `cwd` relative to the repository's top
+    /// level; an error outside a repository.
+    fn inside(&self, step: &StepSpec) -> Result<(&Arc<TreeSetup>, PathBuf), UnitError> {
+        let cwd = step.cwd.display();
+        let setup = self
+            .setup
+            .as_ref()
+            .filter(|s| s.repo.is_some())
+            .ok_or_else(|| {
+                UnitError::Tree(format!(
+                    "`isolation: worktree` needs a git repository, and `{cwd}` is not in one"
+                ))
+            })?;
+        let rel = setup.relative(&step.cwd).ok_or_else(|| {
+            UnitError::Tree(format!(
+                "the `cwd` of step `{}` (`{cwd}`) is outside the git repository",
+                step.id
+            ))
+        })?;
+        Ok((setup, rel))
+    }
+
+    /// Step `step`'s base, shared by its units (made for the first).
+    fn base(&self, step: usize) -> Arc<StepBase> {
+        let mut bases = self.bases.lock().unwrap_or_else(|e| e.into_inner());
+        bases.entry(step).or_default().clone()
     }
 
     /// A step in the shared tree with `writes`: checked from the repository's top level

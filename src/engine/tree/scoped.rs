@@ -63,32 +63,9 @@ impl Scoped {
         if result.status != Status::Succeeded {
             return result;
         }
-        let paths = match before {
-            Before::Git(repo, setup, snap) => {
-                let read = blocking(move || {
-                    let to = repo.tree_of(repo.root(), &setup.own)?;
-                    Patch::collect(&repo, &setup, (&snap.commit, &snap.tree), &to, &name)
-                })
-                .await;
-                match read {
-                    Ok(patch) => {
-                        let paths: Vec<String> = patch
-                            .iter()
-                            .flat_map(|p| p.paths())
-                            .map(str::to_string)
-                            .collect();
-                        result.patch = patch;
-                        Ok(paths)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Before::Scan(old) => {
-                blocking(move || Ok::<_, String>(changed(&old, &scan(&cwd, &own)))).await
-            }
-        };
-        match paths {
-            Ok(paths) => {
+        match after(before, cwd, own, name).await {
+            Ok((paths, patch)) => {
+                result.patch = patch.map(Box::new);
                 let outside = scope.outside(paths.iter().map(String::as_str));
                 if !outside.is_empty() {
                     let fate = "they stay in the working tree (`isolation: worktree` keeps a step's changes out of it until they are checked)";
@@ -102,6 +79,30 @@ impl Scoped {
             }
         }
         result
+    }
+}
+
+/// The paths changed since `before` (and, in a git repository, the patch of them).
+async fn after(
+    before: Before,
+    cwd: PathBuf,
+    own: Vec<PathBuf>,
+    name: String,
+) -> Result<(Vec<String>, Option<Patch>), String> {
+    match before {
+        Before::Git(repo, setup, snap) => {
+            let patch = blocking(move || {
+                let to = repo.tree_of(repo.root(), &setup.own)?;
+                Patch::collect(&repo, &setup, (&snap.commit, &snap.tree), &to, &name)
+            })
+            .await?;
+            let paths = patch.iter().flat_map(|p| p.paths()).map(str::to_string);
+            Ok((paths.collect(), patch))
+        }
+        Before::Scan(old) => {
+            let paths = blocking(move || Ok::<_, String>(changed(&old, &scan(&cwd, &own)))).await?;
+            Ok((paths, None))
+        }
     }
 }
 
