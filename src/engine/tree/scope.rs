@@ -81,7 +81,7 @@ mod tests {
     fn paths_outside_the_globs_are_named_from_the_steps_cwd() {
         let scope = WriteScope {
             patterns: vec!["src/**".into(), "./notes.md".into()],
-            cwd: PathBuf::from("crates/core"),
+            cwd: ["crates", "core"].iter().collect(),
         };
         let changed = [
             "crates/core/src/lib.rs",
