@@ -198,9 +198,28 @@ async fn elements_editing_the_same_lines_conflict_and_the_step_fails_naming_the_
     let env = TestEnv::start(same_line_model(false)).await;
     repo(&env);
     let file = write(&env.work(), "same.yaml", SAME_LINE);
-    let out = weft(&env, &["run", &file]).await;
+    let junit = env.dir.path().join("junit.xml");
+    let junit_arg = junit.display().to_string();
+    let out = weft(&env, &["run", &file, "--junit", &junit_arg]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
+    let xml = std::fs::read_to_string(&junit).expect("junit.xml");
+    let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit");
+    let cases: Vec<(&str, bool)> = report.test_suites[0]
+        .test_cases
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                matches!(c.status, quick_junit::TestCaseStatus::Success { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cases,
+        [("edit[1]", true), ("edit[0]", true), ("edit", false)],
+        "{xml}"
+    );
     assert!(
         err.contains("error: step `edit` failed: its patches conflict:\nelement 1 conflicts in `notes.txt` (hunk @@ -1,5 +1,5 @@) with element 0"),
         "{err}"
