@@ -205,7 +205,7 @@ async fn elements_editing_the_same_lines_conflict_and_the_step_fails_naming_the_
     assert_eq!(out.status.code(), Some(1), "{err}");
     let xml = std::fs::read_to_string(&junit).expect("junit.xml");
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit");
-    let cases: Vec<(&str, bool)> = report.test_suites[0]
+    let mut cases: Vec<(&str, bool)> = report.test_suites[0]
         .test_cases
         .iter()
         .map(|c| {
@@ -215,9 +215,10 @@ async fn elements_editing_the_same_lines_conflict_and_the_step_fails_naming_the_
             )
         })
         .collect();
+    cases.sort();
     assert_eq!(
         cases,
-        [("edit[1]", true), ("edit[0]", true), ("edit", false)],
+        [("edit", false), ("edit[0]", true), ("edit[1]", true)],
         "{xml}"
     );
     assert!(
