@@ -15,7 +15,7 @@ use crate::engine::launch::UnitInput;
 use crate::engine::outcome::StepRecord;
 use crate::engine::spec::RunSpec;
 use crate::engine::step_state::{Closing, Running, StepState};
-use crate::engine::tree::{Conflict, Finish, Merge, Patch, WriteScope};
+use crate::engine::tree::{Conflict, Finish, Merge, MergeTree, Patch, WriteScope};
 use crate::engine::unit::{UnitKey, UnitResult};
 use crate::vocab::Isolation;
 
@@ -87,15 +87,28 @@ impl Scheduler<'_> {
         if let (true, Some(conflict), Some(r)) =
             (merging, &result.conflict, self.spec.steps[i].on_conflict)
         {
+            if conflict.tree.is_some() && self.halt.is_none() {
+                return self.repair(i, r, rec, conflict.clone());
+            }
             if conflict.tree.is_some() {
-                let conflict = conflict.clone();
-                return self.repair(i, r, rec, conflict);
+                let rid = &self.spec.steps[r].id;
+                let why = format!(
+                    "its patches conflict:\n{}\nthe run stopped before repair step `{rid}` ran",
+                    conflict.message
+                );
+                return self.apply_repaired(i, rec, conflict.tree.clone(), Err(why));
             }
         }
         rec.patch = result.patch.map(|p| *p);
-        if result.status != Status::Succeeded {
+        let error = (result.status != Status::Succeeded).then(|| result.error.unwrap_or_default());
+        self.end_closing(i, rec, error);
+    }
+
+    /// Records closing step `i`, failed with `error` when there is one.
+    fn end_closing(&mut self, i: usize, mut rec: StepRecord, error: Option<String>) {
+        if let Some(error) = error {
             rec.status = Status::Failed;
-            rec.error = result.error;
+            rec.error = Some(error);
         }
         let failed = rec.status == Status::Failed;
         self.record(i, rec);
@@ -150,7 +163,7 @@ impl Scheduler<'_> {
         let Some(Closing::Repairing(rec, conflict)) = running.closing.take() else {
             return;
         };
-        let (step, rid) = (&self.spec.steps[s], &self.spec.steps[r].id);
+        let rid = &self.spec.steps[r].id;
         let repaired = match status {
             Status::Succeeded => Ok(rid.clone()),
             other => Err(format!(
@@ -160,8 +173,24 @@ impl Scheduler<'_> {
                 error.as_deref().unwrap_or("it did not succeed")
             )),
         };
-        let (Some(setup), Some(tree)) = (&self.spec.tree, conflict.tree) else {
-            return;
+        self.apply_repaired(s, rec, conflict.tree, repaired);
+    }
+
+    /// Applies step `s`'s repaired merge `tree` (or discards it, failing the step, when
+    /// `repaired` says why) with a closing unit.
+    fn apply_repaired(
+        &mut self,
+        s: usize,
+        rec: StepRecord,
+        tree: Option<MergeTree>,
+        repaired: Result<String, String>,
+    ) {
+        let step = &self.spec.steps[s];
+        let (Some(setup), Some(tree)) = (&self.spec.tree, tree) else {
+            let why = repaired
+                .err()
+                .unwrap_or_else(|| "its merge tree is gone".into());
+            return self.end_closing(s, rec, Some(why));
         };
         let scope = step.writes.as_ref().map(|patterns| WriteScope {
             patterns: patterns.clone(),
@@ -179,7 +208,9 @@ impl Scheduler<'_> {
             repaired,
             scope,
         };
-        running.closing = Some(Closing::Finishing(rec));
+        if let StepState::Running(running) = &mut self.steps[s] {
+            running.closing = Some(Closing::Finishing(rec));
+        }
         self.executor.start(key, Box::new(finish));
     }
 }
