@@ -179,8 +179,14 @@ async fn four_elements_edit_four_files_and_all_four_changes_arrive() {
 /// Two elements that rewrite line 2 of `f.txt`, element 0 finishing last; a repair
 /// that resolves it ("Resolve …") or leaves it ("Leave …").
 fn same_line(order: &Reverse) -> FakeAgent {
+    FakeAgent::new(same_line_script(order))
+}
+
+fn same_line_script(
+    order: &Reverse,
+) -> impl Fn(&super::agent::TurnSpec) -> FakeTurn + Send + Sync + 'static {
     let order = order.clone();
-    FakeAgent::new(move |t| {
+    move |t| {
         if t.input.starts_with("Leave") {
             return FakeTurn::answer("left as it is");
         }
@@ -190,7 +196,7 @@ fn same_line(order: &Reverse) -> FakeAgent {
         }
         let (n, turn) = order.turn(&t.input);
         turn.edit("f.txt", &LINES.replace("two\n", &format!("two by {n}\n")))
-    })
+    }
 }
 
 #[tokio::test]
@@ -390,4 +396,41 @@ async fn interrupting_a_fan_out_leaves_no_worktree_and_changes_nothing() {
         !root.join("p0.txt").exists(),
         "an interrupted step brings nothing back"
     );
+}
+
+#[tokio::test]
+async fn a_failed_repair_fails_the_step_and_discards_the_merge_tree() {
+    let (_dir, repo, setup) = repo();
+    let root = repo.root().to_path_buf();
+    let mut split = isolated("split", "[0, 1]", &root);
+    split.on_conflict = Some(1);
+    let mut fix = StepSpec::new("fix", "Broken {{ conflict.step }}");
+    fix.upstream = vec![0];
+    fix.repairs = Some(0);
+    fix.cwd = root.clone();
+    let order = Reverse::new(2);
+    let edits = same_line_script(&order);
+    let agent = FakeAgent::new(move |t| {
+        if t.input.starts_with("Broken") {
+            return FakeTurn {
+                end: super::agent::TurnEnd::Failed {
+                    message: "no idea".into(),
+                    retryable: false,
+                },
+                ..FakeTurn::answer("")
+            };
+        }
+        edits(t)
+    });
+    let s = spec(vec![split, fix], Some(setup));
+    let (report, _) = run_in_reverse(agent, s, &order).await;
+    let error = report.steps[0].error.clone().unwrap_or_default();
+    assert_eq!(report.steps[0].status, Status::Failed);
+    assert!(
+        error.contains("repair step `fix` failed: the turn failed: no idea"),
+        "{error}"
+    );
+    assert_eq!(report.steps[1].status, Status::Failed);
+    assert_eq!(read(&root, "f.txt"), LINES);
+    assert!(repo.worktrees().unwrap().is_empty());
 }
