@@ -1,6 +1,7 @@
 //! `weft test [DIR]`: replay every workflow that has a cassette and expectations beside
-//! it, in a scratch copy of its workspace, and compare status, outputs, step results and
-//! changed files with `NAME.expect.json`.
+//! it, in a scratch copy of its workspace (made a git repository with one commit, as a CI
+//! checkout is, so that isolated steps run), and compare status, outputs, step results
+//! and changed files with `NAME.expect.json`.
 //!
 //! Each workflow runs as `weft run NAME.yaml --replay NAME.cassette.json --output json`
 //! (this same binary) in its own process and directory, so a test sees exactly what a
