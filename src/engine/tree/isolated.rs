@@ -80,34 +80,32 @@ async fn prepare(
     setup: &Arc<TreeSetup>,
     tree: &TreeSource,
 ) -> Result<(PathBuf, (String, String)), String> {
-    {
-        match tree {
-            TreeSource::New { base, path } => {
-                let snap = base
-                    .get(setup)
-                    .await
-                    .map_err(|e| format!("could not snapshot the working tree: {e}"))?;
-                let (repo, path, commit) = (repo.clone(), path.clone(), snap.commit.clone());
-                blocking(move || {
-                    if path.exists() {
-                        repo.remove_worktree(&path)?;
-                    }
-                    repo.add_worktree(&path, &commit).map(|()| path)
-                })
+    match tree {
+        TreeSource::New { base, path } => {
+            let snap = base
+                .get(setup)
                 .await
-                .map(|path| (path, (snap.commit, snap.tree)))
-                .map_err(|e| format!("could not add a worktree: {e}"))
-            }
-            TreeSource::Merge(merge) => {
-                let (repo, path, base) = (repo.clone(), merge.path.clone(), merge.base.clone());
-                blocking(move || {
-                    let tree = repo.tree_of(&path, &[])?;
-                    let commit = repo.commit(&tree, &base)?;
-                    Ok::<_, crate::git::GitError>((path, (commit, tree)))
-                })
-                .await
-                .map_err(|e| format!("could not read the merge tree: {e}"))
-            }
+                .map_err(|e| format!("could not snapshot the working tree: {e}"))?;
+            let (repo, path, commit) = (repo.clone(), path.clone(), snap.commit.clone());
+            blocking(move || {
+                if path.exists() {
+                    repo.remove_worktree(&path)?;
+                }
+                repo.add_worktree(&path, &commit).map(|()| path)
+            })
+            .await
+            .map(|path| (path, (snap.commit, snap.tree)))
+            .map_err(|e| format!("could not add a worktree: {e}"))
+        }
+        TreeSource::Merge(merge) => {
+            let (repo, path, base) = (repo.clone(), merge.path.clone(), merge.base.clone());
+            blocking(move || {
+                let tree = repo.tree_of(&path, &[])?;
+                let commit = repo.commit(&tree, &base)?;
+                Ok::<_, crate::git::GitError>((path, (commit, tree)))
+            })
+            .await
+            .map_err(|e| format!("could not read the merge tree: {e}"))
         }
     }
 }

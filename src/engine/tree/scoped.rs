@@ -112,19 +112,17 @@ async fn before(
     cwd: &Path,
     own: &[PathBuf],
 ) -> Result<Before, String> {
-    {
-        let git = setup.and_then(|s| Some((s.repo.clone()?, s.clone())));
-        match git {
-            Some((repo, setup)) if setup.relative(cwd).is_some() => {
-                let r = repo.clone();
-                let own = own.to_vec();
-                let snap = blocking(move || r.snapshot(&own)).await?;
-                Ok(Before::Git(repo, setup, snap))
-            }
-            _ => {
-                let (cwd, own) = (cwd.to_path_buf(), own.to_vec());
-                blocking(move || Ok::<_, String>(Before::Scan(scan(&cwd, &own)))).await
-            }
+    let git = setup.and_then(|s| Some((s.repo.clone()?, s.clone())));
+    match git {
+        Some((repo, setup)) if setup.relative(cwd).is_some() => {
+            let r = repo.clone();
+            let own = own.to_vec();
+            let snap = blocking(move || r.snapshot(&own)).await?;
+            Ok(Before::Git(repo, setup, snap))
+        }
+        _ => {
+            let (cwd, own) = (cwd.to_path_buf(), own.to_vec());
+            blocking(move || Ok::<_, String>(Before::Scan(scan(&cwd, &own)))).await
         }
     }
 }

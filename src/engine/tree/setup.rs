@@ -37,7 +37,7 @@ impl TreeSetup {
         (self.record.join(&rel), rel)
     }
 
-    /// `path` relative to the repository's top level, `/`-separated, when it is inside.
+    /// `path` relative to the repository's top level, when it is inside it.
     pub fn relative(&self, path: &Path) -> Option<PathBuf> {
         let root = self.repo.as_ref()?.root();
         let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
