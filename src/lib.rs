@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod error;
+pub mod git;
 #[cfg(feature = "testing")]
 pub mod mock;
 pub mod plan;

@@ -4,8 +4,9 @@
 //! parent dies instead of to init; weft reaps those that exit during the run and ends the
 //! rest when the run ends (also after Ctrl-C, and after the app-server died).
 //!
-//! Processes weft starts itself (the app-server) are spawned through [`spawn_owned`], which
-//! notes their pid: the reaper never waits for those, so tokio keeps their exit status.
+//! Processes weft starts itself (the app-server, the git commands of isolated steps) are
+//! spawned through [`spawn_owned`] or [`output_owned`], which note their pid: the reaper
+//! never waits for those, so their exit status stays with whoever started them.
 //! On other systems there is no subreaper: weft ends the app-server's process group, and a
 //! process that left it survives.
 
@@ -34,6 +35,26 @@ pub(crate) fn spawn_owned(
         owned.insert(pid);
     }
     Ok(child)
+}
+
+/// Run `command` to its end as a child of weft's own (the git commands of isolated
+/// steps): the reaper never takes its exit status, which its caller reads.
+pub(crate) fn output_owned(
+    command: &mut std::process::Command,
+) -> std::io::Result<std::process::Output> {
+    let child = {
+        let mut owned = owned();
+        let child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        owned.insert(child.id());
+        child
+    };
+    let pid = child.id();
+    let output = child.wait_with_output();
+    release(pid);
+    output
 }
 
 /// Forget a child of weft's own once its exit status has been taken.

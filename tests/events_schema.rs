@@ -84,6 +84,19 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
             exit_code: index.map(|_| json!(3)),
             stderr: index.map(|_| json!("boom")),
             iterations: index.map(|_| json!(["a", "b"])),
+            patch: index.map(|_| {
+                Box::new(weft::engine::tree::Patch {
+                    file: "patches/a.0.patch".into(),
+                    base: "b".into(),
+                    tree: "t".into(),
+                    files: vec![weft::engine::tree::FileChange {
+                        path: "src/a.rs".into(),
+                        change: "added".into(),
+                    }],
+                    insertions: 3,
+                    deletions: 0,
+                })
+            }),
         },
         RunEvent::IterationFinished {
             step: step(),

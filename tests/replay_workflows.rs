@@ -32,7 +32,7 @@ fn files(root: &Path) -> BTreeMap<String, String> {
             let path = entry.path();
             let name = entry.file_name();
             if path.is_dir() {
-                if name != "target" && name != ".weft" {
+                if name != "target" && name != ".weft" && name != ".git" {
                     stack.push(path);
                 }
             } else {

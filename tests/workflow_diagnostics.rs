@@ -400,3 +400,73 @@ fn did_you_mean_only_when_the_suggestion_is_close() {
         one(4, 5, "unknown key `nedes`; did you mean `needs`?")
     );
 }
+
+#[test]
+fn isolation_and_writes_take_their_values_and_relative_patterns() {
+    let yaml =
+        "defaults:\n  isolation: worktre\nsteps:\n  a:\n    writes: [/etc/**]\n    prompt: p\n";
+    let found = errors(yaml);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (2, 14));
+    assert!(found[0].2.contains("`worktre`"), "{found:?}");
+    assert_eq!(
+        found[1],
+        (
+            5,
+            13,
+            "`writes` pattern `/etc/**` of step `a` is absolute".into()
+        )
+    );
+}
+
+#[test]
+fn on_conflict_names_a_repair_step_of_an_isolated_step() {
+    let yaml = "steps:\n  a:\n    for_each: '[1]'\n    on_conflict: fixx\n    prompt: p\n  fix:\n    prompt: q\n";
+    assert_eq!(
+        errors(yaml),
+        one(
+            4,
+            18,
+            "`on_conflict` of step `a` names unknown step `fixx`; did you mean `fix`?"
+        )
+    );
+    let yaml = "steps:\n  a:\n    on_conflict: fix\n    prompt: p\n  fix:\n    prompt: q\n";
+    assert_eq!(
+        errors(yaml),
+        one(
+            3,
+            18,
+            "`on_conflict` of step `a` needs `isolation: worktree`"
+        )
+    );
+    let yaml = "defaults: { isolation: worktree }\nsteps:\n  a:\n    on_conflict: fix\n    prompt: p\n  fix:\n    for_each: '[1]'\n    prompt: q\n";
+    assert_eq!(
+        errors(yaml),
+        one(7, 15, "repair step `fix` cannot have `for_each`")
+    );
+}
+
+#[test]
+fn nothing_waits_for_a_repair_step_and_it_waits_only_for_what_its_step_does() {
+    let yaml = "defaults: { isolation: worktree }\nsteps:\n  a:\n    on_conflict: fix\n    prompt: p\n  b:\n    prompt: b\n  fix:\n    needs: [b]\n    prompt: q\n  after:\n    needs: [fix]\n    prompt: r\n";
+    assert_eq!(
+        errors(yaml),
+        vec![
+            (9, 13, "repair step `fix` waits for `b`, which `a` does not wait for".into()),
+            (12, 13, "step `after` waits for repair step `fix`, which runs only when the patches of `a` conflict".into()),
+        ]
+    );
+}
+
+#[test]
+fn conflict_is_only_defined_in_a_repair_steps_prompt() {
+    let yaml = "steps:\n  a:\n    prompt: '{{ conflict.files }}'\n";
+    assert_eq!(
+        errors(yaml),
+        one(
+            3,
+            17,
+            "`conflict` is only defined in the prompt of a repair step"
+        )
+    );
+}

@@ -30,7 +30,7 @@ fn prompts_conditions_fan_out_and_outputs_render_against_a_json_context() {
     context["loop"] = json!({"index": 1, "index0": 0, "length": 2});
     let prompt = templates.render(&split.prompt.value, &context).unwrap();
     assert!(
-        prompt.starts_with("Create a.rs holding x, y, moved from\nsrc/big.rs (r), with the imports they need. This is part\n1 of 2;"),
+        prompt.starts_with("Create a.rs holding x, y, moved from\nsrc/big.rs (r), with the imports they need. This is part\n1 of 2, in a copy of the repository of its own: write\nonly under src/shapes/"),
         "{prompt}"
     );
     let output = templates

@@ -366,3 +366,18 @@ fn validate_of_three_files_with_type_errors() {
         insta::assert_snapshot!(file.trim_end_matches(".yaml"), stderr);
     }
 }
+
+#[test]
+fn a_repair_steps_prompt_reads_a_typed_conflict() {
+    let yaml = "defaults: { isolation: worktree }\nsteps:\n  split:\n    for_each: '[1, 2]'\n    on_conflict: fix\n    prompt: p {{ item }}\n  fix:\n    prompt: \"{{ conflict.filez }} {{ conflict.patches[0].element }} {{ steps.split.output | length }}\"\n";
+    assert_eq!(
+        found(yaml),
+        vec![error(
+            8,
+            17,
+            "`conflict` has no property `filez`; did you mean `files`?"
+        )]
+    );
+    let fine = yaml.replace("filez", "files | join(', ')");
+    assert_eq!(found(&fine), vec![]);
+}

@@ -39,10 +39,13 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
     }
 }
 
-/// Load, plan and type-check `path` against the environment the engine renders with.
+/// Load, plan and type-check `path` against the environment the engine renders with;
+/// a step in worktrees needs the current directory to be in a git repository.
 pub(super) fn load_checked(path: &Path) -> Result<Checked, LoadError> {
     let renderer = Renderer::new();
-    typing::load(path, renderer.environment())
+    let checked = typing::load(path, renderer.environment())?;
+    let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    super::trees::check_repo(checked, &here)
 }
 
 /// `weft validate FILE...`: exit 0 when every file is valid (warnings are printed and do

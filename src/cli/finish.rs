@@ -109,6 +109,9 @@ fn json_report(report: &RunReport, run_id: &str) -> Value {
                         m.insert(name.into(), value.clone());
                     }
                 }
+                if let Some(patch) = &s.patch {
+                    m.insert("patch".into(), json!(patch));
+                }
             }
             (s.id.clone(), v)
         })

@@ -18,6 +18,7 @@ mod session;
 mod tape;
 mod test_cmd;
 mod threads;
+mod trees;
 mod workspace;
 
 pub use args::{

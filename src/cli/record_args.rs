@@ -69,6 +69,13 @@ pub enum RunsCommand {
         /// A step of the run.
         #[arg(value_name = "STEP")]
         step: Option<String>,
+        /// Print the step's patch (what it brought back to the working tree) and nothing
+        /// else: `git apply` takes it.
+        #[arg(long, requires = "step")]
+        patch: bool,
+        /// With `--patch`: the patch of this fan-out element (0-based) instead.
+        #[arg(long, value_name = "N", requires = "patch")]
+        element: Option<usize>,
     },
 }
 

@@ -144,11 +144,19 @@ type Resumed = (RunSpec, String, Redactor, Vec<String>);
 /// given again) and options; the file's text; the run's secrets.
 fn spec_of(state: &RunState, args: &ResumeArgs) -> Result<Resumed, Error> {
     let path = &state.workflow_path;
-    let (workflow, plan) = crate::plan::load(path).map_err(|source| Error::ResumeWorkflow {
+    let refused = |source| Error::ResumeWorkflow {
         run: state.run_id.clone(),
         path: path.clone(),
         source,
-    })?;
+    };
+    let (workflow, plan) = crate::plan::load(path).map_err(refused)?;
+    let problems = super::trees::repo_problems(&workflow, &state.options.workdir);
+    if !problems.is_empty() {
+        return Err(refused(crate::workflow::LoadError::Invalid {
+            source_file: workflow.source.clone(),
+            diagnostics: problems,
+        }));
+    }
     let o = &state.options;
     let options = RunOptions {
         run_id: state.run_id.clone(),
@@ -222,6 +230,7 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         rec.reused = true;
         rec.exit_code = entry.exit_code.clone();
         rec.stderr = entry.stderr.clone();
+        rec.patch = entry.patch.clone();
         if let Some(i) = spec.index_of(&entry.id) {
             if spec.steps[i].looping.is_some() {
                 rec.iterations = Some(entry.iteration_outputs());

@@ -10,6 +10,7 @@ use super::record_args::{RunsArgs, RunsCommand};
 use super::run::utc;
 use crate::engine::event::RunEvent;
 use crate::engine::spec::Kind;
+use crate::engine::tree::Patch;
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::{align, duration, tokens};
 use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
@@ -19,7 +20,13 @@ pub fn runs(args: &RunsArgs, out: &mut Writer) -> Result<i32, Error> {
     let store = RunStore::new(&args.runs_dir);
     match &args.command {
         None => list(&store, out),
-        Some(RunsCommand::Show { run, step }) => show(&store, run, step.as_deref(), out)?,
+        Some(RunsCommand::Show {
+            run,
+            step,
+            patch: true,
+            element,
+        }) => show_patch(&store, run, step.as_deref().unwrap_or(""), *element, out)?,
+        Some(RunsCommand::Show { run, step, .. }) => show(&store, run, step.as_deref(), out)?,
     }
     Ok(EXIT_SUCCESS)
 }
@@ -68,18 +75,57 @@ fn show(store: &RunStore, run: &str, step: Option<&str>, out: &mut Writer) -> Re
     let state = RunState::load(&dir)?;
     match step {
         None => show_run(&state, out),
-        Some(id) => {
-            let entry = state.step(id).ok_or_else(|| {
-                let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
-                Error::Usage(format!(
-                    "run {} has no step `{id}` (it has: {})",
-                    state.run_id,
-                    known.join(", ")
-                ))
-            })?;
-            show_step(&state, entry, &dir, out);
-        }
+        Some(id) => show_step(&state, entry(&state, id)?, &dir, out),
     }
+    Ok(())
+}
+
+fn entry<'a>(state: &'a RunState, id: &str) -> Result<&'a StepEntry, Error> {
+    state.step(id).ok_or_else(|| {
+        let known: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+        Error::Usage(format!(
+            "run {} has no step `{id}` (it has: {})",
+            state.run_id,
+            known.join(", ")
+        ))
+    })
+}
+
+/// `weft runs show RUN STEP --patch [--element N]`: the patch file, as it is.
+fn show_patch(
+    store: &RunStore,
+    run: &str,
+    step: &str,
+    element: Option<usize>,
+    out: &mut Writer,
+) -> Result<(), Error> {
+    let dir = store.find(run)?;
+    let state = RunState::load(&dir)?;
+    let step_entry = entry(&state, step)?;
+    let unit = match element {
+        None => step_entry,
+        Some(n) => step_entry
+            .elements
+            .iter()
+            .find(|e| e.index == Some(n))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "step `{step}` of run {} has no element {n}",
+                    state.run_id
+                ))
+            })?,
+    };
+    let what = match element {
+        Some(n) => format!("element {n} of step `{step}`"),
+        None => format!("step `{step}`"),
+    };
+    let Some(patch) = &unit.patch else {
+        return Err(Error::Usage(no_patch(&state.run_id, &what, unit)));
+    };
+    let path = dir.join(&patch.file);
+    let text = std::fs::read(&path)
+        .map_err(|e| Error::io(format!("cannot read `{}`", path.display()), e))?;
+    let _ = out.write_all(&text);
     Ok(())
 }
 
@@ -208,6 +254,16 @@ fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) 
         if let Some(error) = &unit.error {
             let _ = writeln!(out, "\n--- error{tag}\n{error}");
         }
+        if let Some(patch) = &unit.patch {
+            let _ = writeln!(out, "{}", patch_section(patch, &tag));
+        }
+    }
+    if let (false, Some(patch)) = (entry.elements.is_empty(), &entry.patch) {
+        let _ = writeln!(
+            out,
+            "{}",
+            patch_section(patch, " of the step (its elements' merged)")
+        );
     }
     let _ = writeln!(out, "\n--- transcript");
     let writer = match entry.kind {
@@ -217,6 +273,39 @@ fn show_step(state: &RunState, entry: &StepEntry, dir: &Path, out: &mut Writer) 
     for line in transcript(&dir.join(EVENTS_FILE), &entry.id, writer) {
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// Why `unit` (`what`, of run `run`) has no patch to show.
+fn no_patch(run: &str, what: &str, unit: &StepEntry) -> String {
+    let with: Vec<String> = unit
+        .elements
+        .iter()
+        .filter(|e| e.patch.is_some())
+        .filter_map(|e| e.index.map(|i| i.to_string()))
+        .collect();
+    if with.is_empty() {
+        return format!("{what} of run {run} has no patch: it changed no file weft tracks");
+    }
+    format!(
+        "{what} of run {run} brought no patch back ({}); its elements {} have one: add `--element N`",
+        unit.status.as_str(),
+        with.join(", ")
+    )
+}
+
+/// The `--- patch` section of a unit (or of a fan-out step, `merged`).
+fn patch_section(patch: &Patch, tag: &str) -> String {
+    let files: Vec<String> = patch
+        .files
+        .iter()
+        .map(|f| format!("{} {}", f.change, f.path))
+        .collect();
+    format!(
+        "\n--- patch{tag}: {} ({})\n{}",
+        patch.summary(),
+        patch.file,
+        files.join("\n")
+    )
 }
 
 fn pretty(value: &Value) -> String {

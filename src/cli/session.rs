@@ -51,6 +51,7 @@ pub(super) fn execute(
 ) -> Result<i32, Error> {
     let args = session.report;
     let run_id = session.spec.run_id.clone();
+    let workdir = session.state.options.workdir.clone();
     let colors = Colors::new(args.color.enabled());
     let hint = resume_hint(&run_id, &args.runs_dir);
     let mut out = SharedWriter::new(out);
@@ -64,7 +65,20 @@ pub(super) fn execute(
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| Error::Agent(format!("cannot start the async runtime: {e}")))?;
     let reaper = crate::reaper::install_for_command();
-    let (spec, seed) = (session.spec, session.seed);
+    let (mut spec, seed) = (session.spec, session.seed);
+    let outputs: Vec<&Path> = args
+        .events
+        .iter()
+        .chain(&args.junit)
+        .map(|p| p.as_path())
+        .collect();
+    spec.tree = Some(super::trees::setup(
+        &run_id,
+        &workdir,
+        &args.runs_dir,
+        &outputs,
+        &mut err,
+    ));
     let mut config = codex_config(session.agent);
     let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();

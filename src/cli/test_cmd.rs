@@ -1,6 +1,7 @@
 //! `weft test [DIR]`: replay every workflow that has a cassette and expectations beside
-//! it, in a scratch copy of its workspace, and compare status, outputs, step results and
-//! changed files with `NAME.expect.json`.
+//! it, in a scratch copy of its workspace (made a git repository with one commit, as a CI
+//! checkout is, so that isolated steps run), and compare status, outputs, step results
+//! and changed files with `NAME.expect.json`.
 //!
 //! Each workflow runs as `weft run NAME.yaml --replay NAME.cassette.json --output json`
 //! (this same binary) in its own process and directory, so a test sees exactly what a
@@ -14,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::args::TestArgs;
 use super::commands::Writer;
-use super::workspace::{changes, copy_dir, snapshot};
+use super::workspace::{changes, copy_dir, init_git, snapshot};
 use crate::cassette::labeled_diff;
 use crate::error::{EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
 
@@ -103,6 +104,8 @@ fn run_case(case: &Case, args: &TestArgs) -> Result<(), Error> {
         None => std::fs::create_dir_all(&work)
             .map_err(|e| Error::io(format!("cannot create `{}`", work.display()), e))?,
     }
+    init_git(&work)
+        .map_err(|e| Error::Failed(format!("cannot make the workspace a git repository: {e}")))?;
     let before = snapshot(&work);
     let gates = gate_args(case, &expected)?;
     let report = replay(case, args, &gates, &work, &scratch.path().join("runs"))?;

@@ -27,6 +27,24 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Makes `dir` a git repository with one commit of what it holds (as a CI checkout is),
+/// so that workflows with `isolation: worktree` run in it.
+pub fn init_git(dir: &Path) -> Result<(), crate::git::GitError> {
+    use crate::git::Git;
+    Git::new(dir).args(["init", "-q"]).output()?;
+    Git::new(dir).args(["add", "-A"]).output()?;
+    Git::new(dir)
+        .args([
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "weft test: the workspace",
+        ])
+        .output()
+        .map(drop)
+}
+
 /// Every file under `root` (relative path, `/`-separated) and its contents.
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();

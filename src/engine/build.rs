@@ -97,6 +97,15 @@ pub fn run_spec(
                     .collect(),
                 shell: step.shell.clone(),
                 looping: step.looping.as_ref().map(loop_spec),
+                isolation: workflow.tree_options(step).isolation(),
+                writes: workflow.tree_options(step).writes.map(|w| w.value),
+                on_conflict: step
+                    .on_conflict
+                    .as_ref()
+                    .and_then(|r| index_of(workflow, &r.value)),
+                repairs: workflow
+                    .repair_of(&step.id.value)
+                    .and_then(|s| index_of(workflow, &s.id.value)),
             }
         })
         .collect();
@@ -125,6 +134,7 @@ pub fn run_spec(
         max_tokens: workflow.max_tokens,
         retry_delay: options.retry_delay,
         gates: Default::default(),
+        tree: None,
     }
 }
 
@@ -151,6 +161,10 @@ fn loop_spec(looping: &Loop) -> LoopSpec {
         thread: looping.thread,
         on_max: looping.on_max,
     }
+}
+
+fn index_of(workflow: &Workflow, id: &str) -> Option<usize> {
+    workflow.steps.iter().position(|s| s.id.value == id)
 }
 
 fn absolute(workdir: &Path, cwd: Option<&Path>) -> PathBuf {

@@ -103,6 +103,7 @@ pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) ->
         exit_code: script.then(|| result.exit_code.map_or(Value::Null, Value::from)),
         stderr: script.then(|| result.stderr.clone().map_or(Value::Null, Value::String)),
         iterations: result.iterations.clone().map(Value::Array),
+        patch: result.patch.clone(),
     }
 }
 
@@ -123,5 +124,6 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         exit_code: rec.exit_code.clone(),
         stderr: rec.stderr.clone(),
         iterations: rec.iterations.clone(),
+        patch: rec.patch.clone().map(Box::new),
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::agent::Usage;
 use super::kinds::Kind;
+use super::tree::Patch;
 
 /// How a step (or a run) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +152,9 @@ pub enum RunEvent {
         /// A loop's iterations' outputs, in order (a list per element for a fan-out).
         #[serde(skip_serializing_if = "Option::is_none", default)]
         iterations: Option<Value>,
+        /// The files it changed (see [`Patch`]).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        patch: Option<Box<Patch>>,
     },
     /// One iteration of a step with `loop` finished; `ended` says the loop's condition held.
     #[serde(rename = "iteration.finished")]

@@ -20,6 +20,10 @@ pub struct FakeTurn {
     pub end: TurnEnd,
     pub error: Option<AgentError>,
     pub approval: Option<String>,
+    /// Files the turn writes (path relative to the turn's `cwd`, contents) before it ends.
+    pub edits: Vec<(String, String)>,
+    /// The turn ends only once this is notified (or it is stopped).
+    pub wait: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl FakeTurn {
@@ -31,7 +35,21 @@ impl FakeTurn {
             end: TurnEnd::Completed,
             error: None,
             approval: None,
+            edits: Vec::new(),
+            wait: None,
         }
+    }
+
+    /// The turn ends only once `notify` is notified.
+    pub fn after(mut self, notify: std::sync::Arc<tokio::sync::Notify>) -> Self {
+        self.wait = Some(notify);
+        self
+    }
+
+    /// The turn also writes `text` to `path` (relative to its `cwd`).
+    pub fn edit(mut self, path: &str, text: &str) -> Self {
+        self.edits.push((path.to_string(), text.to_string()));
+        self
     }
 
     pub fn slow(mut self, delay: Duration) -> Self {
@@ -124,13 +142,26 @@ impl Agent for FakeAgent {
             schema: turn.output_schema.is_some(),
             approval,
         });
+        for (path, text) in &plan.edits {
+            let path = turn.cwd.join(path);
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(path, text);
+        }
         let usage = Usage {
             total_tokens: plan.tokens,
             ..Usage::default()
         };
         let _ = events.send(AgentEvent::Usage(usage));
+        let waited = async {
+            tokio::time::sleep(plan.delay).await;
+            if let Some(notify) = &plan.wait {
+                notify.notified().await;
+            }
+        };
         let interrupted = tokio::select! {
-            _ = tokio::time::sleep(plan.delay) => false,
+            _ = waited => false,
             _ = stop.wait_for(Option::is_some) => true,
         };
         self.running.fetch_sub(1, Ordering::SeqCst);

@@ -2,7 +2,9 @@
 //! turn ([`TurnBody`]: the agent, the step's compiled output schema) and a script
 //! ([`ScriptBody`]) are bodies; with `loop:` a [`LoopUnit`] repeats the body, else the
 //! body makes the one unit. A gate ([`GateUnit`]) needs the gatekeeper and any answer
-//! given before the run.
+//! given before the run. Whatever the kind, a unit is made from its step as placed in its
+//! tree ([`Trees::place`]: an isolated unit's `cwd` is moved into its worktree) and
+//! wrapped by [`Trees::wrap`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use super::output::OutputSchema;
 use super::script::ScriptBody;
 use super::spec::{GateAnswer, GateSpec, RunSpec, StepSpec, UnitKind, UntilSpec};
 use super::threads::{ThreadBook, ThreadSource};
+use super::tree::{MergeTree, Trees};
 use super::turn::TurnBody;
 use super::unit::{Unit, UnitError, UnitKey};
 use crate::template::Renderer;
@@ -31,6 +34,8 @@ pub(super) struct UnitInput<'a> {
     pub renderer: &'a Arc<Renderer>,
     /// A loop's iterations an earlier session finished.
     pub saved: Vec<IterationRecord>,
+    /// The merge tree a repair step works in.
+    pub within: Option<&'a MergeTree>,
 }
 
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
@@ -48,6 +53,7 @@ pub(super) struct Launcher<A> {
     keeper: Arc<dyn Gatekeeper>,
     /// Answers to gates given before the run.
     answers: BTreeMap<String, GateAnswer>,
+    trees: Trees,
 }
 
 impl<A: Agent> Launcher<A> {
@@ -67,6 +73,7 @@ impl<A: Agent> Launcher<A> {
             retry_delay: spec.retry_delay,
             keeper,
             answers: spec.gates.clone(),
+            trees: Trees::new(spec.tree.clone()),
         }
     }
 }
@@ -131,6 +138,17 @@ impl<A: Agent> Launcher<A> {
 
 impl<A: Agent> MakeUnit for Launcher<A> {
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
+        let key = input.key;
+        let placed = self.trees.place(key, input.step, input.within)?;
+        let step = placed.as_ref().map_or(input.step, |p| p.step());
+        let unit = self.unit(UnitInput { step, ..input })?;
+        Ok(self.trees.wrap(key, placed, unit))
+    }
+}
+
+impl<A: Agent> Launcher<A> {
+    /// The unit of `input`'s step (already placed in its tree), by its kind.
+    fn unit(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
         let step = input.step;
         if let UnitKind::Gate(gate) = &step.kind {
             return self.gate(&input, gate);

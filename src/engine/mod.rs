@@ -26,6 +26,7 @@ mod script;
 pub mod spec;
 mod step_state;
 mod threads;
+pub mod tree;
 mod turn;
 mod unit;
 
@@ -43,3 +44,5 @@ mod fake;
 mod steps_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;

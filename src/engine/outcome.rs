@@ -11,6 +11,7 @@ use super::event::Status;
 use super::halt::Halt;
 use super::kinds::Kind;
 use super::spec::{RunSpec, StepSpec};
+use super::tree::Patch;
 use crate::template::Renderer;
 
 /// The result of one step, as reported and as seen by later templates.
@@ -40,6 +41,10 @@ pub struct StepRecord {
     /// A loop's iterations' outputs (a list per element for a fan-out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iterations: Option<Value>,
+    /// What the step brought back to the working tree (an isolated step), or changed in
+    /// it (a step checked by `writes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
 }
 
 impl StepRecord {
@@ -59,6 +64,7 @@ impl StepRecord {
             exit_code: None,
             stderr: None,
             iterations: None,
+            patch: None,
         }
     }
 

@@ -64,6 +64,7 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
     if let Some(kind) = kind_fingerprint(step) {
         doc["kind"] = kind;
     }
+    let doc = with_tree(doc, spec, i);
     let digest = Sha256::digest(doc.to_string().as_bytes());
     hex(&digest[..8])
 }
@@ -88,6 +89,24 @@ fn kind_fingerprint(step: &StepSpec) -> Option<serde_json::Value> {
         && step.env.is_empty()
         && step.shell == Shell::Bash;
     (!plain).then(|| json!({ "kind": kind, "loop": looping, "env": step.env, "shell": step.shell }))
+}
+
+/// `doc` with the step's working-tree options, when it has any (so that the fingerprints
+/// of steps without them are what they were before these options existed).
+fn with_tree(mut doc: serde_json::Value, spec: &RunSpec, i: usize) -> serde_json::Value {
+    let step = &spec.steps[i];
+    if let serde_json::Value::Object(map) = &mut doc {
+        if step.isolation != crate::vocab::Isolation::None {
+            map.insert("isolation".into(), json!(step.isolation));
+        }
+        if let Some(writes) = &step.writes {
+            map.insert("writes".into(), json!(writes));
+        }
+        if let Some(r) = step.on_conflict {
+            map.insert("on_conflict".into(), json!(spec.steps[r].id));
+        }
+    }
+    doc
 }
 
 /// The SHA-256 of `bytes` in hex (the workflow file's hash in a run record).
@@ -137,6 +156,7 @@ mod tests {
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
             gates: Default::default(),
+            tree: None,
         }
     }
 

@@ -30,6 +30,8 @@ use super::threads::ThreadBook;
 use super::unit::{UnitKey, UnitMsg, UnitResult};
 use crate::template::Renderer;
 
+mod closing;
+
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);
 
@@ -234,6 +236,10 @@ impl<'s> Scheduler<'s> {
         };
         match admission {
             Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
+            Admission::Run(_) if self.spec.steps[i].repairs.is_some() => {
+                let reason = closing::no_conflict(&self.spec, i);
+                self.end_early(i, Status::Skipped, reason);
+            }
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
             Admission::Wait(reason) => self.end_early(i, Status::Waiting, reason),
             Admission::Run(items) => {
@@ -273,6 +279,7 @@ impl<'s> Scheduler<'s> {
             threads: &self.threads,
             renderer: &self.renderer,
             saved: self.saved.remove(&key).unwrap_or_default(),
+            within: None,
         };
         match self.units.make(input) {
             Ok(unit) => {
@@ -295,7 +302,7 @@ impl<'s> Scheduler<'s> {
             let StepState::Running(running) = &mut self.steps[i] else {
                 continue;
             };
-            if running.active > 0 {
+            if running.active > 0 || running.closing.is_some() {
                 continue;
             }
             running.skip_rest(i, &reason);
@@ -326,6 +333,9 @@ impl<'s> Scheduler<'s> {
     /// Takes a unit's result into its step; completes the step after its last unit.
     fn on_result(&mut self, result: UnitResult) {
         let i = result.key.step;
+        if self.is_closing(i) {
+            return self.on_closed(result);
+        }
         if result.fatal && self.fatal.is_none() {
             self.fatal = result.error.clone();
             self.halt.get_or_insert(Halt::Fatal);
@@ -361,6 +371,9 @@ impl<'s> Scheduler<'s> {
                 rec.error = Some(error);
             }
         }
+        let Some(rec) = self.close(i, rec) else {
+            return;
+        };
         let failed = rec.status == Status::Failed;
         self.record(i, rec);
         if failed {
@@ -381,6 +394,7 @@ impl<'s> Scheduler<'s> {
     fn record(&mut self, i: usize, rec: StepRecord) {
         (self.sink)(&step_finished(&rec));
         self.steps[i] = StepState::Done(Box::new(rec));
+        self.repaired(i);
     }
 
     fn after_failure(&mut self, i: usize) {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use super::kinds::{GateAnswer, GateSpec, Kind, LoopSpec, ScriptSpec, UnitKind, UntilSpec};
-use crate::vocab::{Approval, Effort, Sandbox, Shell};
+use super::tree::TreeSetup;
+use crate::vocab::{Approval, Effort, Isolation, Sandbox, Shell};
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,14 @@ pub struct StepSpec {
     pub shell: Shell,
     /// `loop:`: each unit repeats until its condition holds.
     pub looping: Option<LoopSpec>,
+    /// Which working tree its units edit.
+    pub isolation: Isolation,
+    /// Globs over the paths it may change, relative to `cwd` (`None`: anything).
+    pub writes: Option<Vec<String>>,
+    /// Its repair step (an index), run when its patches conflict.
+    pub on_conflict: Option<usize>,
+    /// For a repair step: the step whose conflicts it repairs (an index).
+    pub repairs: Option<usize>,
 }
 
 impl StepSpec {
@@ -106,6 +115,10 @@ impl StepSpec {
             env: Vec::new(),
             shell: Shell::Bash,
             looping: None,
+            isolation: Isolation::None,
+            writes: None,
+            on_conflict: None,
+            repairs: None,
         }
     }
 
@@ -142,6 +155,9 @@ pub struct RunSpec {
     pub retry_delay: std::time::Duration,
     /// Answers to gates given before the run, by step id (every element of a fan-out).
     pub gates: std::collections::BTreeMap<String, GateAnswer>,
+    /// Where isolated steps get their trees and units keep their patches (`None`: no
+    /// step of the run may use `isolation` or a git-checked `writes`).
+    pub tree: Option<TreeSetup>,
 }
 
 impl RunSpec {

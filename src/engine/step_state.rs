@@ -9,6 +9,7 @@ use super::agent::Usage;
 use super::event::Status;
 use super::outcome::StepRecord;
 use super::spec::{StepSpec, UnitKind};
+use super::tree::Conflict;
 use super::unit::{UnitKey, UnitResult};
 
 /// One step's state.
@@ -16,6 +17,16 @@ pub(super) enum StepState {
     Pending,
     Running(Running),
     Done(Box<StepRecord>),
+}
+
+/// What a succeeded isolated step waits for before it is done, its record held.
+pub(super) enum Closing {
+    /// The merge of its patches into the working tree (a unit runs).
+    Merging(StepRecord),
+    /// Its repair step, working in the merge tree.
+    Repairing(StepRecord, Box<Conflict>),
+    /// The repaired tree being applied, or discarded (a unit runs).
+    Finishing(StepRecord),
 }
 
 /// A step whose units are being run.
@@ -29,6 +40,8 @@ pub(super) struct Running {
     /// One per slot, in element order.
     pub results: Vec<Option<UnitResult>>,
     pub started: Instant,
+    /// Set once its units are done and it brings their changes back.
+    pub closing: Option<Box<Closing>>,
 }
 
 impl Running {
@@ -40,6 +53,7 @@ impl Running {
             active: 0,
             results: vec![None; total],
             started: Instant::now(),
+            closing: None,
         }
     }
 
@@ -151,6 +165,10 @@ impl Running {
         if step.looping.is_some() {
             record.iterations = each(&|r| r.iterations.clone().map(Value::Array));
         }
+        record.patch = results
+            .first()
+            .filter(|_| !fan_out)
+            .and_then(|r| r.patch.as_deref().cloned());
         record.of_kind(step)
     }
 }

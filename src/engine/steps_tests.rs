@@ -31,6 +31,7 @@ fn spec(steps: Vec<StepSpec>) -> RunSpec {
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
         gates: Default::default(),
+        tree: None,
     }
 }
 

@@ -27,6 +27,7 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
         gates: Default::default(),
+        tree: None,
     }
 }
 

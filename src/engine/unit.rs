@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use super::agent::{AgentEvent, StopReason, Usage};
 use super::event::Status;
 use super::looping::IterationRecord;
+use super::tree::{Conflict, Patch};
 use crate::template::TemplateError;
 use crate::vocab::format_duration;
 
@@ -102,6 +103,10 @@ pub struct UnitResult {
     pub stderr: Option<String>,
     /// A loop's iterations' outputs, in order (earlier sessions' included).
     pub iterations: Option<Vec<Value>>,
+    /// The files it changed, when it changed any in a tree weft tracks.
+    pub patch: Option<Box<Patch>>,
+    /// Its step's patches conflict (the result of a step's merge).
+    pub conflict: Option<Box<Conflict>>,
 }
 
 impl UnitResult {
@@ -120,6 +125,8 @@ impl UnitResult {
             exit_code: None,
             stderr: None,
             iterations: None,
+            patch: None,
+            conflict: None,
         }
     }
 
@@ -150,6 +157,10 @@ pub enum UnitError {
         #[source]
         source: TemplateError,
     },
+    /// The step's tree cannot be set up (`isolation` outside a git repository, a `cwd`
+    /// outside the repository).
+    #[error("{0}")]
+    Tree(String),
 }
 
 /// Describes why weft stopped a turn, for the step's error.

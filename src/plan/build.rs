@@ -30,6 +30,8 @@ pub enum EdgeKind {
     ThreadOrder,
     /// A fork of a thread waits for it, or the thread's next step waits for the fork.
     Fork,
+    /// A repair step waits for the step whose conflicts it repairs (`on_conflict`).
+    OnConflict,
 }
 
 /// One dependency of a step.
@@ -129,11 +131,16 @@ impl Plan {
                 }
             }
         }
+        super::repairs::add_edges(workflow, &index, &mut edges);
         let n = workflow.steps.len();
         check_cycles(workflow, &edges)?;
         let base_order = topo_order(&edges.graph(n));
         add_thread_order(workflow, &base_order, &mut edges);
         let fork_points = add_forks(workflow, &base_order, &mut edges)?;
+        let repairs = super::repairs::check(workflow, &edges);
+        if !repairs.is_empty() {
+            return Err(repairs);
+        }
         let graph = edges.graph(n);
         Ok(assemble(workflow, graph, &fork_points))
     }

@@ -7,6 +7,7 @@ mod edges;
 mod load;
 mod policies;
 mod render;
+mod repairs;
 
 pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
 pub use load::{load, load_str};

@@ -39,6 +39,7 @@ fn kind_note(kind: EdgeKind) -> &'static str {
         EdgeKind::Reference => " (template)",
         EdgeKind::ThreadOrder => " (thread order)",
         EdgeKind::Fork => " (fork)",
+        EdgeKind::OnConflict => " (on conflict)",
     }
 }
 
@@ -187,6 +188,9 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
             list(&secrets)
         );
     }
+    if let Some(tree) = tree_text(workflow, step) {
+        let _ = writeln!(out, "    tree      {tree}");
+    }
 }
 
 /// `a`, `b` as back-ticked names.
@@ -256,6 +260,27 @@ fn node_text(plan: &Plan, workflow: &Workflow, i: usize) -> String {
     }
 }
 
+/// `worktree, writes `src/**`, on conflict `repair`` for a step that says anything
+/// about its tree (or inherits it).
+fn tree_text(workflow: &Workflow, step: &crate::workflow::Step) -> Option<String> {
+    let tree = workflow.tree_options(step);
+    let mut parts = Vec::new();
+    if tree.isolation() != crate::vocab::Isolation::None {
+        parts.push(tree.isolation().as_str().to_string());
+    }
+    if let Some(writes) = &tree.writes {
+        let list: Vec<String> = writes.value.iter().map(|p| format!("`{p}`")).collect();
+        parts.push(format!("writes {}", list.join(", ")));
+    }
+    if let Some(repair) = &step.on_conflict {
+        parts.push(format!("on conflict `{}`", repair.value));
+    }
+    if let Some(target) = workflow.repair_of(&step.id.value) {
+        parts.push(format!("repairs `{}` in its merge tree", target.id.value));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
 /// (`end`, `style`, `class`, `click`) cannot end or break the chart.
 fn mermaid_id(id: &str) -> String {
@@ -280,6 +305,7 @@ fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
                 EdgeKind::Needs | EdgeKind::Reference => "-->".to_string(),
                 EdgeKind::ThreadOrder => "-.->|thread|".to_string(),
                 EdgeKind::Fork => "-.->|fork|".to_string(),
+                EdgeKind::OnConflict => "-.->|on conflict|".to_string(),
             };
             let _ = writeln!(
                 out,
@@ -322,6 +348,7 @@ fn dot(plan: &Plan, workflow: &Workflow) -> String {
                 EdgeKind::Needs | EdgeKind::Reference => String::new(),
                 EdgeKind::ThreadOrder => " [style=dashed, label=\"thread\"]".into(),
                 EdgeKind::Fork => " [style=dashed, label=\"fork\"]".into(),
+                EdgeKind::OnConflict => " [style=dotted, label=\"on conflict\"]".into(),
             };
             let _ = writeln!(
                 out,
@@ -364,6 +391,9 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "gate": s.kind.gate().map(|g| &g.question.value),
                 "env": s.env.iter().map(|(n, v)| (n.value.clone(), Value::String(v.value.clone()))).collect::<serde_json::Map<String, Value>>(),
                 "loop": s.looping.as_ref().map(loop_json),
+                "isolation": workflow.tree_options(s).isolation(),
+                "writes": workflow.tree_options(s).writes.map(|w| w.value),
+                "on_conflict": s.on_conflict.as_ref().map(|r| &r.value),
             })
         })
         .collect();

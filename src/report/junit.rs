@@ -1,6 +1,8 @@
 //! JUnit XML (`--junit FILE`): one testcase per step, and per fan-out element; failures
 //! carry the step's error; a step that waits (for a gate) is skipped, saying so; written
-//! when the run finishes.
+//! when the run finishes. A fan-out step that fails once every element succeeded (its
+//! patches conflict, or `fail_if`) gets a testcase of its own, so that the report fails
+//! as the run does.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -19,6 +21,8 @@ pub struct Junit {
     run_id: String,
     /// Steps whose elements were reported as testcases of their own.
     fanned_out: BTreeSet<String>,
+    /// Steps one of whose elements did not succeed.
+    element_failed: BTreeSet<String>,
 }
 
 impl Junit {
@@ -28,6 +32,7 @@ impl Junit {
             suite: TestSuite::new(workflow),
             run_id: String::new(),
             fanned_out: BTreeSet::new(),
+            element_failed: BTreeSet::new(),
         }
     }
 
@@ -90,9 +95,19 @@ impl EventWriter for Junit {
                 let name = match index {
                     Some(i) => {
                         self.fanned_out.insert(step.clone());
+                        if *status != Status::Succeeded {
+                            self.element_failed.insert(step.clone());
+                        }
                         format!("{step}[{i}]")
                     }
-                    None if self.fanned_out.contains(step) => return Ok(()),
+                    None if self.fanned_out.contains(step) => {
+                        let whole =
+                            *status == Status::Failed && !self.element_failed.contains(step);
+                        if !whole {
+                            return Ok(());
+                        }
+                        step.clone()
+                    }
                     None => step.clone(),
                 };
                 let case = self.case(name, *status, error.as_deref(), *duration_ms);

@@ -97,6 +97,7 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             duration_ms,
             usage,
             reused,
+            patch,
             ..
         } => {
             if *reused {
@@ -107,10 +108,18 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
                 ));
             }
             let head = format!("{} {}", label(step, *index), status.as_str());
+            let changed = patch
+                .as_ref()
+                .map(|p| format!(", {}", p.summary()))
+                .unwrap_or_default();
             match (status, error) {
                 (Status::Skipped | Status::Waiting, Some(e)) => format!("{head}: {e}"),
-                (_, Some(e)) => format!("{head} in {}{}: {e}", ms(*duration_ms), tokens(usage)),
-                _ => format!("{head} in {}{}", ms(*duration_ms), tokens(usage)),
+                (_, Some(e)) => format!(
+                    "{head} in {}{}{changed}: {e}",
+                    ms(*duration_ms),
+                    tokens(usage)
+                ),
+                _ => format!("{head} in {}{}{changed}", ms(*duration_ms), tokens(usage)),
             }
         }
         RunEvent::RunFinished {

@@ -347,6 +347,7 @@ mod tests {
             exit_code: None,
             stderr: None,
             iterations: None,
+            patch: None,
         });
         live.overall.tick();
         let screen = term.contents();

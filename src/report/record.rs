@@ -189,6 +189,7 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
         kind,
         exit_code,
         stderr,
+        patch,
         ..
     } = event
     else {
@@ -208,6 +209,7 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
     entry.duration_ms = Some(*duration_ms);
     entry.usage = *usage;
     entry.attempts = *attempts;
+    entry.patch = patch.as_deref().cloned();
     if thread_id.is_some() {
         entry.thread_id = thread_id.clone();
     }
@@ -314,6 +316,7 @@ mod tests {
             exit_code: None,
             stderr: None,
             iterations: None,
+            patch: None,
         }
     }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use super::state::{RunState, StepEntry};
 use crate::engine::IterationRecord;
 use crate::engine::event::RunEvent;
+use crate::engine::tree::Patch;
 use crate::redact::{Redact, Redactor, StreamRedactor};
 
 /// Masks a run's secrets in its events, delta streams included.
@@ -153,6 +154,7 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             exit_code: _,
             stderr,
             iterations,
+            patch,
         } => {
             step.redact(r);
             error.redact(r);
@@ -160,6 +162,9 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             thread_id.redact(r);
             stderr.redact(r);
             iterations.redact(r);
+            if let Some(patch) = patch {
+                patch.redact(r);
+            }
         }
         RunEvent::IterationFinished {
             step,
@@ -292,6 +297,7 @@ impl Redact for StepEntry {
             exit_code: _,
             stderr,
             iterations,
+            patch,
         } = self;
         id.redact(r);
         prompt.redact(r);
@@ -301,6 +307,26 @@ impl Redact for StepEntry {
         elements.redact(r);
         stderr.redact(r);
         iterations.redact(r);
+        patch.redact(r);
+    }
+}
+
+/// A patch's paths (the patch file's content is what the step wrote to the working tree;
+/// see the README's Secrets section).
+impl Redact for Patch {
+    fn redact(&mut self, r: &Redactor) {
+        let Patch {
+            file,
+            base: _,
+            tree: _,
+            files,
+            insertions: _,
+            deletions: _,
+        } = self;
+        file.redact(r);
+        for change in files {
+            change.path.redact(r);
+        }
     }
 }
 
@@ -359,6 +385,7 @@ mod tests {
             exit_code: None,
             stderr: Some(json!(format!("stderr: {SECRET}"))),
             iterations: None,
+            patch: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::engine::IterationRecord;
 use crate::engine::agent::Usage;
 use crate::engine::event::Status;
 use crate::engine::spec::Kind;
+use crate::engine::tree::Patch;
 use crate::vocab::Effort;
 
 /// The format version of `run.json`.
@@ -136,6 +137,10 @@ pub struct StepEntry {
     /// Kept from an earlier session by `weft resume`.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub reused: bool,
+    /// The files it changed: a patch in the record's `patches/` (for a step, what it
+    /// brought back to the working tree).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub patch: Option<Patch>,
     /// The fan-out elements, by index.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub elements: Vec<StepEntry>,
@@ -168,6 +173,7 @@ impl StepEntry {
             started_at_ms: None,
             duration_ms: None,
             reused: false,
+            patch: None,
             elements: Vec::new(),
             kind: Kind::Turn,
             exit_code: None,

@@ -12,7 +12,7 @@ use super::catalog::Catalog;
 use super::locate::ScalarMap;
 use super::render::{self, jinja};
 use super::sample::{self, sample};
-use super::scope::{Globals, Scope, fan_out_loop, iteration_type, unit_output_type};
+use super::scope::{Globals, Scope, conflict_type, fan_out_loop, iteration_type, unit_output_type};
 use super::strict;
 use super::ty::Type;
 use super::walk::{Checker, Finding};
@@ -96,6 +96,14 @@ impl Run<'_> {
         };
         let (prompt_scope, prompt_context) = match &step.looping {
             Some(_) => iterated(step, prompt_scope, prompt_context),
+            None => (prompt_scope, prompt_context),
+        };
+        let (prompt_scope, prompt_context) = match self.workflow.repair_of(id) {
+            Some(_) => {
+                let own = jinja(&json!({ "conflict": sample(&conflict_type()) }));
+                let scope = prompt_scope.with("conflict", conflict_type());
+                (scope, merge_maps([own, prompt_context]))
+            }
             None => (prompt_scope, prompt_context),
         };
         self.kind_sites(step, &prompt_scope, &prompt_context);

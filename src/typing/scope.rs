@@ -182,6 +182,24 @@ pub fn iteration_type(step: &Step) -> Type {
     ])
 }
 
+/// `conflict` in the prompt of a repair step (the engine's `tree::Conflict`): the step
+/// whose patches conflict, the files left with conflict markers, weft's message, and the
+/// patches that did not merge cleanly, in element order.
+pub fn conflict_type() -> Type {
+    let patch = Type::object([
+        ("element", Type::Integer.nullable()),
+        ("file", Type::String),
+        ("files", Type::array(Type::String)),
+        ("markers", Type::Bool),
+    ]);
+    Type::object([
+        ("step", Type::String),
+        ("files", Type::array(Type::String)),
+        ("message", Type::String),
+        ("patches", Type::array(patch)),
+    ])
+}
+
 /// `loop` in the prompt of a `for_each` step (the engine's fan-out loop).
 pub fn fan_out_loop() -> Type {
     Type::object([

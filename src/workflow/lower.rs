@@ -14,6 +14,7 @@ use super::parse;
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
+use super::tree_options::TreeOptions;
 use crate::vocab::parse_duration;
 
 /// What lowering needs besides the raw model.
@@ -183,6 +184,10 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        tree: TreeOptions {
+            isolation: raw.isolation,
+            writes: raw.writes,
+        },
     };
     (options, raw.developer_instructions)
 }
@@ -234,6 +239,10 @@ fn lower_step(
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        tree: TreeOptions {
+            isolation: raw.isolation,
+            writes: raw.writes,
+        },
     };
     Step {
         id,
@@ -254,6 +263,7 @@ fn lower_step(
         env: kinded.env,
         shell: kinded.shell,
         looping: kinded.looping,
+        on_conflict: raw.on_conflict,
     }
 }
 

@@ -19,6 +19,8 @@ pub mod secrets;
 pub mod source;
 pub mod spanned;
 mod step_kind;
+mod tree_checks;
+mod tree_options;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
@@ -31,3 +33,4 @@ pub use model::{
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;
+pub use tree_options::TreeOptions;

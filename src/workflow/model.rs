@@ -12,6 +12,7 @@ pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
+use super::tree_options::TreeOptions;
 use crate::vocab::{Approval, Effort, Sandbox, Shell};
 
 /// A loaded, valid workflow file.
@@ -102,6 +103,8 @@ pub struct Options {
     pub approvals: Option<ApprovalRules>,
     /// Token budget per turn.
     pub max_tokens: Option<u64>,
+    /// `isolation` and `writes`.
+    pub tree: TreeOptions,
 }
 
 impl Options {
@@ -121,6 +124,7 @@ impl Options {
             cwd: over.cwd.clone().or_else(|| self.cwd.clone()),
             approvals,
             max_tokens: over.max_tokens.or(self.max_tokens),
+            tree: self.tree.overlay(&over.tree),
         }
     }
 }
@@ -198,6 +202,8 @@ pub struct Step {
     pub shell: Shell,
     /// `loop:`: the step repeats until its condition holds.
     pub looping: Option<Loop>,
+    /// `on_conflict`: the step that repairs a conflict between this step's patches.
+    pub on_conflict: Option<Spanned<String>>,
 }
 
 /// One entry of `outputs`.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::approval_rules::ApprovalRules;
 use super::env_entry::RawEnvEntry;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, LoopThread, OnMax, OutputFormat, Sandbox};
+use crate::vocab::{Approval, Effort, Isolation, LoopThread, OnMax, OutputFormat, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -104,6 +104,8 @@ pub struct RawOptions {
     pub approvals: Option<ApprovalRules>,
     pub max_tokens: Option<u64>,
     pub developer_instructions: Option<String>,
+    pub isolation: Option<Spanned<Isolation>>,
+    pub writes: Option<Spanned<Vec<String>>>,
 }
 
 /// One entry of `steps`.
@@ -144,6 +146,9 @@ pub struct RawStep {
     pub gate: Option<Spanned<String>>,
     #[serde(rename = "loop")]
     pub looping: Option<Spanned<RawLoop>>,
+    pub isolation: Option<Spanned<Isolation>>,
+    pub writes: Option<Spanned<Vec<String>>>,
+    pub on_conflict: Option<Spanned<String>>,
 }
 
 /// `loop:` of a step.

@@ -28,6 +28,11 @@ const KEY_HINTS: &[(&str, &str)] = &[
     ("sandbox_mode", "sandbox"),
     ("reasoning_effort", "effort"),
     ("parallel", "max_parallel"),
+    ("isolate", "isolation"),
+    ("worktree", "isolation"),
+    ("write", "writes"),
+    ("on_conflicts", "on_conflict"),
+    ("repair", "on_conflict"),
 ];
 
 fn schema() -> &'static Value {

@@ -30,6 +30,7 @@ pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
         check_step_code(workflow, step, out);
     }
     check_outputs(workflow, out);
+    super::tree_checks::check(workflow, out);
 }
 
 fn step_ids(workflow: &Workflow) -> impl Iterator<Item = &str> {
@@ -84,6 +85,8 @@ struct Scope<'a> {
     in_loop: bool,
     /// Whether `iteration` is defined (what a `loop` step renders per iteration).
     in_iteration: bool,
+    /// Whether `conflict` is defined (the prompt of a repair step).
+    conflict: bool,
 }
 
 fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
@@ -103,6 +106,7 @@ fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
             names,
             in_loop,
             in_iteration: per_unit && step.looping.is_some(),
+            conflict: role == "prompt" && workflow.repair_of(&step.id.value).is_some(),
         };
         check_code(workflow, &env, code, kind, &scope, role, out);
     }
@@ -115,6 +119,7 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
         names: Vec::new(),
         in_loop: false,
         in_iteration: false,
+        conflict: false,
     };
     for output in &workflow.outputs {
         check_code(
@@ -221,6 +226,14 @@ fn check_reference(
             .with_help(
                 "its prompt, `env` and `until` read `iteration.number` and `iteration.previous`",
             ),
+        ),
+        "conflict" if scope.conflict => None,
+        "conflict" => Some(
+            Diagnostic::new(
+                span,
+                "`conflict` is only defined in the prompt of a repair step",
+            )
+            .with_help("a step's `on_conflict: STEP` names its repair step, which reads the conflict as `conflict`"),
         ),
         name if scope.names.contains(&name) => None,
         name => {

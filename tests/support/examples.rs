@@ -15,7 +15,8 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Copies `workflows/FIXTURE` into a fresh directory `name` under the environment.
+/// Copies `workflows/FIXTURE` into a fresh directory `name` under the environment, and
+/// makes it a git repository with one commit (as `weft test` does with its workspace).
 pub fn copy_fixture(env: &TestEnv, fixture: &str, name: &str) -> PathBuf {
     let dir = env.dir.path().join(name);
     let status = std::process::Command::new("cp")
@@ -25,6 +26,22 @@ pub fn copy_fixture(env: &TestEnv, fixture: &str, name: &str) -> PathBuf {
         .status()
         .expect("cp");
     assert!(status.success());
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-qm", "fixture"],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .status()
+            .expect("git");
+        assert!(status.success(), "git {args:?}");
+    }
     dir
 }
 
@@ -163,7 +180,7 @@ fn split_module(request: &MockRequest) -> MockReply {
                 part_source(part)
             )),
             _ => MockReply::text(format!(
-                "Created {path}; src/shapes.rs is unchanged, as asked (the next step rewires it)."
+                "Created {path} in this part's own worktree; src/shapes.rs is unchanged, as asked (the next step rewires it)."
             )),
         };
     }
