@@ -64,7 +64,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
             "run {id} is still running (process {pid}); stop it first"
         )));
     }
-    let (spec, text) = spec_of(&state)?;
+    let (spec, text) = spec_of(&state, &dir)?;
     let changed = changed_steps(&state, &spec);
     if !changed.is_empty() && !args.allow_changed {
         return Err(refusal(&state, &changed));
@@ -88,7 +88,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
 
 /// The run spec of the workflow file as it is now, with the recorded inputs and options;
 /// and the file's text.
-fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
+fn spec_of(state: &RunState, record: &std::path::Path) -> Result<(RunSpec, String), Error> {
     let path = &state.workflow_path;
     let (workflow, plan) = crate::plan::load(path).map_err(|source| Error::ResumeWorkflow {
         run: state.run_id.clone(),
@@ -96,7 +96,9 @@ fn spec_of(state: &RunState) -> Result<(RunSpec, String), Error> {
         source,
     })?;
     let o = &state.options;
+    let record = std::path::absolute(record).unwrap_or_else(|_| record.to_path_buf());
     let options = RunOptions {
+        run_dir: Some(record.join(crate::report::FILES_DIR)),
         run_id: state.run_id.clone(),
         jobs: o.jobs.max(1),
         fail_fast: o.fail_fast,

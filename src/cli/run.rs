@@ -14,7 +14,7 @@ use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
+use crate::report::{FILES_DIR, RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
 use crate::workflow::{Workflow, inputs};
 
 /// `weft run FILE`.
@@ -25,8 +25,12 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
         return Ok(super::dry_run::dry_run(&workflow, &plan, &inputs, out, err));
     }
     session::check(&args.report)?;
+    let run_id = new_run_id();
+    let record = std::path::absolute(args.report.runs_dir.join(&run_id))
+        .unwrap_or_else(|_| args.report.runs_dir.join(&run_id));
     let options = RunOptions {
-        run_id: new_run_id(),
+        run_dir: Some(record.join(FILES_DIR)),
+        run_id,
         jobs: args.jobs,
         fail_fast: args.fail_fast,
         timeout: args.timeout,

@@ -19,8 +19,8 @@ use crate::engine::spec::RunSpec;
 use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_AGENT, EXIT_INTERRUPTED, EXIT_STEP_FAILED, EXIT_SUCCESS, Error};
 use crate::report::{
-    Colors, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder, RunState,
-    SharedWriter, WORKFLOW_FILE, summary, write_atomic,
+    Colors, FILES_DIR, GithubActions, JsonLines, Junit, Live, Plain, Reporter, RunRecorder,
+    RunState, SharedWriter, WORKFLOW_FILE, summary, write_atomic,
 };
 
 /// What a session runs and how.
@@ -203,6 +203,7 @@ fn reporter<'a>(
     };
     let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
     write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
+    std::fs::create_dir_all(dir.join(FILES_DIR)).map_err(cannot)?;
     reporter.add(recorder);
     Ok(reporter)
 }

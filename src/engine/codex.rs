@@ -132,6 +132,7 @@ impl Agent for CodexAgent {
             approval_policy: Some(options.approval.into()),
             sandbox: Some(options.sandbox.into()),
             developer_instructions: options.developer_instructions,
+            config: options.config.unwrap_or_default(),
             ..client::ThreadOptions::default()
         };
         let thread = match how {
@@ -156,7 +157,7 @@ impl Agent for CodexAgent {
         let options = TurnOptions {
             output_schema: turn.output_schema.clone(),
             approval_policy: Some(turn.approval.into()),
-            sandbox_policy: Some(client::SandboxMode::from(turn.sandbox).to_policy()),
+            sandbox_policy: Some(sandbox_policy(&turn)),
             model: turn.model.clone(),
             effort: turn.effort.map(Into::into),
             cwd: Some(turn.cwd.clone()),
@@ -174,6 +175,24 @@ impl Agent for CodexAgent {
         self.active_turns.end(&turn.thread_id);
         self.approvals.unregister(&turn.thread_id);
         outcome
+    }
+}
+
+/// The turn's sandbox: its mode, with network access and the extra writable roots for
+/// `workspace-write`.
+fn sandbox_policy(turn: &TurnSpec) -> client::SandboxPolicy {
+    match client::SandboxMode::from(turn.sandbox).to_policy() {
+        client::SandboxPolicy::WorkspaceWrite {
+            exclude_tmpdir_env_var,
+            exclude_slash_tmp,
+            ..
+        } => client::SandboxPolicy::WorkspaceWrite {
+            writable_roots: turn.writable_roots.clone(),
+            network_access: turn.network,
+            exclude_tmpdir_env_var,
+            exclude_slash_tmp,
+        },
+        other => other,
     }
 }
 

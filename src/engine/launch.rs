@@ -37,6 +37,7 @@ pub(super) struct Launcher<A> {
     /// Each step's output schema, compiled once.
     schemas: Vec<Option<Arc<OutputSchema>>>,
     retry_delay: Duration,
+    run_dir: Option<std::path::PathBuf>,
 }
 
 impl<A: Agent> Launcher<A> {
@@ -54,6 +55,7 @@ impl<A: Agent> Launcher<A> {
             agent,
             schemas,
             retry_delay: spec.retry_delay,
+            run_dir: spec.run_dir.clone(),
         }
     }
 }
@@ -68,6 +70,7 @@ impl<A: Agent> MakeUnit for Launcher<A> {
             renderer: input.renderer,
             schema: self.schemas[input.key.step].clone(),
             retry_delay: self.retry_delay,
+            run_dir: self.run_dir.as_deref(),
         };
         let unit = TurnUnit::prepare(self.agent.clone(), turn)?;
         Ok(Box::new(unit))

@@ -54,6 +54,17 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "max_parallel": step.max_parallel,
         "continue_on_error": step.continue_on_error,
         "max_tokens": step.max_tokens,
+        "part_of": step.parent.map(|p| spec.steps[p].id.as_str()),
+        "uses": step.call.as_ref().map(|c| json!({
+            "uses": c.uses, "with": c.with, "outputs": c.outputs,
+            "inputs": c.inputs.iter().map(|i| json!([i.name.value, i.ty, i.default])).collect::<Vec<_>>(),
+        })),
+        "join": step.join,
+        "model_template": step.model_template,
+        "effort_template": step.effort_template,
+        "config": step.config,
+        "network": step.network,
+        "templates": step.templates,
     });
     let digest = Sha256::digest(doc.to_string().as_bytes());
     hex(&digest[..8])
@@ -69,15 +80,28 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The steps of `spec` that keep their earlier results: those in `succeeded` that are
-/// neither in `changed` nor downstream of a step in it.
+/// neither in `changed` nor downstream of a step in it. A called workflow's steps run
+/// again when the step calling it changed (its inputs may differ), and a step that calls
+/// a workflow runs again when one of that workflow's steps does (its output may differ).
 pub fn kept_steps(
     spec: &RunSpec,
     succeeded: &BTreeSet<String>,
     changed: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let mut rerun = vec![false; spec.steps.len()];
-    for (i, step) in spec.steps.iter().enumerate() {
-        rerun[i] = changed.contains(&step.id) || step.upstream.iter().any(|&u| rerun[u]);
+    let n = spec.steps.len();
+    let mut inputs_changed = vec![false; n];
+    let mut rerun = vec![false; n];
+    let mut moved = true;
+    while moved {
+        moved = false;
+        for (i, step) in spec.steps.iter().enumerate() {
+            let before = (inputs_changed[i], rerun[i]);
+            inputs_changed[i] = changed.contains(&step.id)
+                || step.upstream.iter().any(|&u| rerun[u])
+                || step.parent.is_some_and(|p| inputs_changed[p]);
+            rerun[i] = inputs_changed[i] || spec.parts(i).any(|c| rerun[c]);
+            moved |= before != (inputs_changed[i], rerun[i]);
+        }
     }
     spec.steps
         .iter()
@@ -105,6 +129,9 @@ mod tests {
             timeout: None,
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
+            run_dir: None,
+            scopes: Vec::new(),
+            pools: Vec::new(),
         }
     }
 
@@ -129,6 +156,32 @@ mod tests {
         assert_eq!(kept, set(&["a", "d"]));
         let kept = kept_steps(&s, &set(&["a", "d"]), &set(&[]));
         assert_eq!(kept, set(&["a", "d"]), "only what succeeded is kept");
+    }
+
+    #[test]
+    fn a_call_and_its_parts_run_again_together() {
+        let mut call = StepSpec::new("lint", "");
+        call.upstream = vec![0];
+        let mut check = StepSpec::new("lint/check", "C");
+        check.parent = Some(1);
+        let mut fix = StepSpec::new("lint/fix", "F");
+        fix.parent = Some(1);
+        fix.upstream = vec![2];
+        let mut after = StepSpec::new("after", "A");
+        after.upstream = vec![1];
+        let s = spec(vec![StepSpec::new("first", "1"), call, check, fix, after]);
+        let all = set(&["first", "lint", "lint/check", "lint/fix", "after"]);
+        assert_eq!(
+            kept_steps(&s, &all, &set(&["lint/fix"])),
+            set(&["first", "lint/check"]),
+            "a part changed: its caller and what follows run again, its earlier sibling is kept"
+        );
+        assert_eq!(
+            kept_steps(&s, &all, &set(&["first"])),
+            set(&[]),
+            "the caller's inputs may differ: its parts run again"
+        );
+        assert_eq!(kept_steps(&s, &all, &set(&["lint"])), set(&["first"]),);
     }
 
     #[test]

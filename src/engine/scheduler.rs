@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::agent::{Agent, AgentEvent, StopReason, Usage};
-use super::context::{run_context, with_element, with_output};
+use super::calls;
+use super::context::{scope_context, with_element, with_output};
 use super::emit::{element_finished, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
@@ -21,6 +22,7 @@ use super::gates::{Admission, admit, fail_if};
 use super::halt::Halt;
 use super::launch::{Launcher, MakeUnit, UnitInput};
 use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
+use super::pools::PoolBook;
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
 use super::step_state::{Running, StepState};
@@ -80,6 +82,11 @@ struct Scheduler<'s> {
     fatal: Option<String>,
     executor: Executor,
     sink: Sink<'s>,
+    /// The inputs of each scope: the run's, then each called workflow's once its calling
+    /// step has opened.
+    scope_inputs: Vec<Option<Value>>,
+    /// The places taken in the named pools.
+    pools: PoolBook,
 }
 
 /// What [`Scheduler::launch`] did for a step.
@@ -93,10 +100,15 @@ enum Launched {
 impl<'s> Scheduler<'s> {
     fn new(spec: RunSpec, units: Box<dyn MakeUnit>, sink: Sink<'s>) -> Self {
         let steps = spec.steps.iter().map(|_| StepState::Pending).collect();
+        let sources = spec.scopes.iter().map(|s| s.templates.clone()).collect();
+        let mut scope_inputs = vec![None; spec.scopes.len().max(1)];
+        scope_inputs[0] = Some(spec.inputs.clone());
         Self {
+            scope_inputs,
+            pools: PoolBook::default(),
+            renderer: Renderer::with_sources(sources),
             spec,
             units,
-            renderer: Renderer::new(),
             steps,
             threads: ThreadBook::default(),
             usage: HashMap::new(),
@@ -161,7 +173,13 @@ impl<'s> Scheduler<'s> {
         loop {
             let mut progressed = false;
             for i in 0..self.steps.len() {
-                if matches!(self.steps[i], StepState::Pending) && self.upstream_done(i) {
+                if !matches!(self.steps[i], StepState::Pending) {
+                    continue;
+                }
+                if let Some(reason) = self.caller_ended(i) {
+                    self.end_early(i, Status::Skipped, reason);
+                    progressed = true;
+                } else if self.upstream_done(i) && self.caller_open(i) {
                     self.begin(i);
                     progressed = true;
                 }
@@ -182,6 +200,26 @@ impl<'s> Scheduler<'s> {
                 break;
             }
         }
+    }
+
+    /// Whether the step calling the workflow step `i` is in (if any) has opened.
+    fn caller_open(&self, i: usize) -> bool {
+        self.spec.steps[i]
+            .parent
+            .is_none_or(|p| matches!(self.steps[p], StepState::Calling(_)))
+    }
+
+    /// Why step `i` will never run: the step calling its workflow ended without opening.
+    fn caller_ended(&self, i: usize) -> Option<String> {
+        let p = self.spec.steps[i].parent?;
+        let StepState::Done(rec) = &self.steps[p] else {
+            return None;
+        };
+        Some(format!(
+            "`{}` did not run: {}",
+            rec.id,
+            rec.error.as_deref().unwrap_or(rec.status.as_str())
+        ))
     }
 
     fn upstream_done(&self, i: usize) -> bool {
@@ -211,6 +249,7 @@ impl<'s> Scheduler<'s> {
         match admission {
             Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
+            Admission::Run(_) if self.spec.steps[i].call.is_some() => self.open_call(i),
             Admission::Run(items) => {
                 let running = Running::new(items);
                 let empty = running.complete();
@@ -222,10 +261,44 @@ impl<'s> Scheduler<'s> {
         }
     }
 
-    /// Starts step `i`'s next unit, if the step runs, has units left, and its thread and
-    /// `max_parallel` allow another one now.
+    /// Opens call step `i`: its workflow's inputs from its `with`; its parts may start.
+    fn open_call(&mut self, i: usize) {
+        let step = &self.spec.steps[i];
+        let Some(call) = &step.call else { return };
+        let context = self.context_for(step.scope);
+        match calls::open(call, step.scope, &self.renderer, &context) {
+            Ok(inputs) => {
+                self.scope_inputs[call.scope] = Some(inputs);
+                self.steps[i] = StepState::Calling(Instant::now());
+                self.close_call(i);
+            }
+            Err(error) => self.end_early(i, Status::Failed, error),
+        }
+    }
+
+    /// Closes call step `p` once every step of its workflow is done.
+    fn close_call(&mut self, p: usize) {
+        let StepState::Calling(started) = self.steps[p] else {
+            return;
+        };
+        let mut parts = Vec::new();
+        for part in self.spec.parts(p) {
+            match &self.steps[part] {
+                StepState::Done(rec) => parts.push((&self.spec.steps[part], rec)),
+                _ => return,
+            }
+        }
+        let step = &self.spec.steps[p];
+        let Some(call) = &step.call else { return };
+        let context = self.context_for(call.scope);
+        let rec = calls::close(step, call, &parts, &self.renderer, &context, started);
+        self.finish_step(p, rec);
+    }
+
+    /// Starts step `i`'s next unit, if the step runs, has units left, and its thread,
+    /// `max_parallel` and pool allow another one now.
     fn launch(&mut self, i: usize) -> Launched {
-        if self.halt.is_some() {
+        if self.halt.is_some() || !self.pools.free(&self.spec, i) {
             return Launched::Nothing;
         }
         let limit = self.spec.steps[i].parallel_limit();
@@ -236,8 +309,9 @@ impl<'s> Scheduler<'s> {
         let Some((key, item)) = running.take_slot(i, limit) else {
             return Launched::Nothing;
         };
+        self.pools.take(&self.spec, i);
         let step = &self.spec.steps[i];
-        let mut context = self.context();
+        let mut context = self.context_for(step.scope);
         if let (Some(item), Some(slot)) = (item, key.index) {
             context = with_element(context, &step.as_name, item, slot, total);
         }
@@ -304,6 +378,7 @@ impl<'s> Scheduler<'s> {
             self.halt.get_or_insert(Halt::Fatal);
         }
         self.usage.insert(result.key, result.usage);
+        self.pools.give_back(&self.spec, i);
         if let Some(id) = &result.thread_id {
             self.threads.record(&self.spec.steps[i].thread, id);
         }
@@ -319,15 +394,20 @@ impl<'s> Scheduler<'s> {
         }
     }
 
-    /// Turns a step's unit results into its record (a succeeded step must pass `fail_if`).
+    /// Turns a step's unit results into its record.
     fn complete(&mut self, i: usize) {
         let StepState::Running(running) = &self.steps[i] else {
             return;
         };
+        let rec = running.record(&self.spec.steps[i].id);
+        self.finish_step(i, rec);
+    }
+
+    /// Records a step that ran (a succeeded step must pass `fail_if`).
+    fn finish_step(&mut self, i: usize, mut rec: StepRecord) {
         let step = &self.spec.steps[i];
-        let mut rec = running.record(&step.id);
         if let (Status::Succeeded, Some(expr)) = (rec.status, &step.fail_if) {
-            let context = with_output(self.context(), &rec.output);
+            let context = with_output(self.context_for(step.scope), &rec.output);
             if let Some(error) = fail_if(expr, &self.renderer, &context) {
                 rec.status = Status::Failed;
                 rec.error = Some(error);
@@ -351,6 +431,9 @@ impl<'s> Scheduler<'s> {
     fn record(&mut self, i: usize, rec: StepRecord) {
         (self.sink)(&step_finished(&rec));
         self.steps[i] = StepState::Done(rec);
+        if let Some(p) = self.spec.steps[i].parent {
+            self.close_call(p);
+        }
     }
 
     fn after_failure(&mut self, i: usize) {
@@ -381,13 +464,25 @@ impl<'s> Scheduler<'s> {
         self.executor.cancel(reason);
     }
 
-    /// The template context: inputs, finished steps, workflow, run and allowed env.
+    /// The template context of the run's own workflow.
     fn context(&self) -> Value {
+        self.context_for(0)
+    }
+
+    /// The template context of scope `scope`: its inputs, its finished steps, workflow,
+    /// run and allowed env.
+    fn context_for(&self, scope: usize) -> Value {
         let done = self.steps.iter().filter_map(|s| match s {
             StepState::Done(rec) => Some(rec),
             _ => None,
         });
-        run_context(&self.spec, done)
+        let inputs = self
+            .scope_inputs
+            .get(scope)
+            .cloned()
+            .flatten()
+            .unwrap_or(Value::Null);
+        scope_context(&self.spec, scope, &inputs, done)
     }
 
     fn finish(mut self, started: Instant) -> RunReport {
@@ -398,8 +493,13 @@ impl<'s> Scheduler<'s> {
             })
             .collect();
         let status = run_status(&done, self.halt.as_ref(), self.fatal.is_some());
+        let own: Vec<StepRecord> = done
+            .iter()
+            .filter(|(spec, _)| spec.call.is_none())
+            .map(|(_, rec)| (*rec).clone())
+            .collect();
+        let usage = total_usage(&own);
         let steps: Vec<StepRecord> = done.into_iter().map(|(_, rec)| rec.clone()).collect();
-        let usage = total_usage(&steps);
         let outputs = match status {
             Status::Succeeded => outputs(&self.spec, &self.renderer, &self.context()),
             _ => Map::new(),

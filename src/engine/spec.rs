@@ -5,11 +5,14 @@
 //! [`crate::plan::Policies`]), and that unit tests build by hand.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::template::TemplateSource;
+use crate::vocab::{Approval, Effort, Join, Sandbox};
+use crate::workflow::Input;
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,57 @@ pub struct StepSpec {
     pub max_tokens: Option<u64>,
     /// An expression over the step's `output`; when true, a succeeded step fails.
     pub fail_if: Option<String>,
+    /// The workflow file it is written in: an index into [`RunSpec::scopes`] (0 for the
+    /// run's own). Its templates read that file's `inputs`, `steps` and `env`.
+    pub scope: usize,
+    /// The step that calls the workflow it is in: it starts once that step has opened
+    /// (rendered its `with`), and that step finishes after it.
+    pub parent: Option<usize>,
+    /// A step that `uses` another workflow: it has no units; its parts are the steps of
+    /// [`CallSpec::scope`].
+    pub call: Option<CallSpec>,
+    /// Which upstream results let it run.
+    pub join: Join,
+    /// The named pool each of its running units takes a place in.
+    pub pool: Option<String>,
+    /// `model` as a template over `inputs`, rendered when a unit starts (over `model`).
+    pub model_template: Option<String>,
+    /// `effort` as a template over `inputs`, rendered when a unit starts (over `effort`).
+    pub effort_template: Option<String>,
+    /// Codex config overrides for the step's thread (`thread/start` `config`).
+    pub config: Option<Map<String, Value>>,
+    /// Network access inside the `workspace-write` sandbox.
+    pub network: bool,
+    /// The template files its templates read (name, text): part of its fingerprint.
+    pub templates: Vec<(String, String)>,
+}
+
+/// What a step that `uses` a workflow gives it and takes back.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// The file, as written (for messages).
+    pub uses: String,
+    /// The scope of the called workflow's steps.
+    pub scope: usize,
+    /// `with`: input name and value; a string is a template over the caller's context.
+    pub with: Vec<(String, Value)>,
+    /// The called workflow's input declarations (types and defaults).
+    pub inputs: Vec<Input>,
+    /// The called workflow's `outputs` (name, template): the step's output.
+    pub outputs: Vec<(String, String)>,
+}
+
+/// One workflow file of a run: its names and where its templates include from.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeSpec {
+    /// What its steps' ids are prefixed with: `""`, `lint/`.
+    pub prefix: String,
+    /// Its `name` (`workflow.name` in its templates).
+    pub workflow_name: String,
+    /// Its allow-listed environment (`env.NAME`).
+    pub env: Map<String, Value>,
+    /// Its template files.
+    pub templates: Arc<TemplateSource>,
 }
 
 impl StepSpec {
@@ -93,6 +147,16 @@ impl StepSpec {
             continue_on_error: false,
             max_tokens: None,
             fail_if: None,
+            scope: 0,
+            parent: None,
+            call: None,
+            join: Join::AllSucceeded,
+            pool: None,
+            model_template: None,
+            effort_template: None,
+            config: None,
+            network: false,
+            templates: Vec::new(),
         }
     }
 }
@@ -116,11 +180,34 @@ pub struct RunSpec {
     /// The first pause before retrying an overloaded or transiently failed turn;
     /// it doubles with each attempt (with jitter), up to 30 s.
     pub retry_delay: std::time::Duration,
+    /// The run's own directory (`run.dir`, `WEFT_RUN_DIR`): where steps leave files for
+    /// each other, kept with the run record. `None` when the run keeps no record.
+    pub run_dir: Option<PathBuf>,
+    /// The workflow files of the run: the run's own first, then each called one. Empty
+    /// means one scope with `workflow_name` and `env`.
+    pub scopes: Vec<ScopeSpec>,
+    /// Named pools and how many units of their steps may run at once.
+    pub pools: Vec<(String, usize)>,
 }
 
 impl RunSpec {
     /// The index of the step `id`.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.id == id)
+    }
+
+    /// The prefix of scope `scope`'s step ids.
+    pub fn prefix(&self, scope: usize) -> &str {
+        self.scopes.get(scope).map_or("", |s| s.prefix.as_str())
+    }
+
+    /// The size of pool `name`.
+    pub fn pool_size(&self, name: &str) -> Option<usize> {
+        self.pools.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+    }
+
+    /// The steps of the workflow that step `call` calls.
+    pub fn parts(&self, call: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.steps.len()).filter(move |&i| self.steps[i].parent == Some(call))
     }
 }

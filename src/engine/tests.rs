@@ -26,6 +26,9 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         timeout: None,
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
+        run_dir: None,
+        scopes: Vec::new(),
+        pools: Vec::new(),
     }
 }
 

@@ -128,6 +128,13 @@ pub enum UnitError {
         #[source]
         source: TemplateError,
     },
+    /// A templated policy rendered to something it cannot be.
+    #[error("`{what}` rendered to `{value}`, which is not one of {expected}")]
+    Policy {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
 }
 
 /// Describes why weft stopped a unit, for the step's error.

@@ -1,10 +1,14 @@
-//! Building the plan: base edges from `needs` and template references, a cycle check
+//! Building the plan: the steps of the workflow and of the workflows its steps call in
+//! one list ([`Flat`]), base edges from `needs` and template references, a cycle check
 //! that prints the cycle, then named-thread order and fork points, levels and the critical path.
 //!
 //! Threads: the steps naming one thread run one at a time in DAG order, file order breaking
 //! ties (a `ThreadOrder` edge between neighbours). A `fork: T` step forks `T` as it stands
 //! after the steps of `T` upstream of it: at least one must be; the next step of `T` waits
 //! for the fork (a `Fork` edge), so what the fork sees never depends on timing.
+//!
+//! Sub-workflows: a step that `uses` a file finishes after that file's steps (`Part`
+//! edges), whose first steps wait for what the calling step waits for (`Inherited`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -14,9 +18,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use super::edges::{Edges, ancestors, check_cycles, topo_order};
+use super::flat::{Flat, PlanScope};
 use super::policies::Policies;
+use crate::vocab::Join;
 use crate::workflow::refs::step_references;
-use crate::workflow::{Diagnostic, Diagnostics, ThreadRef, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, Step, ThreadRef, Workflow};
 
 /// Why one step waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -30,6 +36,10 @@ pub enum EdgeKind {
     ThreadOrder,
     /// A fork of a thread waits for it, or the thread's next step waits for the fork.
     Fork,
+    /// A step that `uses` a workflow finishes after that workflow's steps.
+    Part,
+    /// A called workflow's first steps wait for what the step calling it waits for.
+    Inherited,
 }
 
 /// One dependency of a step.
@@ -69,8 +79,19 @@ pub enum ThreadPlan {
 /// One step as planned.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
-    /// The step id.
+    /// The step id; a called workflow's steps are prefixed with the calling step's
+    /// (`lint/check`).
     pub id: String,
+    /// The workflow file it is written in (an index into [`Plan::scopes`]).
+    pub scope: usize,
+    /// Its index among that file's steps.
+    pub local: usize,
+    /// The step that calls the workflow it is in (`None` in the run's own workflow).
+    pub parent: Option<usize>,
+    /// Which upstream results let it run.
+    pub join: Join,
+    /// The named pool it takes a place in.
+    pub pool: Option<String>,
     /// Direct dependencies, sorted by step index.
     pub deps: Vec<Dependency>,
     /// Every step that must finish first (transitively).
@@ -85,11 +106,14 @@ pub struct PlannedStep {
     pub critical: bool,
 }
 
-/// The plan of a workflow; step indices follow declaration order.
+/// The plan of a workflow; step indices follow declaration order, each step that `uses`
+/// a workflow followed by that workflow's steps.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The workflow's name.
     pub name: String,
+    /// The workflow files: the run's own (0), then each called one.
+    pub scopes: Vec<PlanScope>,
     /// The DAG: node `i` is step `i`; an edge `a -> b` means `b` waits for `a`.
     pub graph: DiGraph<usize, EdgeKind>,
     /// Steps in declaration order.
@@ -103,39 +127,48 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plan `workflow`. Fails with located diagnostics on a cycle or an impossible fork.
+    /// Plan `workflow` (and the workflows its steps call). Fails with located
+    /// diagnostics on a cycle or an impossible fork.
     pub fn build(workflow: &Workflow) -> Result<Plan, Diagnostics> {
-        let index: HashMap<&str, usize> = workflow
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.value.as_str(), i))
-            .collect();
+        let flat = Flat::new(workflow);
         let mut edges = Edges(HashMap::new());
         let env = crate::template::environment();
-        for (to, step) in workflow.steps.iter().enumerate() {
+        for to in 0..flat.steps.len() {
+            let (scope, step) = (flat.steps[to].scope, flat.step(to));
             for need in &step.needs {
-                if let Some(&from) = index.get(need.value.as_str()) {
+                if let Some(from) = flat.index(scope, &need.value) {
                     if from != to {
                         edges.add(from, to, EdgeKind::Needs, need.span);
                     }
                 }
             }
-            for reference in step_references(&env, &workflow.source, step) {
-                if let Some(&from) = index.get(reference.value.as_str()) {
+            for reference in step_references(&env, flat.workflow(to), step) {
+                if let Some(from) = flat.index(scope, &reference.value) {
                     if from != to {
                         edges.add(from, to, EdgeKind::Reference, reference.span);
                     }
                 }
             }
         }
-        let n = workflow.steps.len();
-        check_cycles(workflow, &edges)?;
+        add_calls(&flat, &mut edges);
+        let n = flat.steps.len();
+        check_cycles(&flat, &edges)?;
         let base_order = topo_order(&edges.graph(n));
-        add_thread_order(workflow, &base_order, &mut edges);
-        let fork_points = add_forks(workflow, &base_order, &mut edges)?;
+        add_thread_order(&flat, &base_order, &mut edges);
+        let fork_points = add_forks(&flat, &base_order, &mut edges)?;
         let graph = edges.graph(n);
-        Ok(assemble(workflow, graph, &fork_points))
+        Ok(assemble(&flat, graph, &fork_points))
+    }
+
+    /// The step at index `i` as written in its workflow file.
+    pub fn step_def(&self, i: usize) -> &Step {
+        let s = &self.steps[i];
+        &self.scopes[s.scope].workflow.steps[s.local]
+    }
+
+    /// The workflow file step `i` is written in.
+    pub fn workflow_of(&self, i: usize) -> &Workflow {
+        &self.scopes[self.steps[i].scope].workflow
     }
 
     /// The planned step with id `id`.
@@ -156,39 +189,78 @@ impl Plan {
     }
 }
 
-fn thread_chain(workflow: &Workflow, order: &[usize], name: &str) -> Vec<usize> {
+/// A step that `uses` a workflow waits for that workflow's steps (`Part`), and the
+/// steps of it that wait for no other of its steps wait for what the calling step waits
+/// for (`Inherited`); outer calls first, so that nested ones inherit in turn.
+fn add_calls(flat: &Flat, edges: &mut Edges) {
+    for (scope, s) in flat.scopes.iter().enumerate() {
+        let Some(call) = s.call else { continue };
+        let span = flat
+            .step(call)
+            .call
+            .as_ref()
+            .map_or(flat.step(call).id.span, |c| c.uses.span);
+        let waits: Vec<usize> = edges
+            .0
+            .iter()
+            .filter(|((_, to), (kind, _))| *to == call && *kind != EdgeKind::Part)
+            .map(|((from, _), _)| *from)
+            .collect();
+        let members: Vec<usize> = flat.members(scope).collect();
+        for &child in &members {
+            edges.add(child, call, EdgeKind::Part, span);
+            let first = !edges
+                .0
+                .keys()
+                .any(|(from, to)| *to == child && members.contains(from));
+            if first {
+                for &w in &waits {
+                    edges.add(w, child, EdgeKind::Inherited, span);
+                }
+            }
+        }
+    }
+}
+
+fn thread_chain(flat: &Flat, order: &[usize], scope: usize, name: &str) -> Vec<usize> {
     order
         .iter()
         .copied()
-        .filter(|&i| matches!(&workflow.steps[i].thread, ThreadRef::Named(n) if n.value == name))
+        .filter(|&i| {
+            flat.steps[i].scope == scope
+                && matches!(&flat.step(i).thread, ThreadRef::Named(n) if n.value == name)
+        })
         .collect()
 }
 
-fn add_thread_order(workflow: &Workflow, order: &[usize], edges: &mut Edges) {
-    for thread in &workflow.threads {
-        let chain = thread_chain(workflow, order, &thread.name.value);
-        for pair in chain.windows(2) {
-            edges.add(pair[0], pair[1], EdgeKind::ThreadOrder, thread.name.span);
+fn add_thread_order(flat: &Flat, order: &[usize], edges: &mut Edges) {
+    for (scope, s) in flat.scopes.iter().enumerate() {
+        for thread in &s.workflow.threads {
+            let chain = thread_chain(flat, order, scope, &thread.name.value);
+            for pair in chain.windows(2) {
+                edges.add(pair[0], pair[1], EdgeKind::ThreadOrder, thread.name.span);
+            }
         }
     }
 }
 
 fn add_forks(
-    workflow: &Workflow,
+    flat: &Flat,
     order: &[usize],
     edges: &mut Edges,
 ) -> Result<HashMap<usize, usize>, Diagnostics> {
     let mut errors = Diagnostics::default();
     let mut points = HashMap::new();
-    for (i, step) in workflow.steps.iter().enumerate() {
+    for i in 0..flat.steps.len() {
+        let (scope, step, workflow) = (flat.steps[i].scope, flat.step(i), flat.workflow(i));
         let ThreadRef::Fork(name) = &step.thread else {
             continue;
         };
         if workflow.thread(&name.value).is_none() {
             continue;
         }
-        let chain = thread_chain(workflow, order, &name.value);
-        let upstream = ancestors(&edges.graph(workflow.steps.len()), i);
+        let chain = thread_chain(flat, order, scope, &name.value);
+        let upstream = ancestors(&edges.graph(flat.steps.len()), i);
         let seen: Vec<usize> = chain
             .iter()
             .copied()
@@ -198,7 +270,7 @@ fn add_forks(
             let help = match chain.first() {
                 Some(&first) => format!(
                     "a fork starts from the thread's history: add `needs: [{}]`",
-                    workflow.steps[first].id.value
+                    flat.step(first).id.value
                 ),
                 None => format!(
                     "no step runs on thread `{}`; give one `thread: {}`",
@@ -213,7 +285,8 @@ fn add_forks(
                         step.id.value, name.value
                     ),
                 )
-                .with_help(help),
+                .with_help(help)
+                .in_file_unless_top(scope, &workflow.source),
             );
             continue;
         };
@@ -229,13 +302,9 @@ fn add_forks(
     }
 }
 
-fn assemble(
-    workflow: &Workflow,
-    graph: DiGraph<usize, EdgeKind>,
-    forks: &HashMap<usize, usize>,
-) -> Plan {
+fn assemble(flat: &Flat, graph: DiGraph<usize, EdgeKind>, forks: &HashMap<usize, usize>) -> Plan {
     let order = topo_order(&graph);
-    let n = workflow.steps.len();
+    let n = flat.steps.len();
     let mut level = vec![0usize; n];
     let mut depth = vec![1usize; n];
     let mut best_pred: Vec<Option<usize>> = vec![None; n];
@@ -272,7 +341,7 @@ fn assemble(
     let steps = (0..n)
         .map(|i| {
             planned_step(
-                workflow,
+                flat,
                 &graph,
                 i,
                 level[i],
@@ -282,7 +351,8 @@ fn assemble(
         })
         .collect();
     Plan {
-        name: workflow.name.clone(),
+        name: flat.scopes[0].workflow.name.clone(),
+        scopes: flat.scopes.clone(),
         graph,
         steps,
         order,
@@ -292,14 +362,16 @@ fn assemble(
 }
 
 fn planned_step(
-    workflow: &Workflow,
+    flat: &Flat,
     graph: &DiGraph<usize, EdgeKind>,
     i: usize,
     level: usize,
     critical: bool,
     fork_after: Option<usize>,
 ) -> PlannedStep {
-    let step = &workflow.steps[i];
+    let (step, workflow) = (flat.step(i), flat.workflow(i));
+    let scope = &flat.scopes[flat.steps[i].scope];
+    let prefixed = |name: &str| format!("{}{name}", scope.prefix);
     let mut deps: Vec<Dependency> = graph
         .edges_directed(NodeIndex::new(i), Direction::Incoming)
         .map(|e| Dependency {
@@ -311,10 +383,10 @@ fn planned_step(
     let thread = match &step.thread {
         ThreadRef::Fresh => ThreadPlan::Fresh,
         ThreadRef::Named(n) => ThreadPlan::Named {
-            name: n.value.clone(),
+            name: prefixed(&n.value),
         },
         ThreadRef::Fork(n) => ThreadPlan::Fork {
-            name: n.value.clone(),
+            name: prefixed(&n.value),
             after: fork_after,
         },
         ThreadRef::Resume(t) => ThreadPlan::Resume {
@@ -322,7 +394,12 @@ fn planned_step(
         },
     };
     PlannedStep {
-        id: step.id.value.clone(),
+        id: flat.steps[i].id.clone(),
+        scope: flat.steps[i].scope,
+        local: flat.steps[i].local,
+        parent: scope.call,
+        join: step.join,
+        pool: step.pool.as_ref().map(|p| p.value.clone()),
         deps,
         upstream: ancestors(graph, i),
         level,

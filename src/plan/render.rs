@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::build::{EdgeKind, Plan, PlannedStep, ThreadPlan};
-use crate::vocab::format_duration;
-use crate::workflow::Workflow;
+use crate::vocab::{Join, format_duration};
+use crate::workflow::{Step, WithValue, Workflow};
 
 /// An output format of `weft plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +39,8 @@ fn kind_note(kind: EdgeKind) -> &'static str {
         EdgeKind::Reference => " (template)",
         EdgeKind::ThreadOrder => " (thread order)",
         EdgeKind::Fork => " (fork)",
+        EdgeKind::Part => " (sub-workflow)",
+        EdgeKind::Inherited => " (via its caller)",
     }
 }
 
@@ -58,8 +60,13 @@ fn policies_text(step: &PlannedStep) -> String {
     let p = &step.policies;
     let mut parts = Vec::new();
     parts.extend(p.model.as_ref().map(|m| format!("model {m}")));
+    parts.extend(p.model_template.as_ref().map(|m| format!("model {m}")));
     parts.extend(p.effort.map(|e| format!("effort {}", e.as_str())));
+    parts.extend(p.effort_template.as_ref().map(|e| format!("effort {e}")));
     parts.push(format!("sandbox {}", p.sandbox.as_str()));
+    if p.network {
+        parts.push("network".into());
+    }
     parts.push(format!("approval {}", p.approval.as_str()));
     parts.extend(p.timeout.map(|t| format!("timeout {}", format_duration(t))));
     parts.push(format!("retries {}", p.retries));
@@ -95,6 +102,11 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
         plan.steps.len(),
         plan.levels.len()
     );
+    let pools = pools_text(plan);
+    if !pools.is_empty() {
+        let _ = writeln!(out, "pools: {pools}");
+    }
+    let _ = workflow;
     for (n, level) in plan.levels.iter().enumerate() {
         let _ = writeln!(out, "\nlevel {}", n + 1);
         for &i in level {
@@ -110,9 +122,52 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
     out
 }
 
+/// The run's pools (of every file) and their sizes: `heavy 2, models 1`.
+fn pools_text(plan: &Plan) -> String {
+    let mut pools: Vec<(String, u32)> = Vec::new();
+    for scope in &plan.scopes {
+        for pool in &scope.workflow.pools {
+            if !pools.iter().any(|(n, _)| *n == pool.name.value) {
+                pools.push((pool.name.value.clone(), pool.size));
+            }
+        }
+    }
+    let parts: Vec<String> = pools.iter().map(|(n, s)| format!("{n} {s}")).collect();
+    parts.join(", ")
+}
+
+/// `uses ./lint.yaml with name = {{ … }}`, for a step that calls a workflow.
+fn uses_text(step: &Step) -> Option<String> {
+    let call = step.call.as_ref()?;
+    let with: Vec<String> = call
+        .with
+        .iter()
+        .map(|(name, value)| match value {
+            WithValue::Template(t) => format!("{} = {}", name.value, t.value),
+            WithValue::Literal(v) => format!("{} = {}", name.value, v.value),
+        })
+        .collect();
+    Some(match with.is_empty() {
+        true => call.uses.value.clone(),
+        false => format!("{}, with {}", call.uses.value, with.join(", ")),
+    })
+}
+
+/// The first line of developer instructions, shortened.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let short: String = line.chars().take(60).collect();
+    if short.len() < line.len() || text.trim().lines().count() > 1 {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
 fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
+    let _ = workflow;
     let planned = &plan.steps[i];
-    let step = &workflow.steps[i];
+    let step = plan.step_def(i);
     let mark = if planned.critical { " *" } else { "" };
     let _ = writeln!(out, "  {}{mark}", planned.id);
     let needs: Vec<String> = planned
@@ -126,11 +181,38 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
         needs.join(", ")
     };
     let _ = writeln!(out, "    needs     {needs}");
+    if planned.join != Join::AllSucceeded {
+        let _ = writeln!(out, "    join      {}", planned.join.as_str());
+    }
+    if let Some(uses) = uses_text(step) {
+        let _ = writeln!(out, "    uses      {uses}");
+        step_conditions(out, step);
+        return;
+    }
+    if let Some(file) = &step.prompt_file {
+        let _ = writeln!(out, "    prompt    {}", file.path.value);
+    }
     let _ = writeln!(out, "    thread    {}", thread_text(plan, &planned.thread));
     let _ = writeln!(out, "    policies  {}", policies_text(planned));
     if let Some(approves) = approvals_text(planned) {
         let _ = writeln!(out, "    approves  {approves}");
     }
+    let p = &planned.policies;
+    if let Some(text) = &p.developer_instructions {
+        let _ = writeln!(out, "    instructs {}", first_line(text));
+    }
+    if let Some(config) = &p.config {
+        let keys: Vec<&str> = config.keys().map(String::as_str).collect();
+        let _ = writeln!(out, "    config    {}", keys.join(", "));
+    }
+    if let Some(pool) = &planned.pool {
+        let _ = writeln!(out, "    pool      {pool}");
+    }
+    step_conditions(out, step);
+}
+
+/// The lines of what decides whether and how often a step runs, and its output checks.
+fn step_conditions(out: &mut String, step: &Step) {
     if let Some(each) = &step.for_each {
         let limit = step
             .max_parallel
@@ -159,7 +241,7 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
 /// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
 /// (`end`, `style`, `class`, `click`) cannot end or break the chart.
 fn mermaid_id(id: &str) -> String {
-    format!("step_{id}")
+    format!("step_{}", id.replace('/', "__"))
 }
 
 fn mermaid(plan: &Plan) -> String {
@@ -180,6 +262,8 @@ fn mermaid(plan: &Plan) -> String {
                 EdgeKind::Needs | EdgeKind::Reference => "-->".to_string(),
                 EdgeKind::ThreadOrder => "-.->|thread|".to_string(),
                 EdgeKind::Fork => "-.->|fork|".to_string(),
+                EdgeKind::Part => "-.->|part of|".to_string(),
+                EdgeKind::Inherited => "-.->|via caller|".to_string(),
             };
             let _ = writeln!(
                 out,
@@ -222,6 +306,8 @@ fn dot(plan: &Plan) -> String {
                 EdgeKind::Needs | EdgeKind::Reference => String::new(),
                 EdgeKind::ThreadOrder => " [style=dashed, label=\"thread\"]".into(),
                 EdgeKind::Fork => " [style=dashed, label=\"fork\"]".into(),
+                EdgeKind::Part => " [style=dotted, label=\"part of\"]".into(),
+                EdgeKind::Inherited => " [style=dotted, label=\"via caller\"]".into(),
             };
             let _ = writeln!(
                 out,
@@ -235,12 +321,14 @@ fn dot(plan: &Plan) -> String {
 }
 
 fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
+    let _ = workflow;
     let id = |i: &usize| plan.steps[*i].id.clone();
     let steps: Vec<Value> = plan
         .steps
         .iter()
-        .zip(&workflow.steps)
-        .map(|(p, s)| {
+        .enumerate()
+        .map(|(i, p)| {
+            let s = plan.step_def(i);
             json!({
                 "id": p.id,
                 "level": p.level + 1,
@@ -255,11 +343,27 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "fail_if": s.fail_if.as_ref().map(|e| &e.value),
                 "continue_on_error": s.continue_on_error,
                 "critical": p.critical,
+                "prompt_file": s.prompt_file.as_ref().map(|f| &f.path.value),
+                "uses": s.call.as_ref().map(|c| &c.uses.value),
+                "with": s.call.as_ref().map(|c| c.with.iter().map(|(n, v)| (n.value.clone(), match v {
+                    WithValue::Template(t) => Value::String(t.value.clone()),
+                    WithValue::Literal(l) => l.value.clone(),
+                })).collect::<serde_json::Map<String, Value>>()),
+                "part_of": p.parent.map(|c| id(&c)),
+                "join": p.join,
+                "pool": p.pool,
             })
         })
         .collect();
+    let pools: serde_json::Map<String, Value> = plan
+        .scopes
+        .iter()
+        .flat_map(|s| s.workflow.pools.iter())
+        .map(|p| (p.name.value.clone(), json!(p.size)))
+        .collect();
     json!({
         "workflow": plan.name,
+        "pools": pools,
         "steps": steps,
         "order": plan.order.iter().map(id).collect::<Vec<_>>(),
         "levels": plan.levels.iter().map(|l| l.iter().map(id).collect::<Vec<_>>()).collect::<Vec<_>>(),

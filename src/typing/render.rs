@@ -36,8 +36,25 @@ pub fn jinja(context: &Value) -> JinjaValue {
     JinjaValue::from(Serde(context))
 }
 
-/// A render error as a finding: its range in `text` and its detail.
+/// A render error as a finding: its range in `text` (or in the included template it
+/// happened in) and its detail.
 pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
+    let template = error
+        .name()
+        .filter(|n| !matches!(*n, "<string>" | "<expression>" | "template"))
+        .map(str::to_string);
+    if let (Some(name), Some(range)) = (&template, error.range()) {
+        let detail = error
+            .detail()
+            .map_or_else(|| error.kind().to_string(), str::to_string);
+        return Finding {
+            range,
+            severity: Severity::Error,
+            message: detail,
+            help: None,
+            template: Some(name.clone()),
+        };
+    }
     let range = error
         .range()
         .filter(|r| r.end <= text.len())
@@ -50,5 +67,6 @@ pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
         severity: Severity::Error,
         message: detail,
         help: None,
+        template: None,
     }
 }

@@ -83,7 +83,10 @@ impl Globals {
             .with("inputs", Type::object(inputs))
             .with("steps", Type::object(steps))
             .with("workflow", Type::object([("name", Type::String)]))
-            .with("run", Type::object([("id", Type::String)]))
+            .with(
+                "run",
+                Type::object([("id", Type::String), ("dir", Type::String)]),
+            )
             .with("env", Type::object(env));
         Globals { scope, outputs }
     }
@@ -126,8 +129,15 @@ pub fn result_type(output: Type) -> Type {
 }
 
 /// A step's `output`: its schema's type, else the final message (a string, or none); a
-/// `for_each` step's output is the list of its elements' outputs.
+/// `for_each` step's output is the list of its elements' outputs; a step that `uses` a
+/// workflow gives that workflow's `outputs`.
 pub fn output_type(step: &Step) -> Type {
+    if let Some(call) = &step.call {
+        return call
+            .workflow
+            .as_ref()
+            .map_or(Type::Unknown, |w| super::outputs::outputs_type(w));
+    }
     let one = match &step.output_schema {
         Some(schema) => schema_type(schema),
         None => Type::String.nullable(),

@@ -3,8 +3,10 @@
 
 mod duration;
 mod glob;
+mod join;
 mod policy;
 
 pub use duration::{format_duration, parse_duration};
 pub use glob::glob_match;
+pub use join::Join;
 pub use policy::{Approval, Effort, Sandbox};

@@ -70,13 +70,31 @@ pub fn resolve(
         let input = declared(workflow, name)?;
         given.insert(name.clone(), from_text(input, text)?);
     }
+    resolve_values(&workflow.inputs, given)
+}
+
+/// Inputs given as values (`with:` of a step that calls a workflow) checked against the
+/// declarations `inputs`, defaults filled in, in declaration order.
+pub fn resolve_values(
+    inputs: &[Input],
+    given: Map<String, Value>,
+) -> Result<Map<String, Value>, InputError> {
+    let declared = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| i.name.value == name)
+            .ok_or_else(|| InputError::Unknown {
+                name: name.to_string(),
+                hint: suggest(name, inputs.iter().map(|i| i.name.value.as_str())),
+            })
+    };
     let mut out = Map::new();
     for (name, value) in &given {
-        let input = declared(workflow, name)?;
+        let input = declared(name)?;
         check(input, value)?;
         out.insert(name.clone(), value.clone());
     }
-    for input in &workflow.inputs {
+    for input in inputs {
         let name = &input.name.value;
         if out.contains_key(name) {
             continue;
@@ -87,8 +105,7 @@ pub fn resolve(
             (None, true) => return Err(InputError::Missing(name.clone())),
         };
     }
-    let ordered = workflow
-        .inputs
+    let ordered = inputs
         .iter()
         .filter_map(|i| {
             out.get(&i.name.value)

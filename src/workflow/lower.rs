@@ -1,11 +1,15 @@
 //! Raw file model to [`Workflow`]: parse durations, load and check output schemas, resolve
-//! `thread`/`fork`/`resume`, check input defaults. Problems become diagnostics, not panics.
+//! `thread`/`fork`/`resume`, check input defaults, read prompt files and the workflows
+//! steps call. Problems become diagnostics, not panics.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::agent_options::{effort_of, lower_config, model_of};
+use super::calls::{Calls, lower_with};
+use super::compose::{Call, check_step_kind, lower_pools, lower_prompt_file};
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
 use super::node::{Node, PathSegment};
@@ -23,6 +27,8 @@ pub struct Context<'a> {
     pub root: &'a Node,
     /// Where relative paths start.
     pub base_dir: &'a Path,
+    /// The chain of workflow files being loaded, for `uses`.
+    pub calls: &'a Calls,
 }
 
 /// Lower `raw`; diagnostics go to `out`.
@@ -39,13 +45,14 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         .into_iter()
         .map(|(name, input)| lower_input(name, input, out))
         .collect();
-    let defaults = lower_options(raw.defaults.unwrap_or_default(), out).0;
+    let defaults = lower_options(raw.defaults.unwrap_or_default(), &["defaults"], cx, out).0;
     let threads = raw
         .threads
         .0
         .into_iter()
         .map(|(name, options)| {
-            let (options, developer_instructions) = lower_options(options, out);
+            let at = ["threads", name.value.as_str()];
+            let (options, developer_instructions) = lower_options(options, &at, cx, out);
             ThreadDef {
                 name,
                 options,
@@ -78,6 +85,8 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         path: cx.source.path.clone(),
         base_dir: cx.base_dir.to_path_buf(),
         source: Arc::clone(cx.source),
+        pools: lower_pools(raw.pools),
+        templates: Default::default(),
     }
 }
 
@@ -167,10 +176,17 @@ fn lower_timeout(
     }
 }
 
-fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<String>) {
+fn lower_options(
+    raw: RawOptions,
+    at: &[&str],
+    cx: &Context<'_>,
+    out: &mut Diagnostics,
+) -> (Options, Option<String>) {
+    let (model, model_template) = model_of(raw.model);
+    let (effort, effort_template) = effort_of(raw.effort, out);
     let options = Options {
-        model: raw.model.map(|m| m.value),
-        effort: raw.effort,
+        model,
+        effort,
         approval: raw.approval,
         sandbox: raw.sandbox,
         timeout: lower_timeout(raw.timeout, out),
@@ -178,12 +194,50 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        model_template,
+        effort_template,
+        developer_instructions: raw.developer_instructions.clone(),
+        config: raw.config.and_then(|c| lower_config(c, at, cx, out)),
+        network: raw.network,
     };
-    (options, raw.developer_instructions)
+    (options, raw.developer_instructions.map(|d| d.value))
 }
 
 fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Step {
+    check_step_kind(&id, &raw, cx, out);
     let thread = lower_thread(&id, raw.thread, raw.fork, raw.resume, out);
+    if matches!(thread, ThreadRef::Named(_)) {
+        for (key, span) in [
+            (
+                "developer_instructions",
+                raw.developer_instructions.as_ref().map(|d| d.span),
+            ),
+            ("config", raw.config.as_ref().map(|c| c.span)),
+        ] {
+            if let Some(span) = span {
+                out.push(
+                    Diagnostic::new(span, format!("`{key}` of a step on a named thread"))
+                        .with_help(format!("a thread's `{key}` is fixed when it starts: set it on the thread, under `threads:`")),
+                );
+            }
+        }
+    }
+    let prompt_file = raw
+        .prompt_file
+        .and_then(|path| lower_prompt_file(&id.value, path, cx, out));
+    let prompt = match (&prompt_file, raw.prompt) {
+        (Some(file), _) => Spanned::new(
+            file.source.text.clone(),
+            super::source::Span::new(0, file.source.text.len()),
+        ),
+        (None, Some(prompt)) => prompt,
+        (None, None) => Spanned::new(String::new(), id.span),
+    };
+    let call = raw.uses.map(|uses| Call {
+        workflow: cx.calls.load(&uses, cx, out),
+        uses,
+        with: lower_with(raw.with),
+    });
     let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
     let output_schema = raw
         .output_schema
@@ -207,9 +261,12 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
             }
         }
     }
+    let (model, model_template) = model_of(raw.model);
+    let (effort, effort_template) = effort_of(raw.effort, out);
+    let at = ["steps", id.value.as_str()];
     let options = Options {
-        model: raw.model.map(|m| m.value),
-        effort: raw.effort,
+        model,
+        effort,
         approval: raw.approval,
         sandbox: raw.sandbox,
         timeout: lower_timeout(raw.timeout, out),
@@ -217,11 +274,16 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        model_template,
+        effort_template,
+        developer_instructions: raw.developer_instructions,
+        config: raw.config.and_then(|c| lower_config(c, &at, cx, out)),
+        network: raw.network,
     };
     Step {
         id,
         description: raw.description,
-        prompt: raw.prompt,
+        prompt,
         needs: raw.needs,
         thread,
         output_schema,
@@ -233,6 +295,11 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         max_parallel: raw.max_parallel.map(|m| m.value),
         continue_on_error: raw.continue_on_error.unwrap_or(false),
         fail_if: raw.fail_if,
+        prompt_file,
+        call,
+        join: raw.join.as_ref().map(|j| j.value).unwrap_or_default(),
+        join_span: raw.join.map(|j| j.span),
+        pool: raw.pool,
     }
 }
 
@@ -357,7 +424,7 @@ fn read_schema_file(
     }
 }
 
-fn lower_io(error: &std::io::Error) -> String {
+pub(super) fn lower_io(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -1,12 +1,18 @@
 //! The workflow file layer: source and spans, YAML parsing, the JSON Schema check, the
 //! file model, lowering and semantic validation, and typed inputs.
 
+mod agent_options;
 mod approval_rules;
+mod calls;
+pub mod codex_config;
+mod compose;
+mod compose_checks;
 mod de;
 pub mod diagnostic;
 pub mod inputs;
 mod load;
 mod lower;
+mod merge;
 pub mod model;
 pub mod node;
 pub mod parse;
@@ -15,12 +21,17 @@ pub mod refs;
 pub mod schema;
 pub mod source;
 pub mod spanned;
+pub mod templates;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
+pub use compose_checks::policy_templates;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};
-pub use model::{Input, InputType, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
+pub use model::{
+    Call, Input, InputType, Options, Output, Pool, PromptFile, Step, TemplateFiles, ThreadDef,
+    ThreadRef, WithValue, Workflow,
+};
 pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;

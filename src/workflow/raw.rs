@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Join, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -26,6 +26,8 @@ pub struct RawWorkflow {
     pub steps: Entries<RawStep>,
     #[serde(default)]
     pub outputs: Entries<Spanned<String>>,
+    #[serde(default)]
+    pub pools: Entries<Spanned<u32>>,
 }
 
 /// The declared type of an input.
@@ -88,12 +90,13 @@ pub struct RawInput {
     pub values: Option<Spanned<Vec<Value>>>,
 }
 
-/// `defaults` and each entry of `threads` (only threads take `developer_instructions`).
+/// `defaults` and each entry of `threads`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptions {
     pub model: Option<Spanned<String>>,
-    pub effort: Option<Effort>,
+    /// An effort, or a template over `inputs` giving one.
+    pub effort: Option<Spanned<String>>,
     pub approval: Option<Approval>,
     pub sandbox: Option<Sandbox>,
     pub timeout: Option<Spanned<String>>,
@@ -101,7 +104,9 @@ pub struct RawOptions {
     pub cwd: Option<String>,
     pub approvals: Option<ApprovalRules>,
     pub max_tokens: Option<u64>,
-    pub developer_instructions: Option<String>,
+    pub developer_instructions: Option<Spanned<String>>,
+    pub config: Option<Spanned<Value>>,
+    pub network: Option<Spanned<bool>>,
 }
 
 /// One entry of `steps`.
@@ -109,7 +114,8 @@ pub struct RawOptions {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub description: Option<String>,
-    pub prompt: Spanned<String>,
+    /// Required unless the step has `prompt_file` or `uses` (the loader says so).
+    pub prompt: Option<Spanned<String>>,
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
     pub thread: Option<Spanned<String>>,
@@ -117,7 +123,7 @@ pub struct RawStep {
     pub resume: Option<Spanned<String>>,
     pub output_schema: Option<Spanned<Value>>,
     pub model: Option<Spanned<String>>,
-    pub effort: Option<Effort>,
+    pub effort: Option<Spanned<String>>,
     pub approval: Option<Approval>,
     pub sandbox: Option<Sandbox>,
     pub approvals: Option<ApprovalRules>,
@@ -133,4 +139,12 @@ pub struct RawStep {
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
     pub fail_if: Option<Spanned<String>>,
+    pub prompt_file: Option<Spanned<String>>,
+    pub uses: Option<Spanned<String>>,
+    pub with: Option<Entries<Spanned<Value>>>,
+    pub developer_instructions: Option<Spanned<String>>,
+    pub config: Option<Spanned<Value>>,
+    pub network: Option<Spanned<bool>>,
+    pub join: Option<Spanned<Join>>,
+    pub pool: Option<Spanned<String>>,
 }

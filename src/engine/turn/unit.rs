@@ -14,6 +14,7 @@ use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::engine::threads::{ThreadBook, ThreadSource};
 use crate::engine::unit::{Unit, UnitError, UnitFuture, UnitKey, UnitLink, UnitResult};
 use crate::template::Renderer;
+use crate::vocab::Effort;
 
 /// A step (or fan-out element) ready to run as turns: its prompt is rendered, its
 /// thread decided.
@@ -42,6 +43,8 @@ pub(in crate::engine) struct TurnInput<'a> {
     pub renderer: &'a Renderer,
     pub schema: Option<Arc<OutputSchema>>,
     pub retry_delay: Duration,
+    /// The run's own directory: a `workspace-write` turn may write there too.
+    pub run_dir: Option<&'a std::path::Path>,
 }
 
 impl<A: Agent> TurnUnit<A> {
@@ -52,10 +55,40 @@ impl<A: Agent> TurnUnit<A> {
         let render = |what: &'static str, template: &str| {
             input
                 .renderer
-                .render(template, input.context)
+                .render_in(step.scope, template, input.context)
                 .map_err(|source| UnitError::Render { what, source })
         };
         let prompt = render("prompt", &step.prompt)?;
+        let model = match &step.model_template {
+            Some(template) => {
+                let name = render("`model`", template)?.trim().to_string();
+                if name.is_empty() {
+                    return Err(UnitError::Policy {
+                        what: "model",
+                        value: name,
+                        expected: "the model names".into(),
+                    });
+                }
+                Some(name)
+            }
+            None => step.model.clone(),
+        };
+        let effort = match &step.effort_template {
+            Some(template) => {
+                let text = render("`effort`", template)?;
+                let effort = Effort::parse(text.trim()).ok_or_else(|| UnitError::Policy {
+                    what: "effort",
+                    value: text.trim().to_string(),
+                    expected: Effort::ALL
+                        .iter()
+                        .map(|e| e.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+                Some(effort)
+            }
+            None => step.effort,
+        };
         let resume_id = match &step.thread {
             ThreadMode::Resume(template) => {
                 Some(render("`resume` thread id", template)?.trim().to_string())
@@ -67,8 +100,20 @@ impl<A: Agent> TurnUnit<A> {
             key: input.key,
             prompt,
             thread: input.threads.source(&step.thread, resume_id),
-            options: thread_options(step),
-            turn: turn_spec(step, input.key.index),
+            options: ThreadOptions {
+                model: model.clone(),
+                effort,
+                ..thread_options(step)
+            },
+            turn: TurnSpec {
+                model,
+                effort,
+                writable_roots: input
+                    .run_dir
+                    .map(|d| vec![d.to_path_buf()])
+                    .unwrap_or_default(),
+                ..turn_spec(step, input.key.index)
+            },
             schema: input.schema,
             timeout: step.timeout,
             retries: step.retries,
@@ -125,6 +170,7 @@ fn thread_options(step: &StepSpec) -> ThreadOptions {
         cwd: Some(step.cwd.clone()),
         approval: step.approval,
         sandbox: step.sandbox,
+        config: step.config.clone(),
     }
 }
 
@@ -147,5 +193,7 @@ fn turn_spec(step: &StepSpec, index: Option<usize>) -> TurnSpec {
             &step.approve_commands,
             &step.approve_files,
         )),
+        network: step.network,
+        writable_roots: Vec::new(),
     }
 }
