@@ -8,13 +8,16 @@ use minijinja::Environment;
 use minijinja::value::merge_maps;
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::plan::{Format, Plan, render};
-use crate::template::Renderer;
+use crate::template::environment_with;
 use crate::typing::ScalarMap;
 use crate::typing::render::{finding, jinja};
+use crate::vocab::Effort;
 use crate::workflow::refs::{self, Kind};
-use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, SourceFile, Spanned, Step, Workflow};
 
 /// Print the plan and the prompts; exit 2 when a prompt, `if` or `for_each` fails.
 pub(super) fn dry_run(
@@ -25,10 +28,10 @@ pub(super) fn dry_run(
     err: &mut dyn Write,
 ) -> i32 {
     let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = Renderer::new();
+    let env = environment_with(Arc::new(workflow.templates.source()));
     let dry = Dry {
         workflow,
-        env: renderer.environment(),
+        env: &env,
         context: jinja(&context(workflow, inputs)),
     };
     let mut errors = Diagnostics::default();
@@ -58,7 +61,7 @@ fn context(workflow: &Workflow, inputs: &Map<String, Value>) -> Value {
         "inputs": inputs,
         "steps": {},
         "workflow": { "name": workflow.name },
-        "run": { "id": "dry-run" },
+        "run": { "id": "dry-run", "dir": ".weft/runs/dry-run/files" },
         "env": env,
     })
 }
@@ -72,9 +75,17 @@ struct Dry<'a> {
 impl Dry<'_> {
     fn step(&self, step: &Step, out: &mut dyn Write, errors: &mut Diagnostics) {
         let id = &step.id.value;
-        let mut waits = self.reads(&step.prompt, Kind::Template);
+        if let Some(call) = &step.call {
+            let _ = writeln!(
+                out,
+                "--- {id} (runs `{}`: its prompts are rendered at run time, with its inputs)",
+                call.uses.value
+            );
+            return;
+        }
+        let mut waits = self.reads(step, "prompt", &step.prompt, Kind::Template);
         if let Some(each) = &step.for_each {
-            waits.extend(self.reads(each, Kind::Expression));
+            waits.extend(self.reads(step, "for_each", each, Kind::Expression));
         }
         dedup(&mut waits);
         if !waits.is_empty() {
@@ -93,6 +104,7 @@ impl Dry<'_> {
         let Some(items) = self.items(step, errors) else {
             return;
         };
+        let policies = self.policies(step, errors);
         let total = items.len();
         for (i, item) in items.into_iter().enumerate() {
             let (label, context) = match item {
@@ -110,7 +122,7 @@ impl Dry<'_> {
             };
             match self.env.render_str(&step.prompt.value, context) {
                 Ok(text) => {
-                    let _ = writeln!(out, "--- {label}\n{}", text.trim_end());
+                    let _ = writeln!(out, "--- {label}{policies}\n{}", text.trim_end());
                 }
                 Err(e) => {
                     let _ = writeln!(out, "--- {label} (does not render: see the error)");
@@ -126,7 +138,7 @@ impl Dry<'_> {
         let Some(cond) = &step.if_expr else {
             return true;
         };
-        if !self.reads(cond, Kind::Expression).is_empty() {
+        if !self.reads(step, "if", cond, Kind::Expression).is_empty() {
             return true;
         }
         match self.eval(&cond.value) {
@@ -178,17 +190,59 @@ impl Dry<'_> {
         error: &minijinja::Error,
     ) -> Diagnostic {
         let found = finding(error, &code.value);
-        let map = ScalarMap::new(&self.workflow.source, code.span, &code.value);
+        let file = step.file_of(role, self.workflow);
+        let map = ScalarMap::new(file, code.span, &code.value);
         let message = format!(
             "`{role}` of step `{}` fails to render: {}",
             step.id.value, found.message
         );
-        Diagnostic::new(map.span(found.range), message)
+        let d = Diagnostic::new(map.span(found.range), message);
+        match Arc::ptr_eq(file, &self.workflow.source) {
+            true => d,
+            false => d.in_file(file),
+        }
     }
 
-    /// The steps whose results `code` reads.
-    fn reads(&self, code: &Spanned<String>, kind: Kind) -> Vec<String> {
-        refs::analyze(self.env, &self.workflow.source, code, kind)
+    /// ` (model m, effort e)` for a step whose `model` or `effort` is a template, rendered
+    /// with the real inputs; a render error or a wrong effort is an error.
+    fn policies(&self, step: &Step, errors: &mut Diagnostics) -> String {
+        let mut options = self.workflow.defaults.clone();
+        if let Some(thread) = step.thread.name().and_then(|n| self.workflow.thread(n)) {
+            options = options.overlay(&thread.options);
+        }
+        let options = options.overlay(&step.options);
+        let mut parts = Vec::new();
+        for (role, code) in [
+            ("model", &options.model_template),
+            ("effort", &options.effort_template),
+        ] {
+            let Some(code) = code else { continue };
+            match self.env.render_str(&code.value, self.context.clone()) {
+                Ok(text) if role == "effort" && Effort::parse(text.trim()).is_none() => {
+                    errors.push(Diagnostic::new(
+                        code.span,
+                        format!(
+                            "`effort` of step `{}` renders to `{}`, which is not an effort",
+                            step.id.value,
+                            text.trim()
+                        ),
+                    ));
+                }
+                Ok(text) => parts.push(format!("{role} {}", text.trim())),
+                Err(e) => errors.push(self.failure(step, code, role, &e)),
+            }
+        }
+        match parts.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", parts.join(", ")),
+        }
+    }
+
+    /// The steps whose results `code` (the `role` of `step`) reads, also in the
+    /// templates it includes.
+    fn reads(&self, step: &Step, role: &str, code: &Spanned<String>, kind: Kind) -> Vec<String> {
+        let file: &SourceFile = step.file_of(role, self.workflow);
+        refs::analyze_with(self.env, file, code, kind, &self.workflow.templates)
             .unwrap_or_default()
             .into_iter()
             .filter(|r| r.path.len() >= 2 && r.path[0] == "steps")

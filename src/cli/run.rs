@@ -40,6 +40,7 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
         retry_delay: Duration::from_secs(1),
     };
     let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
+    engine::check_policies(&spec).map_err(Error::Usage)?;
     let state = new_state(&workflow, &spec, &options, inputs);
     let session = Session {
         spec,

@@ -19,6 +19,7 @@ mod outcome;
 pub mod output;
 mod policy;
 mod pools;
+mod preflight;
 mod resume;
 mod scheduler;
 pub mod spec;
@@ -31,6 +32,7 @@ pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
 pub use outcome::{RunReport, StepRecord};
+pub use preflight::check_policies;
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_seeded};
 

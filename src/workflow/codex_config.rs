@@ -7,12 +7,12 @@
 
 use std::sync::OnceLock;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::{Value, json};
 
 use super::diagnostic::{Diagnostic, Diagnostics, suggest};
-use super::node::{Node, PathSegment};
+use super::node::{Node, NodeKind, PathSegment};
 
 /// The config keys weft knows, as shipped in `schemas/`.
 pub const CODEX_CONFIG_SCHEMA: &str = include_str!("../../schemas/codex-config.schema.json");
@@ -119,7 +119,7 @@ pub fn check(key: &str, value: &Value, node: &Node, out: &mut Diagnostics) -> bo
     let mut fine = true;
     for error in validator.iter_errors(value) {
         fine = false;
-        out.push(describe(key, leaf, &value_node, &error));
+        out.extend(describe(key, leaf, &value_node, &error));
     }
     fine
 }
@@ -144,12 +144,13 @@ fn resolve(node: &Value) -> &Value {
         .unwrap_or(node)
 }
 
+/// The diagnostic of one violation (`None` when another one says it better).
 fn describe(
     key: &str,
     leaf: &Value,
     value: &Node,
     error: &jsonschema::ValidationError<'_>,
-) -> Diagnostic {
+) -> Option<Diagnostic> {
     let path: Vec<PathSegment> = error
         .instance_path()
         .iter()
@@ -166,10 +167,10 @@ fn describe(
             PathSegment::Index(i) => where_.push_str(&format!("[{i}]")),
         }
     }
-    match error.kind() {
+    let allowed = allowed(leaf, &path);
+    let d = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let name = unexpected.first().cloned().unwrap_or_default();
-            let allowed = allowed(leaf, &path);
             let span = at.entry(&name).map_or(at.span, |(k, _)| k.span);
             Diagnostic::new(
                 span,
@@ -195,26 +196,46 @@ fn describe(
             .with_help(format!("expected one of {}", list.join(", ")))
         }
         ValidationErrorKind::Type { kind } => {
-            let expected = format!("{kind:?}").to_lowercase();
-            let expected = expected
-                .trim_start_matches("single(")
-                .trim_start_matches("multiple(")
-                .trim_end_matches(')')
-                .to_string();
+            let names: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![article(&t.to_string())],
+                TypeKind::Multiple(set) => set.iter().map(|t| article(&t.to_string())).collect(),
+            };
             Diagnostic::new(
                 at.span,
                 format!(
-                    "`config.{where_}` must be {expected}, found {}",
+                    "`config.{where_}` must be {}, found {}",
+                    names.join(" or "),
                     at.describe()
                 ),
             )
         }
-        ValidationErrorKind::AnyOf { .. } if where_.starts_with("mcp_servers") => Diagnostic::new(
-            at.span,
-            format!("mcp server `config.{where_}` has neither `command` nor `url`"),
-        )
-        .with_help("a local server has `command` (and `args`), a remote one `url`"),
+        ValidationErrorKind::AnyOf { .. } if where_.starts_with("mcp_servers") => {
+            let misspelled = match &at.kind {
+                NodeKind::Map(entries) => entries
+                    .iter()
+                    .any(|(k, _)| !allowed.contains(&k.key_text())),
+                _ => false,
+            };
+            if misspelled {
+                return None;
+            }
+            Diagnostic::new(
+                at.span,
+                format!("mcp server `config.{where_}` has neither `command` nor `url`"),
+            )
+            .with_help("a local server has `command` (and `args`), a remote one `url`")
+        }
         _ => Diagnostic::new(at.span, format!("`config.{where_}`: {error}")),
+    };
+    Some(d)
+}
+
+fn article(json_type: &str) -> String {
+    match json_type {
+        "object" => "a mapping".into(),
+        "array" => "a list".into(),
+        "integer" => "an integer".into(),
+        other => format!("a {other}"),
     }
 }
 

@@ -159,6 +159,29 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
                 stand_in(property, node.span).map(|n| (path.clone(), property.to_string(), n));
             violations
         }
+        ValidationErrorKind::AnyOf { .. } if step_of(&path).is_some() && path.len() == 2 => {
+            let id = step_of(&path).unwrap_or_default();
+            let span = key_span(root, &path).unwrap_or(node.span);
+            let mut violations = one(
+                span,
+                format!("step `{id}` has no `prompt`"),
+                Some("give it a `prompt`, a `prompt_file`, or `uses: ./other.yaml`".into()),
+            );
+            violations[0].prune.clear();
+            violations[0].fill =
+                stand_in("prompt", node.span).map(|n| (path.clone(), "prompt".into(), n));
+            violations
+        }
+        ValidationErrorKind::AnyOf { .. } if matches!(path.last(), Some(PathSegment::Key(k)) if k == "effort") =>
+        {
+            let options = serde_json::json!(crate::vocab::Effort::ALL.map(|e| e.as_str()));
+            let (message, _) = bad_enum(node, &path, &options);
+            one(
+                node.span,
+                message,
+                Some("expected one of `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, or a template over `inputs` (`{{ inputs.effort }}`)".into()),
+            )
+        }
         ValidationErrorKind::Enum { options } => {
             let (message, help) = bad_enum(node, &path, options);
             one(node.span, message, help)

@@ -112,7 +112,13 @@ impl Loader<'_> {
             let at = refs::locate(file, code.span, &code.value, range);
             let problem = self.read(&name, &mut vec![name.clone()]);
             if let Some(message) = problem {
-                self.out.push(Diagnostic::new(at, message).in_file(file));
+                let d = Diagnostic::new(at, message);
+                let d = if Arc::ptr_eq(file, &self.workflow.source) {
+                    d
+                } else {
+                    d.in_file(file)
+                };
+                self.out.push(d);
             }
         }
     }

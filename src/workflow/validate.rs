@@ -229,11 +229,20 @@ fn check_reference(
             second?
         )),
         "run" if second.is_none_or(|f| RUN_FIELDS.contains(&f)) => None,
-        "run" => fail(format!(
-            "unknown field `run.{}`{}; `run` has `id` and `dir`",
-            second?,
-            suggest(second?, RUN_FIELDS.iter().copied())
-        )),
+        "run" => {
+            let field = second?;
+            let fields = RUN_FIELDS
+                .iter()
+                .map(|f| format!("run.{f}"))
+                .collect::<Vec<_>>();
+            let hint = suggest(&format!("run.{field}"), fields.iter().map(String::as_str));
+            let hint = if hint.is_empty() {
+                "; `run` has `id` and `dir`".to_string()
+            } else {
+                hint
+            };
+            fail(format!("unknown field `run.{field}`{hint}"))
+        }
         "env" => check_env(workflow, reference),
         "loop" if scope.in_loop => match second {
             Some(f) if !LOOP_FIELDS.contains(&f) => fail(format!(

@@ -5,4 +5,4 @@ mod attempts;
 mod one_turn;
 mod unit;
 
-pub(super) use unit::{TurnInput, TurnUnit};
+pub(super) use unit::{TurnInput, TurnUnit, render_policies};

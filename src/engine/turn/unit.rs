@@ -59,36 +59,7 @@ impl<A: Agent> TurnUnit<A> {
                 .map_err(|source| UnitError::Render { what, source })
         };
         let prompt = render("prompt", &step.prompt)?;
-        let model = match &step.model_template {
-            Some(template) => {
-                let name = render("`model`", template)?.trim().to_string();
-                if name.is_empty() {
-                    return Err(UnitError::Policy {
-                        what: "model",
-                        value: name,
-                        expected: "the model names".into(),
-                    });
-                }
-                Some(name)
-            }
-            None => step.model.clone(),
-        };
-        let effort = match &step.effort_template {
-            Some(template) => {
-                let text = render("`effort`", template)?;
-                let effort = Effort::parse(text.trim()).ok_or_else(|| UnitError::Policy {
-                    what: "effort",
-                    value: text.trim().to_string(),
-                    expected: Effort::ALL
-                        .iter()
-                        .map(|e| e.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?;
-                Some(effort)
-            }
-            None => step.effort,
-        };
+        let (model, effort) = render_policies(step, input.renderer, input.context)?;
         let resume_id = match &step.thread {
             ThreadMode::Resume(template) => {
                 Some(render("`resume` thread id", template)?.trim().to_string())
@@ -158,6 +129,48 @@ impl<A: Agent> Unit for TurnUnit<A> {
     fn run(self: Box<Self>, link: UnitLink) -> UnitFuture {
         Box::pin(self.run_to_end(link))
     }
+}
+
+/// The step's model and effort, its templates rendered in `context` (what `weft run`
+/// checks before it starts, and each unit renders when it starts).
+pub(in crate::engine) fn render_policies(
+    step: &StepSpec,
+    renderer: &Renderer,
+    context: &Value,
+) -> Result<(Option<String>, Option<Effort>), UnitError> {
+    let render = |what: &'static str, template: &str| {
+        renderer
+            .render_in(step.scope, template, context)
+            .map(|text| text.trim().to_string())
+            .map_err(|source| UnitError::Render { what, source })
+    };
+    let model = match &step.model_template {
+        Some(template) => {
+            let name = render("`model`", template)?;
+            if name.is_empty() {
+                return Err(UnitError::Policy {
+                    what: "model",
+                    value: name,
+                    expected: "the model names".into(),
+                });
+            }
+            Some(name)
+        }
+        None => step.model.clone(),
+    };
+    let effort = match &step.effort_template {
+        Some(template) => {
+            let text = render("`effort`", template)?;
+            let effort = Effort::parse(&text).ok_or_else(|| UnitError::Policy {
+                what: "effort",
+                value: text.clone(),
+                expected: Effort::ALL.map(Effort::as_str).join(", "),
+            })?;
+            Some(effort)
+        }
+        None => step.effort,
+    };
+    Ok((model, effort))
 }
 
 /// The options a step's thread opens with (the plan merged them from `defaults`, the
