@@ -37,6 +37,8 @@ pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_seeded};
 
 #[cfg(test)]
+mod compose_tests;
+#[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod tests;

@@ -9,19 +9,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::agent::{Agent, AgentEvent, StopReason, Usage};
-use super::calls;
-use super::context::{scope_context, with_element, with_output};
+use super::context::{with_element, with_output};
 use super::emit::{element_finished, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
 use super::gates::{Admission, admit, fail_if};
 use super::halt::Halt;
 use super::launch::{Launcher, MakeUnit, UnitInput};
-use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
+use super::outcome::{RunReport, StepRecord};
 use super::pools::PoolBook;
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
@@ -29,6 +28,9 @@ use super::step_state::{Running, StepState};
 use super::threads::ThreadBook;
 use super::unit::{UnitKey, UnitMsg, UnitResult};
 use crate::template::Renderer;
+
+mod call_steps;
+mod ending;
 
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);
@@ -202,26 +204,6 @@ impl<'s> Scheduler<'s> {
         }
     }
 
-    /// Whether the step calling the workflow step `i` is in (if any) has opened.
-    fn caller_open(&self, i: usize) -> bool {
-        self.spec.steps[i]
-            .parent
-            .is_none_or(|p| matches!(self.steps[p], StepState::Calling(_)))
-    }
-
-    /// Why step `i` will never run: the step calling its workflow ended without opening.
-    fn caller_ended(&self, i: usize) -> Option<String> {
-        let p = self.spec.steps[i].parent?;
-        let StepState::Done(rec) = &self.steps[p] else {
-            return None;
-        };
-        Some(format!(
-            "`{}` did not run: {}",
-            rec.id,
-            rec.error.as_deref().unwrap_or(rec.status.as_str())
-        ))
-    }
-
     fn upstream_done(&self, i: usize) -> bool {
         self.spec.steps[i]
             .upstream
@@ -259,40 +241,6 @@ impl<'s> Scheduler<'s> {
                 }
             }
         }
-    }
-
-    /// Opens call step `i`: its workflow's inputs from its `with`; its parts may start.
-    fn open_call(&mut self, i: usize) {
-        let step = &self.spec.steps[i];
-        let Some(call) = &step.call else { return };
-        let context = self.context_for(step.scope);
-        match calls::open(call, step.scope, &self.renderer, &context) {
-            Ok(inputs) => {
-                self.scope_inputs[call.scope] = Some(inputs);
-                self.steps[i] = StepState::Calling(Instant::now());
-                self.close_call(i);
-            }
-            Err(error) => self.end_early(i, Status::Failed, error),
-        }
-    }
-
-    /// Closes call step `p` once every step of its workflow is done.
-    fn close_call(&mut self, p: usize) {
-        let StepState::Calling(started) = self.steps[p] else {
-            return;
-        };
-        let mut parts = Vec::new();
-        for part in self.spec.parts(p) {
-            match &self.steps[part] {
-                StepState::Done(rec) => parts.push((&self.spec.steps[part], rec)),
-                _ => return,
-            }
-        }
-        let step = &self.spec.steps[p];
-        let Some(call) = &step.call else { return };
-        let context = self.context_for(call.scope);
-        let rec = calls::close(step, call, &parts, &self.renderer, &context, started);
-        self.finish_step(p, rec);
     }
 
     /// Starts step `i`'s next unit, if the step runs, has units left, and its thread,
@@ -462,61 +410,5 @@ impl<'s> Scheduler<'s> {
             self.halt = Some(halt);
         }
         self.executor.cancel(reason);
-    }
-
-    /// The template context of the run's own workflow.
-    fn context(&self) -> Value {
-        self.context_for(0)
-    }
-
-    /// The template context of scope `scope`: its inputs, its finished steps, workflow,
-    /// run and allowed env.
-    fn context_for(&self, scope: usize) -> Value {
-        let done = self.steps.iter().filter_map(|s| match s {
-            StepState::Done(rec) => Some(rec),
-            _ => None,
-        });
-        let inputs = self
-            .scope_inputs
-            .get(scope)
-            .cloned()
-            .flatten()
-            .unwrap_or(Value::Null);
-        scope_context(&self.spec, scope, &inputs, done)
-    }
-
-    fn finish(mut self, started: Instant) -> RunReport {
-        let done: Vec<(&StepSpec, &StepRecord)> = (self.spec.steps.iter().zip(&self.steps))
-            .filter_map(|(spec, s)| match s {
-                StepState::Done(rec) => Some((spec, rec)),
-                _ => None,
-            })
-            .collect();
-        let status = run_status(&done, self.halt.as_ref(), self.fatal.is_some());
-        let own: Vec<StepRecord> = done
-            .iter()
-            .filter(|(spec, _)| spec.call.is_none())
-            .map(|(_, rec)| (*rec).clone())
-            .collect();
-        let usage = total_usage(&own);
-        let steps: Vec<StepRecord> = done.into_iter().map(|(_, rec)| rec.clone()).collect();
-        let outputs = match status {
-            Status::Succeeded => outputs(&self.spec, &self.renderer, &self.context()),
-            _ => Map::new(),
-        };
-        let duration = started.elapsed();
-        (self.sink)(&RunEvent::RunFinished {
-            status,
-            duration_ms: duration.as_millis() as u64,
-            usage,
-        });
-        RunReport {
-            status,
-            fatal: self.fatal.take(),
-            steps,
-            outputs,
-            usage,
-            duration,
-        }
     }
 }
