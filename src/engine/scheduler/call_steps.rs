@@ -62,5 +62,4 @@ impl Scheduler<'_> {
         let rec = calls::close(step, call, &parts, &self.renderer, &context, started);
         self.finish_step(p, rec);
     }
-
 }
