@@ -264,7 +264,7 @@ impl Run<'_> {
         let wrong: Vec<String> = values
             .iter()
             .filter(|v| v.as_str().and_then(crate::vocab::Effort::parse).is_none())
-            .map(super::ty::value_text)
+            .map(|v| format!("`{}`", super::ty::value_text(v)))
             .collect();
         if !wrong.is_empty() {
             self.out.push(
