@@ -378,10 +378,11 @@ steps:
     prompt: "WRITE {{ run.dir }}/notes.txt"
   read:
     needs: [write]
-    prompt: "READ {{ run.dir }}/notes.txt"
+    prompt: READ notes.txt
 "#;
 
-/// `WRITE path` writes a file there, `READ path` reads it, with one command each.
+/// `WRITE path` writes a file there, `READ name` reads it from `$WEFT_RUN_DIR`, with one
+/// command each.
 fn hands_over(request: &MockRequest) -> MockReply {
     let text = prompt(request);
     if request.is_after_tool_call() {
@@ -389,7 +390,7 @@ fn hands_over(request: &MockRequest) -> MockReply {
     }
     match text.split_once(' ') {
         Some(("WRITE", path)) => MockReply::command(format!("echo kept-between-steps > {path}")),
-        Some(("READ", path)) => MockReply::command(format!("cat {path}")),
+        Some(("READ", name)) => MockReply::command(format!("cat \"$WEFT_RUN_DIR/{name}\"")),
         _ => answers(request),
     }
 }

@@ -48,8 +48,14 @@ fn at(file: &str, line: usize, column: usize, message: &str) -> (String, usize, 
 #[test]
 fn a_prompt_file_is_a_template_whose_errors_point_into_it() {
     let dir = tree(&[
-        ("main.yaml", "steps:\n  review:\n    prompt_file: prompts/review.md\n"),
-        ("prompts/review.md", "Review.\n\nThere are {{ inputs.count }} files.\n"),
+        (
+            "main.yaml",
+            "steps:\n  review:\n    prompt_file: prompts/review.md\n",
+        ),
+        (
+            "prompts/review.md",
+            "Review.\n\nThere are {{ inputs.count }} files.\n",
+        ),
     ]);
     assert_eq!(
         found(dir.path()),
@@ -66,8 +72,18 @@ fn an_unreadable_prompt_file_or_both_prompts_are_errors() {
     assert_eq!(
         found(dir.path()),
         vec![
-            at("main.yaml", 3, 18, "cannot read `prompt_file` of step `a`, `prompts/missing.md`: no such file"),
-            at("main.yaml", 5, 13, "step `b` sets both `prompt` and `prompt_file`"),
+            at(
+                "main.yaml",
+                3,
+                18,
+                "cannot read `prompt_file` of step `a`, `prompts/missing.md`: no such file"
+            ),
+            at(
+                "main.yaml",
+                5,
+                13,
+                "step `b` sets both `prompt` and `prompt_file`"
+            ),
             at("main.yaml", 7, 3, "step `c` has no `prompt`"),
         ]
     );
@@ -80,22 +96,46 @@ fn includes_are_read_under_the_workflows_directory_and_checked_in_their_files() 
             "flows/main.yaml",
             "steps:\n  a:\n    prompt: |\n      {% include 'parts/intro.md' %}\n      {% include 'parts/none.md' %}\n      {% include '../secret.md' %}\n",
         ),
-        ("flows/parts/intro.md", "Intro.\n{% include 'parts/rules.md' %}\n"),
-        ("flows/parts/rules.md", "Rules:\n  {{ steps.nope.output }} and {% if %}\n"),
+        (
+            "flows/parts/intro.md",
+            "Intro.\n{% include 'parts/rules.md' %}\n",
+        ),
+        (
+            "flows/parts/rules.md",
+            "Rules:\n  {{ steps.nope.output }} and {% if %}\n",
+        ),
         ("secret.md", "secret"),
     ]);
     let flows = dir.path().join("flows");
     assert_eq!(
         found(&flows),
         vec![
-            at("main.yaml", 5, 18, "included template `parts/none.md` does not exist (looked for `parts/none.md`)"
-                .replace("`parts/none.md`)", &format!("`{}`)", flows.join("parts/none.md").display()))
-                .as_str()),
-            at("main.yaml", 6, 18, &format!(
-                "`../secret.md` is outside `{}`, the workflow file's directory; templates are read from there only",
-                flows.display()
-            )),
-            at("parts/rules.md", 2, 37, "syntax error in template `parts/rules.md`: unexpected end of block"),
+            at(
+                "main.yaml",
+                5,
+                18,
+                "included template `parts/none.md` does not exist (looked for `parts/none.md`)"
+                    .replace(
+                        "`parts/none.md`)",
+                        &format!("`{}`)", flows.join("parts/none.md").display())
+                    )
+                    .as_str()
+            ),
+            at(
+                "main.yaml",
+                6,
+                18,
+                &format!(
+                    "`../secret.md` is outside `{}`, the workflow file's directory; templates are read from there only",
+                    flows.display()
+                )
+            ),
+            at(
+                "parts/rules.md",
+                2,
+                37,
+                "syntax error in template `parts/rules.md`: unexpected end of block"
+            ),
         ]
     );
 }
@@ -107,19 +147,33 @@ fn what_an_included_template_reads_is_checked_and_typed_in_its_file() {
             "main.yaml",
             "inputs:\n  n: { type: integer, default: 2 }\nsteps:\n  a:\n    prompt: |\n      {% set local = 3 %}{% include 'part.md' %}\n",
         ),
-        ("part.md", "{{ local }} {{ steps.nope.output }}\n{% for x in inputs.n %}{{ x }}{% endfor %}\n"),
+        (
+            "part.md",
+            "{{ local }} {{ steps.nope.output }}\n{% for x in inputs.n %}{{ x }}{% endfor %}\n",
+        ),
     ]);
     assert_eq!(
         found(dir.path()),
         vec![at("part.md", 1, 16, "unknown step `nope`")]
     );
     let dir = tree(&[
-        ("main.yaml", "inputs:\n  n: { type: integer, default: 2 }\nsteps:\n  a:\n    prompt: \"{% include 'part.md' %}\"\n"),
-        ("part.md", "{{ local | default(1) }}\n{% for x in inputs.n %}{{ x }}{% endfor %}\n"),
+        (
+            "main.yaml",
+            "inputs:\n  n: { type: integer, default: 2 }\nsteps:\n  a:\n    prompt: \"{% include 'part.md' %}\"\n",
+        ),
+        (
+            "part.md",
+            "{{ local | default(1) }}\n{% for x in inputs.n %}{{ x }}{% endfor %}\n",
+        ),
     ]);
     assert_eq!(
         found(dir.path()),
-        vec![at("part.md", 2, 13, "`{% for %}` needs an array, but `inputs.n` is an integer")]
+        vec![at(
+            "part.md",
+            2,
+            13,
+            "`{% for %}` needs an array, but `inputs.n` is an integer"
+        )]
     );
 }
 
@@ -133,7 +187,10 @@ fn a_cycle_between_files_names_the_chain() {
     let main = dir.path().join("main.yaml").display().to_string();
     let found = found(dir.path());
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].0.as_str(), found[0].1, found[0].2), ("sub/fmt.yaml", 3, 11));
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2),
+        ("sub/fmt.yaml", 3, 11)
+    );
     assert_eq!(
         found[0].3,
         format!(
@@ -160,9 +217,24 @@ fn with_must_fit_the_called_workflows_inputs() {
     assert_eq!(
         found(dir.path()),
         vec![
-            at("main.yaml", 6, 11, "step `lint` does not give `./lint.yaml` its required input `target`"),
-            at("main.yaml", 8, 7, "`./lint.yaml` has no input `targt`; did you mean `target`?"),
-            at("main.yaml", 9, 14, "input `level` of `./lint.yaml` is enum, and `3` is not"),
+            at(
+                "main.yaml",
+                6,
+                11,
+                "step `lint` does not give `./lint.yaml` its required input `target`"
+            ),
+            at(
+                "main.yaml",
+                8,
+                7,
+                "`./lint.yaml` has no input `targt`; did you mean `target`?"
+            ),
+            at(
+                "main.yaml",
+                9,
+                14,
+                "input `level` of `./lint.yaml` is enum, and `3` is not"
+            ),
         ]
     );
 }
@@ -181,22 +253,45 @@ fn a_with_template_is_typed_against_the_input() {
     ]);
     assert_eq!(
         found(dir.path()),
-        vec![at("main.yaml", 8, 14, "input `count` of `./lint.yaml` is a string, and this gives an integer")]
+        vec![at(
+            "main.yaml",
+            8,
+            14,
+            "input `count` of `./lint.yaml` is a string, and this gives an integer"
+        )]
     );
 }
 
 #[test]
 fn keys_that_belong_to_turns_do_not_go_on_a_step_that_uses_a_workflow() {
     let dir = tree(&[
-        ("main.yaml", "steps:\n  lint:\n    uses: ./lint.yaml\n    prompt: hi\n    sandbox: workspace-write\n  plain:\n    prompt: P\n    with: { a: 1 }\n"),
+        (
+            "main.yaml",
+            "steps:\n  lint:\n    uses: ./lint.yaml\n    prompt: hi\n    sandbox: workspace-write\n  plain:\n    prompt: P\n    with: { a: 1 }\n",
+        ),
         ("lint.yaml", "steps:\n  check: { prompt: C }\n"),
     ]);
     assert_eq!(
         found(dir.path()),
         vec![
-            at("main.yaml", 4, 5, "`prompt` does not apply to a step with `uses`"),
-            at("main.yaml", 5, 5, "`sandbox` does not apply to a step with `uses`"),
-            at("main.yaml", 8, 5, "`with` only applies to a step with `uses`"),
+            at(
+                "main.yaml",
+                4,
+                5,
+                "`prompt` does not apply to a step with `uses`"
+            ),
+            at(
+                "main.yaml",
+                5,
+                5,
+                "`sandbox` does not apply to a step with `uses`"
+            ),
+            at(
+                "main.yaml",
+                8,
+                5,
+                "`with` only applies to a step with `uses`"
+            ),
         ]
     );
 }
@@ -204,19 +299,37 @@ fn keys_that_belong_to_turns_do_not_go_on_a_step_that_uses_a_workflow() {
 #[test]
 fn a_called_workflows_own_problems_are_reported_in_it() {
     let dir = tree(&[
-        ("main.yaml", "steps:\n  lint:\n    uses: ./lint.yaml\n  after:\n    prompt: \"{{ steps.lint.output.verdikt }}\"\n"),
-        ("lint.yaml", "steps:\n  check:\n    promt: C\n    prompt: C\noutputs:\n  verdict: \"{{ steps.check.output }}\"\n"),
+        (
+            "main.yaml",
+            "steps:\n  lint:\n    uses: ./lint.yaml\n  after:\n    prompt: \"{{ steps.lint.output.verdikt }}\"\n",
+        ),
+        (
+            "lint.yaml",
+            "steps:\n  check:\n    promt: C\n    prompt: C\noutputs:\n  verdict: \"{{ steps.check.output }}\"\n",
+        ),
     ]);
     assert_eq!(
         found(dir.path()),
-        vec![
-            at("lint.yaml", 3, 5, "unknown key `promt`; did you mean `prompt`?"),
-        ]
+        vec![at(
+            "lint.yaml",
+            3,
+            5,
+            "unknown key `promt`; did you mean `prompt`?"
+        ),]
     );
-    std::fs::write(dir.path().join("lint.yaml"), "steps:\n  check:\n    prompt: C\noutputs:\n  verdict: \"{{ steps.check.output }}\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("lint.yaml"),
+        "steps:\n  check:\n    prompt: C\noutputs:\n  verdict: \"{{ steps.check.output }}\"\n",
+    )
+    .unwrap();
     assert_eq!(
         found(dir.path()),
-        vec![at("main.yaml", 5, 17, "`steps.lint.output` has no property `verdikt`; did you mean `verdict`?")]
+        vec![at(
+            "main.yaml",
+            5,
+            17,
+            "`steps.lint.output` has no property `verdikt`; did you mean `verdict`?"
+        )]
     );
 }
 
@@ -231,8 +344,14 @@ fn merge_keys_and_x_keys_reuse_settings_and_keep_positions() {
         vec![at("main.yaml", 3, 12, "invalid duration `10 minutes`")],
         "the merged key is reported where the anchor writes it, once per step that merges it"
     );
-    let dir = tree(&[("main.yaml", "x-turn: &turn { sandbox: read-only }\nxturn: 1\nsteps:\n  a:\n    <<: *turn\n    prompt: A\n")]);
-    assert_eq!(found(dir.path()), vec![at("main.yaml", 2, 1, "unknown key `xturn`")]);
+    let dir = tree(&[(
+        "main.yaml",
+        "x-turn: &turn { sandbox: read-only }\nxturn: 1\nsteps:\n  a:\n    <<: *turn\n    prompt: A\n",
+    )]);
+    assert_eq!(
+        found(dir.path()),
+        vec![at("main.yaml", 2, 1, "unknown key `xturn`")]
+    );
 }
 
 #[test]
@@ -244,12 +363,42 @@ fn codex_config_is_checked_for_shape() {
     assert_eq!(
         found(dir.path()),
         vec![
-            at("main.yaml", 5, 7, "unknown codex config key `web_serch`; did you mean `web_search`?"),
-            at("main.yaml", 6, 19, "invalid `config.web_search` \"sometimes\""),
-            at("main.yaml", 7, 28, "`config.tools.web_search` must be a boolean or a mapping, found an integer"),
-            at("main.yaml", 9, 17, "unknown key `comand` in `config.mcp_servers.docs`; did you mean `command`?"),
-            at("main.yaml", 10, 14, "mcp server `config.mcp_servers.api` has neither `command` nor `url`"),
-            at("main.yaml", 11, 36, "`config.features.web_search_request` must be a boolean or a mapping, found a string"),
+            at(
+                "main.yaml",
+                5,
+                7,
+                "unknown codex config key `web_serch`; did you mean `web_search`?"
+            ),
+            at(
+                "main.yaml",
+                6,
+                19,
+                "invalid `config.web_search` \"sometimes\""
+            ),
+            at(
+                "main.yaml",
+                7,
+                28,
+                "`config.tools.web_search` must be a boolean or a mapping, found an integer"
+            ),
+            at(
+                "main.yaml",
+                9,
+                17,
+                "unknown key `comand` in `config.mcp_servers.docs`; did you mean `command`?"
+            ),
+            at(
+                "main.yaml",
+                10,
+                14,
+                "mcp server `config.mcp_servers.api` has neither `command` nor `url`"
+            ),
+            at(
+                "main.yaml",
+                11,
+                36,
+                "`config.features.web_search_request` must be a boolean or a mapping, found a string"
+            ),
             at("main.yaml", 12, 7, "`config` cannot set `approval_policy`"),
         ]
     );
@@ -264,9 +413,19 @@ fn agent_settings_go_where_they_apply() {
     assert_eq!(
         found(dir.path()),
         vec![
-            at("main.yaml", 6, 29, "`developer_instructions` of a step on a named thread"),
+            at(
+                "main.yaml",
+                6,
+                29,
+                "`developer_instructions` of a step on a named thread"
+            ),
             at("main.yaml", 7, 13, "`config` of a step on a named thread"),
-            at("main.yaml", 10, 14, "`network: true` applies to the `workspace-write` sandbox, and step `b` runs `read-only`"),
+            at(
+                "main.yaml",
+                10,
+                14,
+                "`network: true` applies to the `workspace-write` sandbox, and step `b` runs `read-only`"
+            ),
         ]
     );
 }
@@ -281,8 +440,18 @@ fn joins_pools_and_policy_templates() {
         found(dir.path()),
         vec![
             at("main.yaml", 3, 26, "`none` must be at least 1, found 0"),
-            at("main.yaml", 6, 14, "`steps` is read before any step runs: a `model` or `effort` template reads `inputs`, `env`, `workflow` and `run`"),
-            at("main.yaml", 10, 11, "unknown pool `haevy`; did you mean `heavy`?"),
+            at(
+                "main.yaml",
+                6,
+                14,
+                "`steps` is read before any step runs: a `model` or `effort` template reads `inputs`, `env`, `workflow` and `run`"
+            ),
+            at(
+                "main.yaml",
+                10,
+                11,
+                "unknown pool `haevy`; did you mean `heavy`?"
+            ),
             at("main.yaml", 11, 11, "invalid join `always`"),
         ]
     );
@@ -296,19 +465,35 @@ fn an_effort_template_must_give_efforts() {
     )]);
     assert_eq!(
         found(dir.path()),
-        vec![at("main.yaml", 5, 11, "`effort` may render to `huge`, which is not an effort")]
+        vec![at(
+            "main.yaml",
+            5,
+            11,
+            "`effort` may render to `huge`, which is not an effort"
+        )]
     );
 }
 
 #[test]
 fn a_pool_shared_with_a_called_workflow_has_one_size() {
     let dir = tree(&[
-        ("main.yaml", "pools: { heavy: 2 }\nsteps:\n  lint:\n    uses: ./lint.yaml\n"),
-        ("lint.yaml", "pools: { heavy: 3 }\nsteps:\n  check: { prompt: C, pool: heavy }\n"),
+        (
+            "main.yaml",
+            "pools: { heavy: 2 }\nsteps:\n  lint:\n    uses: ./lint.yaml\n",
+        ),
+        (
+            "lint.yaml",
+            "pools: { heavy: 3 }\nsteps:\n  check: { prompt: C, pool: heavy }\n",
+        ),
     ]);
     assert_eq!(
         found(dir.path()),
-        vec![at("main.yaml", 1, 10, "pool `heavy` holds 2 here and 3 in `./lint.yaml`")]
+        vec![at(
+            "main.yaml",
+            1,
+            10,
+            "pool `heavy` holds 2 here and 3 in `./lint.yaml`"
+        )]
     );
 }
 
@@ -320,7 +505,10 @@ fn the_plan_shows_what_composes() {
             "inputs:\n  model: { type: string, default: m }\npools: { heavy: 1 }\nsteps:\n  survey:\n    prompt_file: prompts/survey.md\n    model: \"{{ inputs.model }}\"\n    developer_instructions: |\n      Survey only.\n      Never edit.\n    config: { web_search: live }\n    pool: heavy\n  lint:\n    uses: ./lint.yaml\n    with: { target: \"{{ steps.survey.output }}\" }\n  notify:\n    needs: [lint]\n    join: all_done\n    sandbox: workspace-write\n    network: true\n    prompt: N\n",
         ),
         ("prompts/survey.md", "Survey."),
-        ("lint.yaml", "inputs:\n  target: { type: string }\nsteps:\n  check: { prompt: \"C {{ inputs.target }}\" }\noutputs:\n  ok: \"{{ steps.check.output }}\"\n"),
+        (
+            "lint.yaml",
+            "inputs:\n  target: { type: string }\nsteps:\n  check: { prompt: \"C {{ inputs.target }}\" }\noutputs:\n  ok: \"{{ steps.check.output }}\"\n",
+        ),
     ]);
     let (workflow, plan) = load(dir.path().join("main.yaml")).unwrap();
     assert_eq!(
@@ -366,7 +554,13 @@ critical path (*): survey → lint/check → lint → notify
     assert_eq!(json["steps"][1]["uses"], "./lint.yaml");
     assert_eq!(json["steps"][2]["part_of"], "lint");
     assert_eq!(json["steps"][3]["join"], "all_done");
-    assert_eq!(json["steps"][0]["policies"]["config"], serde_json::json!({"web_search": "live"}));
+    assert_eq!(
+        json["steps"][0]["policies"]["config"],
+        serde_json::json!({"web_search": "live"})
+    );
     let mermaid = render(&plan, &workflow, Format::Mermaid);
-    assert!(mermaid.contains("step_lint__check[\"lint/check<br/>fresh\"]"), "{mermaid}");
+    assert!(
+        mermaid.contains("step_lint__check[\"lint/check<br/>fresh\"]"),
+        "{mermaid}"
+    );
 }

@@ -53,6 +53,7 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
             record: args.record.clone(),
             replay: cassette,
             mode: args.replay_mode,
+            redact: Vec::new(),
         },
     };
     session::execute(session, out, err)

@@ -63,7 +63,16 @@ pub(super) fn execute(
     let reaper = crate::reaper::install_for_command();
     let (spec, seed) = (session.spec, session.seed);
     let mut config = codex_config(session.agent);
-    let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
+    let mut tape_setup = session.tape;
+    if let Some(dir) = &spec.run_dir {
+        let dir = dir.display().to_string();
+        config.env.push(("WEFT_RUN_DIR".into(), dir.clone()));
+        tape_setup.redact = vec![
+            (dir, "<run.dir>".into()),
+            (spec.run_id.clone(), "<run.id>".into()),
+        ];
+    }
+    let tape = runtime.block_on(Tape::start(tape_setup, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
     let run = run(config, &hint, spec, seed, &mut reporter, err.clone());

@@ -52,6 +52,9 @@ pub struct TapeSetup {
     /// The cassette of `--replay`, already read.
     pub replay: Option<Cassette>,
     pub mode: ReplayMode,
+    /// Texts of this run to record (and compare) as names (`<run.dir>`, `<run.id>`), so
+    /// that a prompt reading `run.dir` replays in another run.
+    pub redact: Vec<(String, String)>,
 }
 
 /// A running record or replay, from before the run to after it.
@@ -76,13 +79,18 @@ impl Tape {
     /// Starts the local provider for `--record` or `--replay` (none without them) and
     /// points `config` at it. Errors are for the user, before the run starts.
     pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, Error> {
-        if let Some(path) = setup.record {
-            return Self::record(path, config).await.map(Some);
+        let tape = if let Some(path) = setup.record {
+            Some(Self::record(path, config).await?)
+        } else {
+            match setup.replay {
+                Some(cassette) => Some(Self::replay(cassette, setup.mode, config).await?),
+                None => None,
+            }
+        };
+        if let Some(tape) = &tape {
+            tape.server.redact(setup.redact);
         }
-        match setup.replay {
-            Some(cassette) => Self::replay(cassette, setup.mode, config).await.map(Some),
-            None => Ok(None),
-        }
+        Ok(tape)
     }
 
     async fn record(path: PathBuf, config: &mut CodexConfig) -> Result<Tape, Error> {

@@ -107,7 +107,7 @@ pub fn lower_prompt_file(
     out: &mut Diagnostics,
 ) -> Option<PromptFile> {
     let full = cx.base_dir.join(&path.value);
-    match std::fs::read_to_string(&full) {
+    match read_regular(&full) {
         Ok(text) => Some(PromptFile {
             source: Arc::new(SourceFile::new(shown(cx.base_dir, &path.value), text)),
             path,
@@ -130,6 +130,22 @@ pub fn lower_prompt_file(
             None
         }
     }
+}
+
+/// The most a file a workflow reads (a prompt file, a called workflow) may hold.
+const MAX_FILE: u64 = 4 << 20;
+
+/// Reads a regular file of at most 4 MiB as text: never a device, a pipe or a directory,
+/// which could block or never end.
+pub fn read_regular(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::other("larger than 4 MiB"));
+    }
+    std::fs::read_to_string(path)
 }
 
 /// How a file next to the workflow is named in messages: its path from where weft runs.

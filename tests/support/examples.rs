@@ -37,8 +37,8 @@ pub struct Example {
     pub model: fn(&MockRequest) -> MockReply,
 }
 
-/// The four examples.
-pub const EXAMPLES: [Example; 4] = [
+/// The five examples.
+pub const EXAMPLES: [Example; 5] = [
     Example {
         name: "hello",
         workspace: "fixtures/geometry",
@@ -62,6 +62,12 @@ pub const EXAMPLES: [Example; 4] = [
         workspace: "fixtures/triage",
         inputs: &[("log", "test.log")],
         model: triage,
+    },
+    Example {
+        name: "audit-crate",
+        workspace: "fixtures/geometry",
+        inputs: &[],
+        model: audit,
     },
 ];
 
@@ -342,4 +348,56 @@ fn triage(request: &MockRequest) -> MockReply {
         ],
         "suggested_fix": "In Cache::get, expire at the ttl: `if now.duration_since(*inserted) >= self.ttl { return None; }`"
     }))
+}
+
+/// `audit-crate` and its part `parts/verify.yaml`: survey, test, summary, notes, report.
+fn audit(request: &MockRequest) -> MockReply {
+    let text = prompt(request);
+    let calls = calls_so_far(request);
+    if text.starts_with("List the public items") {
+        return match calls {
+            0 => MockReply::command("cat src/lib.rs src/shapes.rs"),
+            _ => MockReply::Json(json!({"items": [
+                {"name": "Shape", "kind": "trait", "documented": true},
+                {"name": "total_area", "kind": "fn", "documented": true},
+                {"name": "Point", "kind": "struct", "documented": true},
+                {"name": "Circle", "kind": "struct", "documented": true},
+                {"name": "Rect", "kind": "struct", "documented": true}
+            ]})),
+        };
+    }
+    if text.starts_with("Run `cargo test") {
+        return match calls {
+            0 => MockReply::command("cargo test '' 2>&1 | grep 'test result'"),
+            _ => MockReply::Json(json!({"passed": 4, "failed": 0})),
+        };
+    }
+    if text.starts_with("In one sentence") {
+        return MockReply::text(
+            "Yes: all 4 tests pass and every one of the 5 public items is documented.",
+        );
+    }
+    if text.starts_with("Write these findings") {
+        return match calls {
+            0 => MockReply::command(
+                "cat > \"$WEFT_RUN_DIR/findings.md\" <<'EOF'\n\
+                 F1. `Shape` (trait): documented (src/shapes.rs:6)\n\
+                 F2. `total_area` (fn): documented (src/shapes.rs:14)\n\
+                 F3. `Point` (struct): documented (src/shapes.rs:20)\n\
+                 F4. `Circle` (struct): documented (src/shapes.rs:39)\n\
+                 F5. `Rect` (struct): documented (src/shapes.rs:63)\n\
+                 F6. verification: 4 tests passed, 0 failed\n\
+                 EOF",
+            ),
+            _ => MockReply::text("Wrote 6 findings to findings.md in the run's directory."),
+        };
+    }
+    match calls {
+        0 => MockReply::command("cat \"$WEFT_RUN_DIR/findings.md\""),
+        _ => MockReply::text(
+            "Ready to release: the five public items (`Shape`, `total_area`, `Point`, `Circle`, \
+             `Rect`) are all documented (src/shapes.rs:6-63), and all 4 tests pass. \
+             Nothing blocks the release.",
+        ),
+    }
 }
