@@ -271,10 +271,16 @@ async fn weft_test_passes_on_the_shipped_examples() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in ["hello", "review-diff", "split-module", "triage-failure"] {
+    for name in [
+        "audit-crate",
+        "hello",
+        "review-diff",
+        "split-module",
+        "triage-failure",
+    ] {
         assert!(stdout.contains(&format!("PASS {name} (")), "{stdout}");
     }
-    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("5 passed, 0 failed\n"), "{stdout}");
     assert!(env.mock.requests().is_empty());
 }
 
