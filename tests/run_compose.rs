@@ -110,6 +110,12 @@ async fn a_sub_workflow_runs_as_part_of_the_run_and_gives_its_outputs() {
         json!(total),
         "the call is not counted twice"
     );
+    let table = stderr(&out);
+    let total_line = table
+        .lines()
+        .find(|l| l.starts_with("total"))
+        .unwrap_or_default();
+    assert!(total_line.ends_with(&format!(" {total}")), "{table}");
     assert_eq!(
         steps["lint"]["usage"]["total_tokens"],
         json!(

@@ -356,3 +356,36 @@ async fn templates_read_the_runs_own_directory() {
     assert_eq!(report.status, Status::Succeeded);
     assert_eq!(prompts(&fake), vec!["write to /runs/run-1/files"]);
 }
+
+#[test]
+fn a_call_and_its_parts_run_again_together_on_resume() {
+    let mut call = StepSpec::new("lint", "");
+    call.upstream = vec![0];
+    let mut check = StepSpec::new("lint/check", "C");
+    check.parent = Some(1);
+    let mut fix = StepSpec::new("lint/fix", "F");
+    fix.parent = Some(1);
+    fix.upstream = vec![2];
+    let mut after = StepSpec::new("after", "A");
+    after.upstream = vec![1];
+    let s = spec(vec![StepSpec::new("first", "1"), call, check, fix, after]);
+    let all = names(&["first", "lint", "lint/check", "lint/fix", "after"]);
+    assert_eq!(
+        super::kept_steps(&s, &all, &names(&["lint/fix"])),
+        names(&["first", "lint/check"]),
+        "a part changed: its caller and what follows run again, its earlier sibling is kept"
+    );
+    assert_eq!(
+        super::kept_steps(&s, &all, &names(&["first"])),
+        names(&[]),
+        "the caller's inputs may differ: its parts run again"
+    );
+    assert_eq!(
+        super::kept_steps(&s, &all, &names(&["lint"])),
+        names(&["first"]),
+    );
+}
+
+fn names(ids: &[&str]) -> std::collections::BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}

@@ -159,32 +159,6 @@ mod tests {
     }
 
     #[test]
-    fn a_call_and_its_parts_run_again_together() {
-        let mut call = StepSpec::new("lint", "");
-        call.upstream = vec![0];
-        let mut check = StepSpec::new("lint/check", "C");
-        check.parent = Some(1);
-        let mut fix = StepSpec::new("lint/fix", "F");
-        fix.parent = Some(1);
-        fix.upstream = vec![2];
-        let mut after = StepSpec::new("after", "A");
-        after.upstream = vec![1];
-        let s = spec(vec![StepSpec::new("first", "1"), call, check, fix, after]);
-        let all = set(&["first", "lint", "lint/check", "lint/fix", "after"]);
-        assert_eq!(
-            kept_steps(&s, &all, &set(&["lint/fix"])),
-            set(&["first", "lint/check"]),
-            "a part changed: its caller and what follows run again, its earlier sibling is kept"
-        );
-        assert_eq!(
-            kept_steps(&s, &all, &set(&["first"])),
-            set(&[]),
-            "the caller's inputs may differ: its parts run again"
-        );
-        assert_eq!(kept_steps(&s, &all, &set(&["lint"])), set(&["first"]),);
-    }
-
-    #[test]
     fn fingerprints_change_with_what_the_step_does_only() {
         let s = chain();
         let before = fingerprint(&s, 1);
