@@ -157,7 +157,7 @@ impl Agent for CodexAgent {
         let options = TurnOptions {
             output_schema: turn.output_schema.clone(),
             approval_policy: Some(turn.approval.into()),
-            sandbox_policy: Some(sandbox_policy(&turn)),
+            sandbox_policy: Some(super::policy::sandbox_policy(&turn)),
             model: turn.model.clone(),
             effort: turn.effort.map(Into::into),
             cwd: Some(turn.cwd.clone()),
@@ -175,24 +175,6 @@ impl Agent for CodexAgent {
         self.active_turns.end(&turn.thread_id);
         self.approvals.unregister(&turn.thread_id);
         outcome
-    }
-}
-
-/// The turn's sandbox: its mode, with network access and the extra writable roots for
-/// `workspace-write`.
-fn sandbox_policy(turn: &TurnSpec) -> client::SandboxPolicy {
-    match client::SandboxMode::from(turn.sandbox).to_policy() {
-        client::SandboxPolicy::WorkspaceWrite {
-            exclude_tmpdir_env_var,
-            exclude_slash_tmp,
-            ..
-        } => client::SandboxPolicy::WorkspaceWrite {
-            writable_roots: turn.writable_roots.clone(),
-            network_access: turn.network,
-            exclude_tmpdir_env_var,
-            exclude_slash_tmp,
-        },
-        other => other,
     }
 }
 

@@ -18,7 +18,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use super::edges::{Edges, ancestors, check_cycles, topo_order};
-use super::flat::{Flat, PlanScope};
+use super::flat::{Flat, PlanScope, add_calls};
 use super::policies::Policies;
 use crate::vocab::Join;
 use crate::workflow::refs::step_references;
@@ -186,39 +186,6 @@ impl Plan {
         out.sort_unstable();
         out.dedup();
         out
-    }
-}
-
-/// A step that `uses` a workflow waits for that workflow's steps (`Part`), and the
-/// steps of it that wait for no other of its steps wait for what the calling step waits
-/// for (`Inherited`); outer calls first, so that nested ones inherit in turn.
-fn add_calls(flat: &Flat, edges: &mut Edges) {
-    for (scope, s) in flat.scopes.iter().enumerate() {
-        let Some(call) = s.call else { continue };
-        let span = flat
-            .step(call)
-            .call
-            .as_ref()
-            .map_or(flat.step(call).id.span, |c| c.uses.span);
-        let waits: Vec<usize> = edges
-            .0
-            .iter()
-            .filter(|((_, to), (kind, _))| *to == call && *kind != EdgeKind::Part)
-            .map(|((from, _), _)| *from)
-            .collect();
-        let members: Vec<usize> = flat.members(scope).collect();
-        for &child in &members {
-            edges.add(child, call, EdgeKind::Part, span);
-            let first = !edges
-                .0
-                .keys()
-                .any(|(from, to)| *to == child && members.contains(from));
-            if first {
-                for &w in &waits {
-                    edges.add(w, child, EdgeKind::Inherited, span);
-                }
-            }
-        }
     }
 }
 

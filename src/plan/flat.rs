@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::build::EdgeKind;
+use super::edges::Edges;
 use crate::workflow::{Step, Workflow};
 
 /// One workflow file of a run: the run's own (scope 0), or one a step calls.
@@ -91,5 +93,38 @@ impl Flat {
     /// The steps of scope `scope`, by flat index.
     pub fn members(&self, scope: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.steps.len()).filter(move |&i| self.steps[i].scope == scope)
+    }
+}
+
+/// A step that `uses` a workflow waits for that workflow's steps (`Part`), and the
+/// steps of it that wait for no other of its steps wait for what the calling step waits
+/// for (`Inherited`); outer calls first, so that nested ones inherit in turn.
+pub(super) fn add_calls(flat: &Flat, edges: &mut Edges) {
+    for (scope, s) in flat.scopes.iter().enumerate() {
+        let Some(call) = s.call else { continue };
+        let span = flat
+            .step(call)
+            .call
+            .as_ref()
+            .map_or(flat.step(call).id.span, |c| c.uses.span);
+        let waits: Vec<usize> = edges
+            .0
+            .iter()
+            .filter(|((_, to), (kind, _))| *to == call && *kind != EdgeKind::Part)
+            .map(|((from, _), _)| *from)
+            .collect();
+        let members: Vec<usize> = flat.members(scope).collect();
+        for &child in &members {
+            edges.add(child, call, EdgeKind::Part, span);
+            let first = !edges
+                .0
+                .keys()
+                .any(|(from, to)| *to == child && members.contains(from));
+            if first {
+                for &w in &waits {
+                    edges.add(w, child, EdgeKind::Inherited, span);
+                }
+            }
+        }
     }
 }

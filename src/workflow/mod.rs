@@ -19,6 +19,8 @@ pub mod parse;
 mod raw;
 pub mod refs;
 pub mod schema;
+mod schema_file;
+mod schema_messages;
 pub mod source;
 pub mod spanned;
 pub mod templates;
