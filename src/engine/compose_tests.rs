@@ -298,6 +298,26 @@ async fn a_failed_part_fails_the_call_and_a_resume_keeps_what_succeeded() {
 }
 
 #[tokio::test]
+async fn a_call_that_may_fail_excuses_the_failure_of_its_parts() {
+    let mut failing = calling(json!("x"));
+    failing.steps[3].prompt = "bad".into();
+    failing.steps[1].continue_on_error = true;
+    failing.steps[4].prompt = "after {{ steps.lint.status }}".into();
+    failing.fail_fast = true;
+    let fake = agent();
+    let report = run(&fake, failing).await;
+    assert_eq!(status(&report, "lint/fix"), Status::Failed);
+    assert_eq!(status(&report, "lint"), Status::Failed);
+    assert_eq!(
+        status(&report, "after"),
+        Status::Succeeded,
+        "no fail-fast halt"
+    );
+    assert_eq!(report.status, Status::Succeeded);
+    assert!(prompts(&fake).contains(&"after failed".to_string()));
+}
+
+#[tokio::test]
 async fn a_skipped_call_skips_its_parts() {
     let mut skipped = calling(json!("x"));
     skipped.steps[1].if_expr = Some("false".into());

@@ -384,10 +384,17 @@ impl<'s> Scheduler<'s> {
         }
     }
 
+    /// With `--fail-fast`, a failure nothing excuses halts the run: not the step's own
+    /// `continue_on_error`, nor that of a step calling the workflow it is in.
     fn after_failure(&mut self, i: usize) {
-        let step = &self.spec.steps[i];
-        if self.spec.fail_fast && !step.continue_on_error && self.halt.is_none() {
-            self.halt = Some(Halt::FailFast(step.id.clone()));
+        let mut excused = false;
+        let mut at = Some(i);
+        while let Some(s) = at {
+            excused |= self.spec.steps[s].continue_on_error;
+            at = self.spec.steps[s].parent;
+        }
+        if self.spec.fail_fast && !excused && self.halt.is_none() {
+            self.halt = Some(Halt::FailFast(self.spec.steps[i].id.clone()));
         }
     }
 

@@ -21,15 +21,14 @@ pub enum Format {
     Json,
 }
 
-/// Render `plan` of `workflow` in `format`.
-pub fn render(plan: &Plan, workflow: &Workflow, format: Format) -> String {
+/// Render `plan` of `workflow` in `format` (the plan holds the workflow's steps, and
+/// those of the workflows it calls).
+pub fn render(plan: &Plan, _workflow: &Workflow, format: Format) -> String {
     match format {
-        Format::Text => text(plan, workflow),
+        Format::Text => text(plan),
         Format::Mermaid => mermaid(plan),
         Format::Dot => dot(plan),
-        Format::Json => {
-            serde_json::to_string_pretty(&to_json(plan, workflow)).unwrap_or_default() + "\n"
-        }
+        Format::Json => serde_json::to_string_pretty(&to_json(plan)).unwrap_or_default() + "\n",
     }
 }
 
@@ -93,7 +92,7 @@ fn approvals_text(step: &PlannedStep) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn text(plan: &Plan, workflow: &Workflow) -> String {
+fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -106,11 +105,10 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
     if !pools.is_empty() {
         let _ = writeln!(out, "pools: {pools}");
     }
-    let _ = workflow;
     for (n, level) in plan.levels.iter().enumerate() {
         let _ = writeln!(out, "\nlevel {}", n + 1);
         for &i in level {
-            step_text(&mut out, plan, workflow, i);
+            step_text(&mut out, plan, i);
         }
     }
     let path: Vec<&str> = plan
@@ -164,8 +162,7 @@ fn first_line(text: &str) -> String {
     }
 }
 
-fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
-    let _ = workflow;
+fn step_text(out: &mut String, plan: &Plan, i: usize) {
     let planned = &plan.steps[i];
     let step = plan.step_def(i);
     let mark = if planned.critical { " *" } else { "" };
@@ -320,8 +317,7 @@ fn dot(plan: &Plan) -> String {
     out
 }
 
-fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
-    let _ = workflow;
+fn to_json(plan: &Plan) -> Value {
     let id = |i: &usize| plan.steps[*i].id.clone();
     let steps: Vec<Value> = plan
         .steps

@@ -27,22 +27,18 @@ use crate::workflow::{
 };
 
 /// Type-check and render-check every template of `workflow` (and of the workflows its
-/// steps call) in the environment the engine renders with, its template files loaded;
-/// also lint output schemas for OpenAI's strict mode.
-pub fn check(workflow: &Workflow, env: &Environment<'static>) -> Diagnostics {
+/// steps call) in the environment the engine renders with: weft's template environment
+/// (what `env`, the renderer's, is) with each file's template files loaded; also lint
+/// output schemas for OpenAI's strict mode.
+pub fn check(workflow: &Workflow, _env: &Environment<'static>) -> Diagnostics {
     let mut seen = BTreeSet::new();
-    let mut out = check_file(workflow, env, &mut seen);
+    let mut out = check_file(workflow, &mut seen);
     out.sort();
     out
 }
 
 /// [`check`] of one file, then of each file it calls that `seen` does not hold yet.
-fn check_file(
-    workflow: &Workflow,
-    env: &Environment<'static>,
-    seen: &mut BTreeSet<std::path::PathBuf>,
-) -> Diagnostics {
-    let _ = env;
+fn check_file(workflow: &Workflow, seen: &mut BTreeSet<std::path::PathBuf>) -> Diagnostics {
     let files = environment_with(Arc::new(workflow.templates.source()));
     let catalog = Catalog::new(&files).with_files(&workflow.templates);
     let globals = Globals::new(workflow);
@@ -74,7 +70,7 @@ fn check_file(
         .filter_map(|s| s.call.as_ref()?.workflow.clone())
     {
         if seen.insert(callee.path.clone()) {
-            out.extend(check_file(&callee, env, seen).in_file(&callee.source).0);
+            out.extend(check_file(&callee, seen).in_file(&callee.source).0);
         }
     }
     out

@@ -41,7 +41,12 @@ impl Scheduler<'_> {
                 _ => None,
             })
             .collect();
-        let status = run_status(&done, self.halt.as_ref(), self.fatal.is_some());
+        let own_steps: Vec<(&StepSpec, &StepRecord)> = done
+            .iter()
+            .filter(|(spec, _)| spec.parent.is_none())
+            .copied()
+            .collect();
+        let status = run_status(&own_steps, self.halt.as_ref(), self.fatal.is_some());
         let own: Vec<StepRecord> = done
             .iter()
             .filter(|(spec, _)| spec.call.is_none())
