@@ -178,6 +178,26 @@ fn what_an_included_template_reads_is_checked_and_typed_in_its_file() {
 }
 
 #[test]
+fn a_render_error_inside_an_included_template_points_into_it() {
+    let dir = tree(&[
+        (
+            "main.yaml",
+            "inputs:\n  n: { type: integer, default: 2 }\nsteps:\n  a:\n    prompt: \"{% include 'part.md' %}\"\n",
+        ),
+        ("part.md", "Intro\n{{ inputs.n + ' files' }}\n"),
+    ]);
+    assert_eq!(
+        found(dir.path()),
+        vec![at(
+            "part.md",
+            2,
+            4,
+            "`prompt` of step `a` fails to render: tried to use + operator on unsupported types number and string"
+        )]
+    );
+}
+
+#[test]
 fn a_cycle_between_files_names_the_chain() {
     let dir = tree(&[
         ("main.yaml", "steps:\n  lint:\n    uses: ./lint.yaml\n"),

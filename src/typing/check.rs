@@ -357,11 +357,18 @@ impl Run<'_> {
             .template
             .as_ref()
             .and_then(|name| self.workflow.templates.get(name));
-        let span = match included {
-            Some(_) => crate::workflow::Span::new(finding.range.start, finding.range.end),
-            None => map.span(finding.range),
+        let (span, message) = match (included, &finding.template) {
+            (Some(_), _) => (
+                crate::workflow::Span::new(finding.range.start, finding.range.end),
+                finding.message,
+            ),
+            (None, Some(name)) => (
+                map.span(0..usize::MAX),
+                format!("{} (in `{name}`)", finding.message),
+            ),
+            (None, None) => (map.span(finding.range), finding.message),
         };
-        let mut d = Diagnostic::new(span, finding.message);
+        let mut d = Diagnostic::new(span, message);
         d.severity = finding.severity;
         d.help = finding.help;
         match included {

@@ -31,6 +31,17 @@ pub fn render(
     result.map_err(|error| finding(&error, text))
 }
 
+/// The error an error of an `{% include %}` wraps (the one in the included template).
+fn innermost(error: &minijinja::Error) -> &minijinja::Error {
+    let mut current = error;
+    while let Some(inner) =
+        std::error::Error::source(current).and_then(|e| e.downcast_ref::<minijinja::Error>())
+    {
+        current = inner;
+    }
+    current
+}
+
 /// The JSON `context` as a template context.
 pub fn jinja(context: &Value) -> JinjaValue {
     JinjaValue::from(Serde(context))
@@ -39,6 +50,7 @@ pub fn jinja(context: &Value) -> JinjaValue {
 /// A render error as a finding: its range in `text` (or in the included template it
 /// happened in) and its detail.
 pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
+    let error = innermost(error);
     let template = error
         .name()
         .filter(|n| !matches!(*n, "<string>" | "<expression>" | "template"))

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::compose::{Call, WithValue};
+use super::compose::{Call, WithValue, read_regular};
 use super::diagnostic::{Diagnostic, Diagnostics, suggest};
 use super::load::check_in;
-use super::lower::Context;
+use super::lower::{Context, lower_io};
 use super::model::Workflow;
 use super::spanned::{Entries, Spanned};
 
@@ -78,6 +78,19 @@ impl Calls {
                     .0,
             );
             return done.clone();
+        }
+        if let Err(error) = read_regular(&path) {
+            out.push(
+                Diagnostic::new(
+                    uses.span,
+                    format!("cannot read `{}`: {}", uses.value, lower_io(&error)),
+                )
+                .with_help(format!(
+                    "`uses` names a workflow file, relative to this one; looked for `{}`",
+                    path.display()
+                )),
+            );
+            return None;
         }
         self.stack
             .borrow_mut()
