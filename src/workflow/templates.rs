@@ -185,6 +185,9 @@ impl Loader<'_> {
 
 /// The constant names a template includes, imports or extends, with their ranges in it.
 pub fn included(template: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    if !template.contains("{%") {
+        return Vec::new();
+    }
     let syntax = crate::template::environment().syntax().clone();
     let Ok(root) = machinery::parse(template, "template", syntax) else {
         return Vec::new();
