@@ -282,12 +282,6 @@ impl Run<'_> {
     /// `iterated`: the site is a `for_each`; its checked type is the element type.
     fn site(&mut self, site: &Site<'_>, iterated: bool) -> Checked {
         let text = site.code.value.as_str();
-        let file = site.file.unwrap_or(&self.workflow.source);
-        let map = || ScalarMap::new(file, site.code.span, text);
-        let located = |d: Diagnostic| match site.file {
-            Some(f) => d.in_file(f),
-            None => d,
-        };
         let mut checker = Checker::new(self.catalog, site.scope, text);
         let mut lone = None;
         let ty = match site.kind {
@@ -316,38 +310,37 @@ impl Run<'_> {
             }
         };
         let clean = !checker.has_errors() && !checker.read_unknown;
-        if !checker.findings.is_empty() {
-            let map = map();
-            for finding in std::mem::take(&mut checker.findings) {
-                let d = self.diagnostic(&map, finding);
-                self.out.push(located(d));
-            }
+        for finding in std::mem::take(&mut checker.findings) {
+            self.report(site, finding);
         }
-        if !clean {
-            return Checked {
-                ty,
-                value: None,
-                lone,
-            };
-        }
+        let value = if clean { self.render(site) } else { None };
+        Checked { ty, value, lone }
+    }
+
+    /// Renders `site` once with sample values; its value, or `None` after reporting why
+    /// it does not render.
+    fn render(&mut self, site: &Site<'_>) -> Option<Value> {
+        let text = site.code.value.as_str();
         match render::render(self.catalog.env(), text, site.kind, site.context) {
-            Ok(value) => Checked {
-                ty,
-                value: Some(value),
-                lone,
-            },
+            Ok(value) => Some(value),
             Err(mut finding) => {
                 finding.message = format!("{} fails to render: {}", site.what, finding.message);
                 finding.help = Some("found by rendering it with sample values: input defaults, and values that fit the upstream output schemas".into());
-                let d = self.diagnostic(&map(), finding);
-                self.out.push(located(d));
-                Checked {
-                    ty,
-                    value: None,
-                    lone,
-                }
+                self.report(site, finding);
+                None
             }
         }
+    }
+
+    /// Reports a finding of `site`, located in the file it is written in.
+    fn report(&mut self, site: &Site<'_>, finding: Finding) {
+        let file = site.file.unwrap_or(&self.workflow.source);
+        let map = ScalarMap::new(file, site.code.span, &site.code.value);
+        let d = self.diagnostic(&map, finding);
+        self.out.push(match site.file {
+            Some(f) => d.in_file(f),
+            None => d,
+        });
     }
 
     /// A finding as a diagnostic: in the site's text (`map`), or in the included

@@ -79,7 +79,18 @@ impl Calls {
             );
             return done.clone();
         }
-        if let Err(error) = read_regular(&path) {
+        self.load_file(uses, &path, key, out)
+    }
+
+    /// Reads and checks a file not loaded yet, remembering it and its problems.
+    fn load_file(
+        &self,
+        uses: &Spanned<String>,
+        path: &Path,
+        key: PathBuf,
+        out: &mut Diagnostics,
+    ) -> Option<Arc<Workflow>> {
+        if let Err(error) = read_regular(path) {
             out.push(
                 Diagnostic::new(
                     uses.span,
@@ -95,7 +106,7 @@ impl Calls {
         self.stack
             .borrow_mut()
             .push((key.clone(), path.display().to_string()));
-        let checked = check_in(&path, self);
+        let checked = check_in(path, self);
         self.stack.borrow_mut().pop();
         let (workflow, problems) = match checked {
             Ok(checked) => {

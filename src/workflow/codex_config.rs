@@ -172,62 +172,68 @@ fn describe(
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let name = unexpected.first().cloned().unwrap_or_default();
             let span = at.entry(&name).map_or(at.span, |(k, _)| k.span);
+            let hint = suggest(&name, allowed.iter().map(String::as_str));
             Diagnostic::new(
                 span,
-                format!(
-                    "unknown key `{name}` in `config.{where_}`{}",
-                    suggest(&name, allowed.iter().map(String::as_str))
-                ),
+                format!("unknown key `{name}` in `config.{where_}`{hint}"),
             )
         }
-        ValidationErrorKind::Enum { options } => {
-            let list: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Diagnostic::new(
-                at.span,
-                format!("invalid `config.{where_}` {}", error.instance()),
-            )
-            .with_help(format!("expected one of {}", list.join(", ")))
-        }
-        ValidationErrorKind::Type { kind } => {
-            let names: Vec<String> = match kind {
-                TypeKind::Single(t) => vec![article(&t.to_string())],
-                TypeKind::Multiple(set) => set.iter().map(|t| article(&t.to_string())).collect(),
-            };
-            Diagnostic::new(
-                at.span,
-                format!(
-                    "`config.{where_}` must be {}, found {}",
-                    names.join(" or "),
-                    at.describe()
-                ),
-            )
-        }
+        ValidationErrorKind::Enum { options } => Diagnostic::new(
+            at.span,
+            format!("invalid `config.{where_}` {}", error.instance()),
+        )
+        .with_help(format!("expected one of {}", quoted(options))),
+        ValidationErrorKind::Type { kind } => Diagnostic::new(
+            at.span,
+            format!(
+                "`config.{where_}` must be {}, found {}",
+                types(kind),
+                at.describe()
+            ),
+        ),
         ValidationErrorKind::AnyOf { .. } if where_.starts_with("mcp_servers") => {
-            let misspelled = match &at.kind {
-                NodeKind::Map(entries) => entries
-                    .iter()
-                    .any(|(k, _)| !allowed.contains(&k.key_text())),
-                _ => false,
-            };
-            if misspelled {
-                return None;
-            }
-            Diagnostic::new(
-                at.span,
-                format!("mcp server `config.{where_}` has neither `command` nor `url`"),
-            )
-            .with_help("a local server has `command` (and `args`), a remote one `url`")
+            return no_transport(&where_, at, &allowed);
         }
         _ => Diagnostic::new(at.span, format!("`config.{where_}`: {error}")),
     };
     Some(d)
+}
+
+/// An MCP server without `command` or `url` (said once: not when a key is misspelled).
+fn no_transport(where_: &str, at: &Node, allowed: &[String]) -> Option<Diagnostic> {
+    let misspelled = match &at.kind {
+        NodeKind::Map(entries) => entries
+            .iter()
+            .any(|(k, _)| !allowed.contains(&k.key_text())),
+        _ => false,
+    };
+    (!misspelled).then(|| {
+        Diagnostic::new(
+            at.span,
+            format!("mcp server `config.{where_}` has neither `command` nor `url`"),
+        )
+        .with_help("a local server has `command` (and `args`), a remote one `url`")
+    })
+}
+
+/// `` `a`, `b` `` of an enum's values.
+fn quoted(options: &Value) -> String {
+    let list: Vec<String> = options
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| format!("`{}`", v.as_str().unwrap_or_default()))
+        .collect();
+    list.join(", ")
+}
+
+/// "a boolean or a mapping".
+fn types(kind: &TypeKind) -> String {
+    let names: Vec<String> = match kind {
+        TypeKind::Single(t) => vec![article(&t.to_string())],
+        TypeKind::Multiple(set) => set.iter().map(|t| article(&t.to_string())).collect(),
+    };
+    names.join(" or ")
 }
 
 fn article(json_type: &str) -> String {

@@ -204,83 +204,43 @@ fn lower_options(
     (options, raw.developer_instructions.map(|d| d.value))
 }
 
-fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Step {
+fn lower_step(
+    id: Spanned<String>,
+    mut raw: RawStep,
+    cx: &Context<'_>,
+    out: &mut Diagnostics,
+) -> Step {
     check_step_kind(&id, &raw, cx, out);
-    let thread = lower_thread(&id, raw.thread, raw.fork, raw.resume, out);
+    check_fan_out_keys(&id, &raw, out);
+    let thread = lower_thread(
+        &id,
+        raw.thread.take(),
+        raw.fork.take(),
+        raw.resume.take(),
+        out,
+    );
     if matches!(thread, ThreadRef::Named(_)) {
-        for (key, span) in [
-            (
-                "developer_instructions",
-                raw.developer_instructions.as_ref().map(|d| d.span),
-            ),
-            ("config", raw.config.as_ref().map(|c| c.span)),
-        ] {
-            if let Some(span) = span {
-                out.push(
-                    Diagnostic::new(span, format!("`{key}` of a step on a named thread"))
-                        .with_help(format!("a thread's `{key}` is fixed when it starts: set it on the thread, under `threads:`")),
-                );
-            }
-        }
+        check_thread_settings(&raw, out);
     }
-    let prompt_file = raw
-        .prompt_file
-        .and_then(|path| lower_prompt_file(&id.value, path, cx, out));
-    let prompt = match (&prompt_file, raw.prompt) {
-        (Some(file), _) => Spanned::new(
-            file.source.text.clone(),
-            super::source::Span::new(0, file.source.text.len()),
-        ),
+    let prompt_file =
+        (raw.prompt_file.take()).and_then(|path| lower_prompt_file(&id.value, path, cx, out));
+    let prompt = match (&prompt_file, raw.prompt.take()) {
+        (Some(file), _) => {
+            let whole = super::source::Span::new(0, file.source.text.len());
+            Spanned::new(file.source.text.clone(), whole)
+        }
         (None, Some(prompt)) => prompt,
         (None, None) => Spanned::new(String::new(), id.span),
     };
-    let call = raw.uses.map(|uses| Call {
+    let call = raw.uses.take().map(|uses| Call {
         workflow: cx.calls.load(&uses, cx, out),
         uses,
-        with: lower_with(raw.with),
+        with: lower_with(raw.with.take()),
     });
     let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
-    let output_schema = raw
-        .output_schema
-        .and_then(|schema| load_schema(&id.value, schema, cx, out));
-    if raw.for_each.is_none() {
-        for (span, key) in [
-            (raw.as_name.as_ref().map(|a| a.span), "as"),
-            (raw.max_parallel.as_ref().map(|m| m.span), "max_parallel"),
-        ] {
-            if let Some(span) = span {
-                out.push(
-                    Diagnostic::new(
-                        span,
-                        format!("`{key}` only applies to a step with `for_each`"),
-                    )
-                    .with_help(format!(
-                        "add `for_each: <expression>` to step `{}` or remove `{key}`",
-                        id.value
-                    )),
-                );
-            }
-        }
-    }
-    let (model, model_template) = model_of(raw.model);
-    let (effort, effort_template) = effort_of(raw.effort, out);
-    let at = ["steps", id.value.as_str()];
-    let options = Options {
-        model,
-        effort,
-        approval: raw.approval,
-        sandbox: raw.sandbox,
-        timeout: lower_timeout(raw.timeout, out),
-        retries: raw.retries,
-        cwd: raw.cwd.map(PathBuf::from),
-        approvals: raw.approvals,
-        max_tokens: raw.max_tokens,
-        model_template,
-        effort_template,
-        developer_instructions: raw.developer_instructions,
-        config: raw.config.and_then(|c| lower_config(c, &at, cx, out)),
-        network: raw.network,
-    };
+    let output_schema =
+        (raw.output_schema.take()).and_then(|schema| load_schema(&id.value, schema, cx, out));
+    let options = step_options(&id.value, &mut raw, cx, out);
     Step {
         id,
         description: raw.description,
@@ -301,6 +261,73 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         join: raw.join.as_ref().map(|j| j.value).unwrap_or_default(),
         join_span: raw.join.map(|j| j.span),
         pool: raw.pool,
+    }
+}
+
+/// The policies and agent settings a step writes itself (taken out of `raw`).
+fn step_options(id: &str, raw: &mut RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Options {
+    let (model, model_template) = model_of(raw.model.take());
+    let (effort, effort_template) = effort_of(raw.effort.take(), out);
+    let at = ["steps", id];
+    Options {
+        model,
+        effort,
+        approval: raw.approval,
+        sandbox: raw.sandbox,
+        timeout: lower_timeout(raw.timeout.take(), out),
+        retries: raw.retries,
+        cwd: raw.cwd.take().map(PathBuf::from),
+        approvals: raw.approvals.take(),
+        max_tokens: raw.max_tokens,
+        model_template,
+        effort_template,
+        developer_instructions: raw.developer_instructions.take(),
+        config: (raw.config.take()).and_then(|c| lower_config(c, &at, cx, out)),
+        network: raw.network.take(),
+    }
+}
+
+/// `as` and `max_parallel` only go with `for_each`.
+fn check_fan_out_keys(id: &Spanned<String>, raw: &RawStep, out: &mut Diagnostics) {
+    if raw.for_each.is_some() {
+        return;
+    }
+    for (span, key) in [
+        (raw.as_name.as_ref().map(|a| a.span), "as"),
+        (raw.max_parallel.as_ref().map(|m| m.span), "max_parallel"),
+    ] {
+        if let Some(span) = span {
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!("`{key}` only applies to a step with `for_each`"),
+                )
+                .with_help(format!(
+                    "add `for_each: <expression>` to step `{}` or remove `{key}`",
+                    id.value
+                )),
+            );
+        }
+    }
+}
+
+/// A step on a named thread takes the thread's start: its `developer_instructions` and
+/// `config` go on the thread.
+fn check_thread_settings(raw: &RawStep, out: &mut Diagnostics) {
+    for (key, span) in [
+        (
+            "developer_instructions",
+            raw.developer_instructions.as_ref().map(|d| d.span),
+        ),
+        ("config", raw.config.as_ref().map(|c| c.span)),
+    ] {
+        if let Some(span) = span {
+            out.push(
+                Diagnostic::new(span, format!("`{key}` of a step on a named thread")).with_help(
+                    format!("a thread's `{key}` is fixed when it starts: set it on the thread, under `threads:`"),
+                ),
+            );
+        }
     }
 }
 
