@@ -584,3 +584,45 @@ critical path (*): survey → lint/check → lint → notify
         "{mermaid}"
     );
 }
+
+#[test]
+fn the_shipped_example_that_composes_validates_and_plans() {
+    let weft = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run weft")
+    };
+    let out = weft(&["validate", "workflows/audit-crate.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok: workflows/audit-crate.yaml (4 steps, 2 more in the workflows it calls)\n"
+    );
+    let out = weft(&["plan", "workflows/audit-crate.yaml", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = plan["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "survey",
+            "verify/test",
+            "verify/summary",
+            "verify",
+            "notes",
+            "report"
+        ]
+    );
+    assert_eq!(plan["pools"], serde_json::json!({"models": 2}));
+}

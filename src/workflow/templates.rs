@@ -54,6 +54,9 @@ impl TemplateFiles {
     /// The files a template reads, directly or through the files it reads, by name.
     pub fn reachable(&self, template: &str) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
+        if self.files.is_empty() {
+            return seen;
+        }
         let mut todo: Vec<String> = included(template).into_iter().map(|(n, _)| n).collect();
         while let Some(name) = todo.pop() {
             if self.files.contains_key(&name) && seen.insert(name.clone()) {
@@ -185,7 +188,10 @@ impl Loader<'_> {
 
 /// The constant names a template includes, imports or extends, with their ranges in it.
 pub fn included(template: &str) -> Vec<(String, std::ops::Range<usize>)> {
-    if !template.contains("{%") {
+    let reads_files = ["include", "import", "extends"]
+        .iter()
+        .any(|word| template.contains(word));
+    if !template.contains("{%") || !reads_files {
         return Vec::new();
     }
     let syntax = crate::template::environment().syntax().clone();
