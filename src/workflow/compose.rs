@@ -165,8 +165,12 @@ pub fn check_step_kind(
     out: &mut Diagnostics,
 ) {
     if let Some(uses) = &raw.uses {
+        let node = step_node(cx, &id.value);
         for key in TURN_KEYS {
-            if let Some((k, _)) = step_entry(cx, &id.value, key) {
+            if let Some((k, _)) = node
+                .and_then(|n| n.entry(key))
+                .map(|(k, v)| (k.span, v.span))
+            {
                 out.push(
                     Diagnostic::new(k, format!("`{key}` does not apply to a step with `uses`"))
                         .with_help(format!(
@@ -178,7 +182,11 @@ pub fn check_step_kind(
         }
         return;
     }
-    if let Some(with) = step_entry(cx, &id.value, "with") {
+    let with = raw
+        .with
+        .as_ref()
+        .and_then(|_| step_node(cx, &id.value)?.entry("with"));
+    if let Some(with) = with.map(|(k, v)| (k.span, v.span)) {
         out.push(
             Diagnostic::new(with.0, "`with` only applies to a step with `uses`")
                 .with_help("`with` gives the inputs of the workflow a step `uses`"),
@@ -195,14 +203,9 @@ pub fn check_step_kind(
     }
 }
 
-/// The key span and value span of `steps.<id>.<key>`, when it is written.
-fn step_entry(
-    cx: &Context<'_>,
-    id: &str,
-    key: &str,
-) -> Option<(super::source::Span, super::source::Span)> {
-    let step = cx.root.entry("steps")?.1.entry(id)?.1;
-    step.entry(key).map(|(k, v)| (k.span, v.span))
+/// The mapping of step `id` as written.
+fn step_node<'a>(cx: &'a Context<'_>, id: &str) -> Option<&'a super::node::Node> {
+    Some(cx.root.entry("steps")?.1.entry(id)?.1)
 }
 
 /// `pools`: each a name and a size (the schema asks for at least 1).
