@@ -508,3 +508,36 @@ async fn a_pool_bounds_its_steps_beside_jobs() {
         "the pool, not --jobs, bounds them"
     );
 }
+
+#[tokio::test]
+async fn a_called_workflow_reads_its_own_prompt_files_and_includes() {
+    let env = TestEnv::start(answers).await;
+    write_in(&env.work(), "prompts/intro.md", "WRONG: the caller's file");
+    write_in(
+        &env.work(),
+        "parts/prompts/intro.md",
+        "from the part's directory",
+    );
+    write_in(
+        &env.work(),
+        "parts/prompts/task.md",
+        "PART {% include 'prompts/intro.md' %} for {{ inputs.who }}",
+    );
+    write_in(
+        &env.work(),
+        "parts/part.yaml",
+        "inputs:\n  who: { type: string }\nsteps:\n  task:\n    prompt_file: prompts/task.md\n",
+    );
+    let file = write(
+        &env.work(),
+        "main.yaml",
+        "steps:\n  part:\n    uses: parts/part.yaml\n    with: { who: everyone }\n",
+    );
+    let out = weft(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let requests = env.mock.requests();
+    assert_eq!(
+        prompt(&request(&requests, "PART")),
+        "PART from the part's directory for everyone"
+    );
+}
