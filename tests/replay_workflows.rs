@@ -273,6 +273,7 @@ async fn weft_test_passes_on_the_shipped_examples() {
     );
     for name in [
         "fix-tests",
+        "audit-crate",
         "hello",
         "review-diff",
         "split-module",
@@ -280,7 +281,7 @@ async fn weft_test_passes_on_the_shipped_examples() {
     ] {
         assert!(stdout.contains(&format!("PASS {name} (")), "{stdout}");
     }
-    assert!(stdout.ends_with("5 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("6 passed, 0 failed\n"), "{stdout}");
     assert!(env.mock.requests().is_empty());
 }
 

@@ -234,8 +234,9 @@ async fn a_damaged_record_is_refused_and_left_as_it_is() {
     let snapshot = || -> Vec<(String, Vec<u8>)> {
         let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
             .expect("run dir")
+            .map(|e| e.expect("entry"))
+            .filter(|e| e.path().is_file())
             .map(|e| {
-                let e = e.expect("entry");
                 let name = e.file_name().to_string_lossy().into_owned();
                 (name, std::fs::read(e.path()).expect("read"))
             })

@@ -6,7 +6,10 @@ use weft::plan::Plan;
 #[test]
 fn every_example_workflow_validates_and_plans() {
     let mut count = 0;
-    for entry in std::fs::read_dir("workflows").unwrap() {
+    let shipped = std::fs::read_dir("workflows")
+        .unwrap()
+        .chain(std::fs::read_dir("workflows/parts").unwrap());
+    for entry in shipped {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             let w = weft::workflow::load(&path).unwrap_or_else(|e| panic!("{}", e.render()));
@@ -14,7 +17,10 @@ fn every_example_workflow_validates_and_plans() {
             count += 1;
         }
     }
-    assert!(count >= 4, "expected the four examples, found {count}");
+    assert!(
+        count >= 6,
+        "expected the five examples and a part, found {count}"
+    );
 }
 
 fn check_descriptions(schema: &serde_json::Value, at: &str, missing: &mut Vec<String>) {

@@ -178,12 +178,19 @@ fn unknown_filters_tests_functions_and_methods() {
 fn an_include_of_a_template_that_does_not_exist() {
     let yaml =
         "steps:\n  a:\n    prompt: |\n      Intro.\n      {% include 'prompts/rules.md' %}\n";
+    let error = load_str("w.yaml", yaml, Path::new(".")).unwrap_err();
+    let found: Vec<(usize, usize, String)> = error
+        .to_json()
+        .into_iter()
+        .map(|d| (d.line, d.column, d.message))
+        .collect();
     assert_eq!(
-        found(yaml),
-        vec![error(
+        found,
+        vec![(
             5,
             18,
-            "included template `prompts/rules.md` does not exist"
+            "included template `prompts/rules.md` does not exist (looked for `prompts/rules.md`)"
+                .to_string()
         )]
     );
 }

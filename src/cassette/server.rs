@@ -47,6 +47,8 @@ pub struct TapeLog {
 pub(super) struct Shared {
     pub mode: TapeMode,
     pub turns: ActiveTurns,
+    /// Texts replaced by names in every prompt before it is recorded or compared.
+    pub placeholders: Mutex<Vec<(String, String)>>,
     pub requests: Mutex<HashMap<TurnLabel, u32>>,
     pub log: Mutex<TapeLog>,
 }
@@ -86,6 +88,7 @@ impl TapeServer {
         let shared = Arc::new(Shared {
             mode,
             turns,
+            placeholders: Mutex::default(),
             requests: Mutex::default(),
             log: Mutex::default(),
         });
@@ -98,6 +101,16 @@ impl TapeServer {
             }
         });
         Ok(TapeServer { addr, shared, task })
+    }
+
+    /// Record and compare prompts with each `(text, name)` of `placeholders` replaced by its
+    /// name, in order: a run's own directory and id become `<run.dir>` and `<run.id>`.
+    pub fn set_placeholders(&self, placeholders: Vec<(String, String)>) {
+        *self
+            .shared
+            .placeholders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = placeholders;
     }
 
     /// The base URL to give the app-server as its provider's `base_url`.
@@ -133,7 +146,17 @@ async fn respond(
     if key.is_none() {
         shared.log().unattributed += 1;
     }
-    let prompt = wire::last_user_text(&json).unwrap_or_default();
+    let mut prompt = wire::last_user_text(&json).unwrap_or_default();
+    for (text, name) in shared
+        .placeholders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        if !text.is_empty() {
+            prompt = prompt.replace(text.as_str(), name);
+        }
+    }
     let schema = wire::output_schema(&json).cloned();
     match &shared.mode {
         TapeMode::Record(upstream) => {

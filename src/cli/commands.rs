@@ -106,10 +106,15 @@ fn validate_text(
                 let _ = writeln!(err, "{}", checked.render_warnings());
             }
             let n = checked.workflow.steps.len();
+            let called = checked.plan.steps.len() - n;
             let w = checked.warnings.len();
+            let more = match called {
+                0 => String::new(),
+                k => format!(", {k} more in the workflows it calls"),
+            };
             let _ = writeln!(
                 out,
-                "ok: {} ({n} {}{})",
+                "ok: {} ({n} {}{more}{})",
                 path.display(),
                 plural(n, "step", "steps"),
                 if w > 0 {

@@ -9,13 +9,16 @@ use minijinja::Environment;
 use minijinja::value::merge_maps;
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use crate::error::{EXIT_INVALID, EXIT_SUCCESS};
 use crate::plan::{Format, Plan, render};
-use crate::template::Renderer;
+use crate::template::environment_with;
 use crate::typing::ScalarMap;
 use crate::typing::render::{finding, jinja};
+use crate::vocab::Effort;
 use crate::workflow::refs::{self, Kind};
-use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, StepKind, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, SourceFile, Spanned, Step, StepKind, Workflow};
 
 /// Print the plan and the prompts; exit 2 when a prompt, `if` or `for_each` fails.
 pub(super) fn dry_run(
@@ -26,10 +29,10 @@ pub(super) fn dry_run(
     err: &mut dyn Write,
 ) -> i32 {
     let _ = write!(out, "{}", render(plan, workflow, Format::Text));
-    let renderer = Renderer::new();
+    let env = environment_with(Arc::new(workflow.templates.source()));
     let dry = Dry {
         workflow,
-        env: renderer.environment(),
+        env: &env,
         context: jinja(&context(workflow, inputs)),
     };
     let mut errors = Diagnostics::default();
@@ -59,7 +62,7 @@ fn context(workflow: &Workflow, inputs: &Map<String, Value>) -> Value {
         "inputs": inputs,
         "steps": {},
         "workflow": { "name": workflow.name },
-        "run": { "id": "dry-run" },
+        "run": { "id": "dry-run", "dir": ".weft/runs/dry-run/files" },
         "env": env,
     })
 }
@@ -73,12 +76,20 @@ struct Dry<'a> {
 impl Dry<'_> {
     fn step(&self, step: &Step, out: &mut dyn Write, errors: &mut Diagnostics) {
         let id = &step.id.value;
+        if let Some(call) = &step.call {
+            let _ = writeln!(
+                out,
+                "--- {id} (runs `{}`: its prompts are rendered at run time, with its inputs)",
+                call.uses.value
+            );
+            return;
+        }
         let mut waits = Vec::new();
-        for (_, code) in shown(step) {
-            waits.extend(self.reads(code, Kind::Template));
+        for (role, code) in shown(step) {
+            waits.extend(self.reads(step, role, code, Kind::Template));
         }
         if let Some(each) = &step.for_each {
-            waits.extend(self.reads(each, Kind::Expression));
+            waits.extend(self.reads(step, "for_each", each, Kind::Expression));
         }
         dedup(&mut waits);
         if !waits.is_empty() {
@@ -97,6 +108,7 @@ impl Dry<'_> {
         let Some(items) = self.items(step, errors) else {
             return;
         };
+        let policies = self.policies(step, errors);
         let total = items.len();
         for (i, item) in items.into_iter().enumerate() {
             let mut extra = std::collections::BTreeMap::new();
@@ -115,6 +127,7 @@ impl Dry<'_> {
                 );
             }
             let context = merge_maps([minijinja::Value::from(extra), self.context.clone()]);
+            let label = format!("{label}{policies}");
             if !self.unit(step, &label, &context, out, errors) {
                 return;
             }
@@ -166,7 +179,7 @@ impl Dry<'_> {
         let Some(cond) = &step.if_expr else {
             return true;
         };
-        if !self.reads(cond, Kind::Expression).is_empty() {
+        if !self.reads(step, "if", cond, Kind::Expression).is_empty() {
             return true;
         }
         match self.eval(&cond.value) {
@@ -218,17 +231,59 @@ impl Dry<'_> {
         error: &minijinja::Error,
     ) -> Diagnostic {
         let found = finding(error, &code.value);
-        let map = ScalarMap::new(&self.workflow.source, code.span, &code.value);
+        let file = step.file_of(role, self.workflow);
+        let map = ScalarMap::new(file, code.span, &code.value);
         let message = format!(
             "`{role}` of step `{}` fails to render: {}",
             step.id.value, found.message
         );
-        Diagnostic::new(map.span(found.range), message)
+        let d = Diagnostic::new(map.span(found.range), message);
+        match Arc::ptr_eq(file, &self.workflow.source) {
+            true => d,
+            false => d.in_file(file),
+        }
     }
 
-    /// The steps whose results `code` reads.
-    fn reads(&self, code: &Spanned<String>, kind: Kind) -> Vec<String> {
-        refs::analyze(self.env, &self.workflow.source, code, kind)
+    /// ` (model m, effort e)` for a step whose `model` or `effort` is a template, rendered
+    /// with the real inputs; a render error or a wrong effort is an error.
+    fn policies(&self, step: &Step, errors: &mut Diagnostics) -> String {
+        let mut options = self.workflow.defaults.clone();
+        if let Some(thread) = step.thread.name().and_then(|n| self.workflow.thread(n)) {
+            options = options.overlay(&thread.options);
+        }
+        let options = options.overlay(&step.options);
+        let mut parts = Vec::new();
+        for (role, code) in [
+            ("model", &options.model_template),
+            ("effort", &options.effort_template),
+        ] {
+            let Some(code) = code else { continue };
+            match self.env.render_str(&code.value, self.context.clone()) {
+                Ok(text) if role == "effort" && Effort::parse(text.trim()).is_none() => {
+                    errors.push(Diagnostic::new(
+                        code.span,
+                        format!(
+                            "`effort` of step `{}` renders to `{}`, which is not an effort",
+                            step.id.value,
+                            text.trim()
+                        ),
+                    ));
+                }
+                Ok(text) => parts.push(format!("{role} {}", text.trim())),
+                Err(e) => errors.push(self.failure(step, code, role, &e)),
+            }
+        }
+        match parts.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", parts.join(", ")),
+        }
+    }
+
+    /// The steps whose results `code` (the `role` of `step`) reads, also in the
+    /// templates it includes.
+    fn reads(&self, step: &Step, role: &str, code: &Spanned<String>, kind: Kind) -> Vec<String> {
+        let file: &SourceFile = step.file_of(role, self.workflow);
+        refs::analyze_with(self.env, file, code, kind, &self.workflow.templates)
             .unwrap_or_default()
             .into_iter()
             .filter(|r| r.path.len() >= 2 && r.path[0] == "steps")

@@ -44,6 +44,7 @@ pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i
                     replay: args.replay.as_deref().map(Cassette::load).transpose()?,
                     mode: args.replay_mode,
                     redactor: redactor.clone(),
+                    placeholders: Vec::new(),
                 },
                 redactor,
             };
@@ -101,7 +102,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
             "run {id} is still running (process {pid}); stop it first"
         )));
     }
-    let (spec, text, redactor, secret_env) = spec_of(&state, args)?;
+    let (spec, text, redactor, secret_env) = spec_of(&state, args, &dir)?;
     let changed = changed_steps(&state, &spec);
     if !changed.is_empty() && !args.allow_changed {
         return Err(refusal(&state, &changed));
@@ -142,7 +143,11 @@ type Resumed = (RunSpec, String, Redactor, Vec<String>);
 
 /// The run spec of the workflow file as it is now, with the recorded inputs (each secret
 /// given again) and options; the file's text; the run's secrets.
-fn spec_of(state: &RunState, args: &ResumeArgs) -> Result<Resumed, Error> {
+fn spec_of(
+    state: &RunState,
+    args: &ResumeArgs,
+    record: &std::path::Path,
+) -> Result<Resumed, Error> {
     let path = &state.workflow_path;
     let refused = |source| Error::ResumeWorkflow {
         run: state.run_id.clone(),
@@ -158,7 +163,9 @@ fn spec_of(state: &RunState, args: &ResumeArgs) -> Result<Resumed, Error> {
         }));
     }
     let o = &state.options;
+    let record = std::path::absolute(record).unwrap_or_else(|_| record.to_path_buf());
     let options = RunOptions {
+        run_dir: Some(record.join(crate::report::FILES_DIR)),
         run_id: state.run_id.clone(),
         jobs: o.jobs.max(1),
         fail_fast: o.fail_fast,

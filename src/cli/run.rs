@@ -17,7 +17,7 @@ use crate::engine::{self, RunOptions, Seed};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::redact::{MASK, RedactingWriter, Redactor};
-use crate::report::{RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
+use crate::report::{FILES_DIR, RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
 use crate::workflow::{Workflow, inputs, secrets};
 
 /// `weft run FILE`. Once the secrets are known, everything the run prints (errors
@@ -56,8 +56,12 @@ fn execute(
         return Ok(super::dry_run::dry_run(&workflow, &plan, &inputs, out, err));
     }
     session::check(&args.report)?;
+    let run_id = new_run_id();
+    let record = std::path::absolute(args.report.runs_dir.join(&run_id))
+        .unwrap_or_else(|_| args.report.runs_dir.join(&run_id));
     let options = RunOptions {
-        run_id: new_run_id(),
+        run_dir: Some(record.join(FILES_DIR)),
+        run_id,
         jobs: args.jobs,
         fail_fast: args.fail_fast,
         timeout: args.timeout,
@@ -71,6 +75,7 @@ fn execute(
         stand_in_unset_secrets(&workflow, &mut spec);
     }
     spec.gates = args.gates.resolve(&spec)?;
+    engine::check_policies(&spec).map_err(Error::Usage)?;
     let state = new_state(&workflow, &spec, &options, inputs);
     let session = Session {
         spec,
@@ -84,6 +89,7 @@ fn execute(
             replay: cassette,
             mode: args.replay_mode,
             redactor: redactor.clone(),
+            placeholders: Vec::new(),
         },
         redactor,
     };

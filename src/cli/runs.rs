@@ -13,7 +13,9 @@ use crate::engine::spec::Kind;
 use crate::engine::tree::Patch;
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::report::summary::{align, duration, tokens};
-use crate::report::{EVENTS_FILE, RecordStatus, RunState, RunStore, StepEntry, process_alive};
+use crate::report::{
+    EVENTS_FILE, FILES_DIR, RecordStatus, RunState, RunStore, StepEntry, process_alive,
+};
 
 /// `weft runs [show RUN [STEP]]`.
 pub fn runs(args: &RunsArgs, out: &mut Writer) -> Result<i32, Error> {
@@ -74,7 +76,10 @@ fn show(store: &RunStore, run: &str, step: Option<&str>, out: &mut Writer) -> Re
     let dir = store.find(run)?;
     let state = RunState::load(&dir)?;
     match step {
-        None => show_run(&state, out),
+        None => {
+            show_run(&state, out);
+            show_files(&dir.join(FILES_DIR), out);
+        }
         Some(id) => show_step(&state, entry(&state, id)?, &dir, out),
     }
     Ok(())
@@ -167,6 +172,44 @@ fn show_run(state: &RunState, out: &mut Writer) {
             s.status.as_str(),
             s.error.as_deref().unwrap_or("")
         );
+    }
+}
+
+/// The files in the run's own directory (`run.dir`), with their sizes.
+fn show_files(dir: &Path, out: &mut Writer) {
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files);
+    if files.is_empty() {
+        return;
+    }
+    files.sort();
+    let _ = writeln!(out, "\nfiles in {}:", dir.display());
+    let rows: Vec<Vec<String>> = files
+        .into_iter()
+        .map(|(name, size)| vec![format!("  {name}"), format!("{size} bytes")])
+        .collect();
+    let _ = write!(out, "{}", align(&rows, &[1]));
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, u64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect_files(root, &path, out),
+            Ok(_) => {
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                let size = entry.metadata().map_or(0, |m| m.len());
+                out.push((name, size));
+            }
+            Err(_) => {}
+        }
     }
 }
 

@@ -22,8 +22,8 @@ use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_INTERRUPTED, EXIT_SUCCESS, Error};
 use crate::redact::{Redact, Redactor};
 use crate::report::{
-    Colors, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter, RunRecorder,
-    RunState, SharedWriter, WORKFLOW_FILE, write_atomic,
+    Colors, FILES_DIR, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter,
+    RunRecorder, RunState, SharedWriter, WORKFLOW_FILE, write_atomic,
 };
 
 /// What a session runs and how.
@@ -80,7 +80,16 @@ pub(super) fn execute(
         &mut err,
     ));
     let mut config = codex_config(session.agent);
-    let tape = runtime.block_on(Tape::start(session.tape, &mut config))?;
+    let mut tape_setup = session.tape;
+    if let Some(dir) = &spec.run_dir {
+        let dir = dir.display().to_string();
+        config.env.push(("WEFT_RUN_DIR".into(), dir.clone()));
+        tape_setup.placeholders = vec![
+            (dir, "<run.dir>".into()),
+            (spec.run_id.clone(), "<run.id>".into()),
+        ];
+    }
+    let tape = runtime.block_on(Tape::start(tape_setup, &mut config))?;
     let step_order: Vec<String> = spec.steps.iter().map(|s| s.id.clone()).collect();
     let (workflow_name, inputs) = (spec.workflow_name.clone(), spec.inputs.clone());
     let run = run(
@@ -238,6 +247,7 @@ fn reporter<'a>(
     };
     let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
     write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
+    std::fs::create_dir_all(dir.join(FILES_DIR)).map_err(cannot)?;
     reporter.add(recorder);
     Ok((reporter, pause))
 }

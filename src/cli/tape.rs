@@ -56,6 +56,9 @@ pub struct TapeSetup {
     /// The run's secrets: masked in the saved cassette, and in each request a replay
     /// compares with the recording.
     pub redactor: Redactor,
+    /// Texts of this run to record (and compare) as names (`<run.dir>`, `<run.id>`), so
+    /// that a prompt reading `run.dir` replays in another run.
+    pub placeholders: Vec<(String, String)>,
 }
 
 /// A running record or replay, from before the run to after it.
@@ -81,15 +84,20 @@ impl Tape {
     /// Starts the local provider for `--record` or `--replay` (none without them) and
     /// points `config` at it. Errors are for the user, before the run starts.
     pub async fn start(setup: TapeSetup, config: &mut CodexConfig) -> Result<Option<Tape>, Error> {
-        if let Some(path) = setup.record {
-            return Self::record(path, setup.redactor, config).await.map(Some);
+        let tape = if let Some(path) = setup.record {
+            Some(Self::record(path, setup.redactor, config).await?)
+        } else {
+            match setup.replay {
+                Some(cassette) => {
+                    Some(Self::replay(cassette, setup.mode, setup.redactor, config).await?)
+                }
+                None => None,
+            }
+        };
+        if let Some(tape) = &tape {
+            tape.server.set_placeholders(setup.placeholders);
         }
-        match setup.replay {
-            Some(cassette) => Self::replay(cassette, setup.mode, setup.redactor, config)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
+        Ok(tape)
     }
 
     async fn record(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use super::approvals::ApprovalRules;
@@ -29,6 +29,8 @@ pub struct ThreadOptions {
     pub cwd: Option<PathBuf>,
     pub approval: Approval,
     pub sandbox: Sandbox,
+    /// Codex config overrides for the thread (`thread/start` `config`).
+    pub config: Option<Map<String, Value>>,
 }
 
 /// Which step, fan-out element, loop iteration and attempt a turn belongs to.
@@ -56,6 +58,10 @@ pub struct TurnSpec {
     pub sandbox: Sandbox,
     pub cwd: PathBuf,
     pub approvals: Arc<ApprovalRules>,
+    /// Network access in the `workspace-write` sandbox.
+    pub network: bool,
+    /// More directories a `workspace-write` turn may write (the run's own directory).
+    pub writable_roots: Vec<PathBuf>,
 }
 
 /// Token usage of a turn, a step or a run.

@@ -132,6 +132,7 @@ impl Agent for CodexAgent {
             approval_policy: Some(options.approval.into()),
             sandbox: Some(options.sandbox.into()),
             developer_instructions: options.developer_instructions,
+            config: options.config.unwrap_or_default(),
             ..client::ThreadOptions::default()
         };
         let thread = match how {
@@ -156,7 +157,7 @@ impl Agent for CodexAgent {
         let options = TurnOptions {
             output_schema: turn.output_schema.clone(),
             approval_policy: Some(turn.approval.into()),
-            sandbox_policy: Some(client::SandboxMode::from(turn.sandbox).to_policy()),
+            sandbox_policy: Some(super::policy::sandbox_policy(&turn)),
             model: turn.model.clone(),
             effort: turn.effort.map(Into::into),
             cwd: Some(turn.cwd.clone()),

@@ -1,7 +1,9 @@
 //! The template context of a run: `inputs`, the finished steps' `output`, `status`,
 //! `thread_id` and `usage` (a script's `exit_code` and `stderr`, a loop's `iterations`),
-//! `workflow`, `run` and the allow-listed `env`; plus, for one unit, its fan-out element
-//! and `loop`, a loop's `iteration`, or for `fail_if` and `until`, the `output`.
+//! `workflow`, `run` (`id`, `dir`) and the allow-listed `env`; plus, for one unit, its
+//! fan-out element and `loop`, a loop's `iteration`, or for `fail_if` and `until`, the
+//! `output`. A called workflow's steps see their own file's names: its inputs (the
+//! calling step's `with`), its steps (without the prefix), its `name` and `env`.
 //! Values that came from the model are inserted as data, never rendered.
 
 use serde_json::{Map, Value, json};
@@ -9,10 +11,20 @@ use serde_json::{Map, Value, json};
 use super::outcome::StepRecord;
 use super::spec::RunSpec;
 
-/// The context every template of the run sees, with `done` as the finished steps.
-pub fn run_context<'a>(spec: &RunSpec, done: impl Iterator<Item = &'a StepRecord>) -> Value {
+/// The context of the templates of scope `scope`, whose inputs are `inputs`.
+pub fn scope_context<'a>(
+    spec: &RunSpec,
+    scope: usize,
+    inputs: &Value,
+    done: impl Iterator<Item = &'a StepRecord>,
+) -> Value {
+    let prefix = spec.prefix(scope);
     let steps: Map<String, Value> = done
-        .map(|rec| {
+        .filter_map(|rec| {
+            let name = rec.id.strip_prefix(prefix)?;
+            (!name.contains('/')).then_some((name, rec))
+        })
+        .map(|(name, rec)| {
             let mut entry = json!({
                 "output": rec.output,
                 "status": rec.status.as_str(),
@@ -29,15 +41,20 @@ pub fn run_context<'a>(spec: &RunSpec, done: impl Iterator<Item = &'a StepRecord
                     map.insert(name.into(), value.clone());
                 }
             }
-            (rec.id.clone(), entry)
+            (name.to_string(), entry)
         })
         .collect();
+    let (name, env) = match spec.scopes.get(scope) {
+        Some(s) if scope > 0 => (&s.workflow_name, &s.env),
+        _ => (&spec.workflow_name, &spec.env),
+    };
+    let dir = spec.run_dir.as_ref().map(|d| d.display().to_string());
     json!({
-        "inputs": spec.inputs,
+        "inputs": inputs,
         "steps": steps,
-        "workflow": { "name": spec.workflow_name },
-        "run": { "id": spec.run_id },
-        "env": spec.env,
+        "workflow": { "name": name },
+        "run": { "id": spec.run_id, "dir": dir },
+        "env": env,
     })
 }
 

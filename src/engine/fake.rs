@@ -73,6 +73,8 @@ pub struct FakeAgent {
     script: Script,
     pub opened: Mutex<Vec<(ThreadOpen, ThreadOptions, String)>>,
     pub turns: Mutex<Vec<SeenTurn>>,
+    /// Every turn as the engine asked for it.
+    pub specs: Mutex<Vec<TurnSpec>>,
     next_id: AtomicUsize,
     running: AtomicUsize,
     pub peak: AtomicUsize,
@@ -84,6 +86,7 @@ impl FakeAgent {
             script: Box::new(script),
             opened: Mutex::new(Vec::new()),
             turns: Mutex::new(Vec::new()),
+            specs: Mutex::new(Vec::new()),
             next_id: AtomicUsize::new(1),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -96,6 +99,10 @@ impl FakeAgent {
 
     pub fn opened(&self) -> Vec<(ThreadOpen, ThreadOptions, String)> {
         self.opened.lock().unwrap().clone()
+    }
+
+    pub fn specs(&self) -> Vec<TurnSpec> {
+        self.specs.lock().unwrap().clone()
     }
 }
 
@@ -120,6 +127,7 @@ impl Agent for FakeAgent {
         mut stop: watch::Receiver<Option<StopReason>>,
     ) -> Result<TurnOutcome, AgentError> {
         let plan = (self.script)(&turn);
+        self.specs.lock().unwrap().push(turn.clone());
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let approval = plan.approval.as_ref().map(|cmd| {

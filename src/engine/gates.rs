@@ -1,7 +1,7 @@
 //! The rules around a step's units: whether a step whose dependencies are done runs
-//! (upstream results, `if`, `for_each`; a step after a waiting gate waits too), and
-//! whether a step that succeeded passes its `fail_if`. Functions over what they read; the
-//! scheduler applies their answers.
+//! (upstream results and its `join`, `if`, `for_each`; a step after a waiting gate waits
+//! too), and whether a step that succeeded passes its `fail_if`. Functions over what they
+//! read; the scheduler applies their answers.
 
 use serde_json::Value;
 
@@ -9,6 +9,7 @@ use super::event::Status;
 use super::outcome::StepRecord;
 use super::spec::StepSpec;
 use crate::template::Renderer;
+use crate::vocab::Join;
 
 /// What happens to a step whose dependencies are done.
 #[derive(Debug, PartialEq)]
@@ -53,16 +54,35 @@ pub(super) fn admit(
     }
 }
 
-/// Why an upstream result keeps `step` from running: a failure (unless it may fail), an
-/// interruption, or a skip (unless `step` has an `if` of its own to decide).
+/// Why an upstream result keeps `step` from running. An interruption always does. With
+/// `join: all_succeeded` (the default) a failure does (unless it may fail), and a skip
+/// (unless `step` has an `if` of its own to decide); with `any_succeeded`, no upstream
+/// step having succeeded does; with `all_done`, nothing else does.
 fn blocked(step: &StepSpec, upstream: &[(&StepSpec, &StepRecord)]) -> Option<String> {
+    if let Some((up, _)) = upstream
+        .iter()
+        .find(|(_, rec)| rec.status == Status::Interrupted)
+    {
+        return Some(format!("upstream step `{}` was interrupted", up.id));
+    }
+    match step.join {
+        Join::AllSucceeded => all_succeeded(step, upstream),
+        Join::AnySucceeded => {
+            let any = upstream.is_empty()
+                || upstream
+                    .iter()
+                    .any(|(_, rec)| rec.status == Status::Succeeded);
+            (!any).then(|| "`join: any_succeeded`: no upstream step succeeded".to_string())
+        }
+        Join::AllDone => None,
+    }
+}
+
+fn all_succeeded(step: &StepSpec, upstream: &[(&StepSpec, &StepRecord)]) -> Option<String> {
     for (up, rec) in upstream {
         match rec.status {
             Status::Failed if !up.continue_on_error => {
                 return Some(format!("upstream step `{}` failed", up.id));
-            }
-            Status::Interrupted => {
-                return Some(format!("upstream step `{}` was interrupted", up.id));
             }
             Status::Skipped if step.if_expr.is_none() => {
                 return Some(format!("upstream step `{}` was skipped", up.id));

@@ -54,6 +54,7 @@ pub(super) struct Launcher<A> {
     /// Answers to gates given before the run.
     answers: BTreeMap<String, GateAnswer>,
     trees: Trees,
+    run_dir: Option<std::path::PathBuf>,
 }
 
 impl<A: Agent> Launcher<A> {
@@ -74,6 +75,7 @@ impl<A: Agent> Launcher<A> {
             keeper,
             answers: spec.gates.clone(),
             trees: Trees::new(spec.tree.clone()),
+            run_dir: spec.run_dir.clone(),
         }
     }
 }
@@ -83,7 +85,7 @@ impl<A: Agent> Launcher<A> {
     fn gate(&self, input: &UnitInput<'_>, gate: &GateSpec) -> Result<Box<dyn Unit>, UnitError> {
         let question = input
             .renderer
-            .render(&gate.question, input.context)
+            .render_in(input.step.scope, &gate.question, input.context)
             .map_err(|source| UnitError::Render {
                 what: "gate's question",
                 source,
@@ -117,6 +119,7 @@ impl<A: Agent> Launcher<A> {
                     schema,
                     retry_delay: self.retry_delay,
                     renderer,
+                    run_dir: self.run_dir.clone(),
                 }),
                 None,
             ),
@@ -128,6 +131,7 @@ impl<A: Agent> Launcher<A> {
                     schema,
                     retry_delay: self.retry_delay,
                     renderer,
+                    run_dir: self.run_dir.clone(),
                 };
                 let thread = body.thread(input.context, input.threads)?;
                 (Box::new(body), Some(thread))
@@ -164,6 +168,8 @@ impl<A: Agent> Launcher<A> {
                 env: step.env.clone(),
                 cwd: step.cwd.clone(),
                 timeout: step.timeout,
+                scope: step.scope,
+                run_dir: self.run_dir.clone(),
             }),
             UntilSpec::Expression(_) => None,
         };

@@ -6,6 +6,7 @@ mod active_turns;
 pub mod agent;
 pub mod approvals;
 mod build;
+mod calls;
 mod codex;
 mod context;
 mod emit;
@@ -20,6 +21,8 @@ mod looping;
 mod outcome;
 pub mod output;
 mod policy;
+mod pools;
+mod preflight;
 mod resume;
 mod scheduler;
 mod script;
@@ -35,9 +38,12 @@ pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
 pub use looping::IterationRecord;
 pub use outcome::{RunReport, StepRecord};
+pub use preflight::check_policies;
 pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_gated, execute_seeded};
 
+#[cfg(test)]
+mod compose_tests;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! How a step's policies reach the agent: exhaustive conversions from the workflow's
-//! policy enums into the client's wire types. A new spelling on either side fails to
+//! policy enums into the client's wire types, and a turn's sandbox policy (its network
+//! access and writable roots). A new spelling on either side fails to
 //! compile here instead of silently sending nothing.
 
-use crate::client::{ApprovalPolicy, ReasoningEffort, SandboxMode};
+use super::agent::TurnSpec;
+use crate::client::{self, ApprovalPolicy, ReasoningEffort, SandboxMode};
 use crate::vocab::{Approval, Effort, Sandbox};
 
 impl From<Approval> for ApprovalPolicy {
@@ -35,6 +37,24 @@ impl From<Effort> for ReasoningEffort {
             Effort::High => ReasoningEffort::High,
             Effort::Xhigh => ReasoningEffort::XHigh,
         }
+    }
+}
+
+/// The turn's sandbox: its mode, with network access and the extra writable roots for
+/// `workspace-write`.
+pub(super) fn sandbox_policy(turn: &TurnSpec) -> client::SandboxPolicy {
+    match client::SandboxMode::from(turn.sandbox).to_policy() {
+        client::SandboxPolicy::WorkspaceWrite {
+            exclude_tmpdir_env_var,
+            exclude_slash_tmp,
+            ..
+        } => client::SandboxPolicy::WorkspaceWrite {
+            writable_roots: turn.writable_roots.clone(),
+            network_access: turn.network,
+            exclude_tmpdir_env_var,
+            exclude_slash_tmp,
+        },
+        other => other,
     }
 }
 

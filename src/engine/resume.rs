@@ -59,6 +59,17 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "max_parallel": step.max_parallel,
         "continue_on_error": step.continue_on_error,
         "max_tokens": step.max_tokens,
+        "part_of": step.parent.map(|p| spec.steps[p].id.as_str()),
+        "uses": step.call.as_ref().map(|c| json!({
+            "uses": c.uses, "with": c.with, "outputs": c.outputs,
+            "inputs": c.inputs.iter().map(|i| json!([i.name.value, i.ty, i.default])).collect::<Vec<_>>(),
+        })),
+        "join": step.join,
+        "model_template": step.model_template,
+        "effort_template": step.effort_template,
+        "config": step.config,
+        "network": step.network,
+        "templates": step.templates,
     });
     let mut doc = doc;
     if let Some(kind) = kind_fingerprint(step) {
@@ -119,15 +130,28 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The steps of `spec` that keep their earlier results: those in `succeeded` that are
-/// neither in `changed` nor downstream of a step in it.
+/// neither in `changed` nor downstream of a step in it. A called workflow's steps run
+/// again when the step calling it changed (its inputs may differ), and a step that calls
+/// a workflow runs again when one of that workflow's steps does (its output may differ).
 pub fn kept_steps(
     spec: &RunSpec,
     succeeded: &BTreeSet<String>,
     changed: &BTreeSet<String>,
 ) -> BTreeSet<String> {
-    let mut rerun = vec![false; spec.steps.len()];
-    for (i, step) in spec.steps.iter().enumerate() {
-        rerun[i] = changed.contains(&step.id) || step.upstream.iter().any(|&u| rerun[u]);
+    let n = spec.steps.len();
+    let mut inputs_changed = vec![false; n];
+    let mut rerun = vec![false; n];
+    let mut moved = true;
+    while moved {
+        moved = false;
+        for (i, step) in spec.steps.iter().enumerate() {
+            let before = (inputs_changed[i], rerun[i]);
+            inputs_changed[i] = changed.contains(&step.id)
+                || step.upstream.iter().any(|&u| rerun[u])
+                || step.parent.is_some_and(|p| inputs_changed[p]);
+            rerun[i] = inputs_changed[i] || spec.parts(i).any(|c| rerun[c]);
+            moved |= before != (inputs_changed[i], rerun[i]);
+        }
     }
     spec.steps
         .iter()
@@ -144,19 +168,9 @@ mod tests {
 
     fn spec(steps: Vec<StepSpec>) -> RunSpec {
         RunSpec {
-            workflow_name: "w".into(),
-            run_id: "r".into(),
-            steps,
-            inputs: json!({}),
-            env: Default::default(),
-            outputs: Vec::new(),
             jobs: 1,
-            fail_fast: false,
-            timeout: None,
-            max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
-            gates: Default::default(),
-            tree: None,
+            ..RunSpec::new("w", "r", steps)
         }
     }
 

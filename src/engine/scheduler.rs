@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::agent::{Agent, AgentEvent, StopReason, Usage};
-use super::context::{run_context, with_element, with_output};
+use super::context::{with_element, with_output};
 use super::emit::{element_finished, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
@@ -22,7 +22,8 @@ use super::gates::{Admission, admit, fail_if};
 use super::halt::Halt;
 use super::launch::{Launcher, MakeUnit, UnitInput};
 use super::looping::IterationRecord;
-use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
+use super::outcome::{RunReport, StepRecord};
+use super::pools::PoolBook;
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
 use super::step_state::{Running, StepState};
@@ -30,7 +31,9 @@ use super::threads::ThreadBook;
 use super::unit::{UnitKey, UnitMsg, UnitResult};
 use crate::template::Renderer;
 
+mod call_steps;
 mod closing;
+mod ending;
 
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);
@@ -99,6 +102,11 @@ struct Scheduler<'s> {
     fatal: Option<String>,
     executor: Executor,
     sink: Sink<'s>,
+    /// The inputs of each scope: the run's, then each called workflow's once its calling
+    /// step has opened.
+    scope_inputs: Vec<Option<Value>>,
+    /// The places taken in the named pools.
+    pools: PoolBook,
 }
 
 /// What [`Scheduler::launch`] did for a step.
@@ -112,10 +120,15 @@ enum Launched {
 impl<'s> Scheduler<'s> {
     fn new(spec: RunSpec, units: Box<dyn MakeUnit>, sink: Sink<'s>) -> Self {
         let steps = spec.steps.iter().map(|_| StepState::Pending).collect();
+        let sources = spec.scopes.iter().map(|s| s.templates.clone()).collect();
+        let mut scope_inputs = vec![None; spec.scopes.len().max(1)];
+        scope_inputs[0] = Some(spec.inputs.clone());
         Self {
+            scope_inputs,
+            pools: PoolBook::default(),
+            renderer: Arc::new(Renderer::with_sources(sources)),
             spec,
             units,
-            renderer: Arc::new(Renderer::new()),
             steps,
             saved: HashMap::new(),
             threads: ThreadBook::default(),
@@ -187,7 +200,13 @@ impl<'s> Scheduler<'s> {
         loop {
             let mut progressed = false;
             for i in 0..self.steps.len() {
-                if matches!(self.steps[i], StepState::Pending) && self.upstream_done(i) {
+                if !matches!(self.steps[i], StepState::Pending) {
+                    continue;
+                }
+                if let Some(reason) = self.caller_ended(i) {
+                    self.end_early(i, Status::Skipped, reason);
+                    progressed = true;
+                } else if self.upstream_done(i) && self.caller_open(i) {
                     self.begin(i);
                     progressed = true;
                 }
@@ -242,6 +261,7 @@ impl<'s> Scheduler<'s> {
             }
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
             Admission::Wait(reason) => self.end_early(i, Status::Waiting, reason),
+            Admission::Run(_) if self.spec.steps[i].call.is_some() => self.open_call(i),
             Admission::Run(items) => {
                 let running = Running::new(items);
                 let empty = running.complete();
@@ -253,10 +273,10 @@ impl<'s> Scheduler<'s> {
         }
     }
 
-    /// Starts step `i`'s next unit, if the step runs, has units left, and its thread and
-    /// `max_parallel` allow another one now.
+    /// Starts step `i`'s next unit, if the step runs, has units left, and its thread,
+    /// `max_parallel` and pool allow another one now.
     fn launch(&mut self, i: usize) -> Launched {
-        if self.halt.is_some() {
+        if self.halt.is_some() || !self.pools.free(&self.spec, i) {
             return Launched::Nothing;
         }
         let limit = self.spec.steps[i].parallel_limit();
@@ -267,8 +287,9 @@ impl<'s> Scheduler<'s> {
         let Some((key, item)) = running.take_slot(i, limit) else {
             return Launched::Nothing;
         };
+        self.pools.take(&self.spec, i);
         let step = &self.spec.steps[i];
-        let mut context = self.context();
+        let mut context = self.context_for(step.scope);
         if let (Some(item), Some(slot)) = (item, key.index) {
             context = with_element(context, &step.as_name, item, slot, total);
         }
@@ -341,6 +362,7 @@ impl<'s> Scheduler<'s> {
             self.halt.get_or_insert(Halt::Fatal);
         }
         self.usage.insert(result.key, result.usage);
+        self.pools.give_back(&self.spec, i);
         if let Some(id) = &result.thread_id {
             self.threads.record(&self.spec.steps[i].thread, id);
         }
@@ -357,15 +379,20 @@ impl<'s> Scheduler<'s> {
         }
     }
 
-    /// Turns a step's unit results into its record (a succeeded step must pass `fail_if`).
+    /// Turns a step's unit results into its record.
     fn complete(&mut self, i: usize) {
         let StepState::Running(running) = &self.steps[i] else {
             return;
         };
+        let rec = running.record(&self.spec.steps[i]);
+        self.finish_step(i, rec);
+    }
+
+    /// Records a step that ran (a succeeded step must pass `fail_if`).
+    fn finish_step(&mut self, i: usize, mut rec: StepRecord) {
         let step = &self.spec.steps[i];
-        let mut rec = running.record(step);
         if let (Status::Succeeded, Some(expr)) = (rec.status, &step.fail_if) {
-            let context = with_output(self.context(), &rec.output);
+            let context = with_output(self.context_for(step.scope), &rec.output);
             if let Some(error) = fail_if(expr, &self.renderer, &context) {
                 rec.status = Status::Failed;
                 rec.error = Some(error);
@@ -395,12 +422,22 @@ impl<'s> Scheduler<'s> {
         (self.sink)(&step_finished(&rec));
         self.steps[i] = StepState::Done(Box::new(rec));
         self.repaired(i);
+        if let Some(p) = self.spec.steps[i].parent {
+            self.close_call(p);
+        }
     }
 
+    /// With `--fail-fast`, a failure nothing excuses halts the run: not the step's own
+    /// `continue_on_error`, nor that of a step calling the workflow it is in.
     fn after_failure(&mut self, i: usize) {
-        let step = &self.spec.steps[i];
-        if self.spec.fail_fast && !step.continue_on_error && self.halt.is_none() {
-            self.halt = Some(Halt::FailFast(step.id.clone()));
+        let mut excused = false;
+        let mut at = Some(i);
+        while let Some(s) = at {
+            excused |= self.spec.steps[s].continue_on_error;
+            at = self.spec.steps[s].parent;
+        }
+        if self.spec.fail_fast && !excused && self.halt.is_none() {
+            self.halt = Some(Halt::FailFast(self.spec.steps[i].id.clone()));
         }
     }
 
@@ -423,44 +460,5 @@ impl<'s> Scheduler<'s> {
             self.halt = Some(halt);
         }
         self.executor.cancel(reason);
-    }
-
-    /// The template context: inputs, finished steps, workflow, run and allowed env.
-    fn context(&self) -> Value {
-        let done = self.steps.iter().filter_map(|s| match s {
-            StepState::Done(rec) => Some(rec.as_ref()),
-            _ => None,
-        });
-        run_context(&self.spec, done)
-    }
-
-    fn finish(mut self, started: Instant) -> RunReport {
-        let done: Vec<(&StepSpec, &StepRecord)> = (self.spec.steps.iter().zip(&self.steps))
-            .filter_map(|(spec, s)| match s {
-                StepState::Done(rec) => Some((spec, rec.as_ref())),
-                _ => None,
-            })
-            .collect();
-        let status = run_status(&done, self.halt.as_ref(), self.fatal.is_some());
-        let steps: Vec<StepRecord> = done.into_iter().map(|(_, rec)| rec.clone()).collect();
-        let usage = total_usage(&steps);
-        let outputs = match status {
-            Status::Succeeded => outputs(&self.spec, &self.renderer, &self.context()),
-            _ => Map::new(),
-        };
-        let duration = started.elapsed();
-        (self.sink)(&RunEvent::RunFinished {
-            status,
-            duration_ms: duration.as_millis() as u64,
-            usage,
-        });
-        RunReport {
-            status,
-            fatal: self.fatal.take(),
-            steps,
-            outputs,
-            usage,
-            duration,
-        }
     }
 }

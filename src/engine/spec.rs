@@ -5,13 +5,16 @@
 //! [`crate::plan::Policies`]), and that unit tests build by hand.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use super::kinds::{GateAnswer, GateSpec, Kind, LoopSpec, ScriptSpec, UnitKind, UntilSpec};
 use super::tree::TreeSetup;
-use crate::vocab::{Approval, Effort, Isolation, Sandbox, Shell};
+use crate::template::TemplateSource;
+use crate::vocab::{Approval, Effort, Isolation, Join, Sandbox, Shell};
+use crate::workflow::Input;
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,57 @@ pub struct StepSpec {
     pub on_conflict: Option<usize>,
     /// For a repair step: the step whose conflicts it repairs (an index).
     pub repairs: Option<usize>,
+    /// The workflow file it is written in: an index into [`RunSpec::scopes`] (0 for the
+    /// run's own). Its templates read that file's `inputs`, `steps` and `env`.
+    pub scope: usize,
+    /// The step that calls the workflow it is in: it starts once that step has opened
+    /// (rendered its `with`), and that step finishes after it.
+    pub parent: Option<usize>,
+    /// A step that `uses` another workflow: it has no units; its parts are the steps of
+    /// [`CallSpec::scope`].
+    pub call: Option<CallSpec>,
+    /// Which upstream results let it run.
+    pub join: Join,
+    /// The named pool each of its running units takes a place in.
+    pub pool: Option<String>,
+    /// `model` as a template over `inputs`, rendered when a unit starts (over `model`).
+    pub model_template: Option<String>,
+    /// `effort` as a template over `inputs`, rendered when a unit starts (over `effort`).
+    pub effort_template: Option<String>,
+    /// Codex config overrides for the step's thread (`thread/start` `config`).
+    pub config: Option<Map<String, Value>>,
+    /// Network access inside the `workspace-write` sandbox.
+    pub network: bool,
+    /// The template files its templates read (name, text): part of its fingerprint.
+    pub templates: Vec<(String, String)>,
+}
+
+/// What a step that `uses` a workflow gives it and takes back.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    /// The file, as written (for messages).
+    pub uses: String,
+    /// The scope of the called workflow's steps.
+    pub scope: usize,
+    /// `with`: input name and value; a string is a template over the caller's context.
+    pub with: Vec<(String, Value)>,
+    /// The called workflow's input declarations (types and defaults).
+    pub inputs: Vec<Input>,
+    /// The called workflow's `outputs` (name, template): the step's output.
+    pub outputs: Vec<(String, String)>,
+}
+
+/// One workflow file of a run: its names and where its templates include from.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeSpec {
+    /// What its steps' ids are prefixed with: `""`, `lint/`.
+    pub prefix: String,
+    /// Its `name` (`workflow.name` in its templates).
+    pub workflow_name: String,
+    /// Its allow-listed environment (`env.NAME`).
+    pub env: Map<String, Value>,
+    /// Its template files.
+    pub templates: Arc<TemplateSource>,
 }
 
 impl StepSpec {
@@ -119,6 +173,16 @@ impl StepSpec {
             writes: None,
             on_conflict: None,
             repairs: None,
+            scope: 0,
+            parent: None,
+            call: None,
+            join: Join::AllSucceeded,
+            pool: None,
+            model_template: None,
+            effort_template: None,
+            config: None,
+            network: false,
+            templates: Vec::new(),
         }
     }
 
@@ -158,11 +222,58 @@ pub struct RunSpec {
     /// Where isolated steps get their trees and units keep their patches (`None`: no
     /// step of the run may use `isolation` or a git-checked `writes`).
     pub tree: Option<TreeSetup>,
+    /// The run's own directory (`run.dir`, `WEFT_RUN_DIR`): where steps leave files for
+    /// each other, kept with the run record. `None` when the run keeps no record.
+    pub run_dir: Option<PathBuf>,
+    /// The workflow files of the run: the run's own first, then each called one. Empty
+    /// means one scope with `workflow_name` and `env`.
+    pub scopes: Vec<ScopeSpec>,
+    /// Named pools and how many units of their steps may run at once.
+    pub pools: Vec<(String, usize)>,
 }
 
 impl RunSpec {
+    /// A run `run_id` of `steps` with the defaults (4 jobs, no inputs, limits, outputs,
+    /// gate answers, trees, run directory or pools; a 1 ms pause between retries), for
+    /// tests and builders.
+    pub fn new(workflow_name: &str, run_id: &str, steps: Vec<StepSpec>) -> Self {
+        Self {
+            workflow_name: workflow_name.to_string(),
+            run_id: run_id.to_string(),
+            steps,
+            inputs: Value::Object(Default::default()),
+            env: serde_json::Map::new(),
+            outputs: Vec::new(),
+            jobs: 4,
+            fail_fast: false,
+            timeout: None,
+            max_tokens: None,
+            retry_delay: Duration::from_millis(1),
+            gates: Default::default(),
+            tree: None,
+            run_dir: None,
+            scopes: Vec::new(),
+            pools: Vec::new(),
+        }
+    }
+
     /// The index of the step `id`.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.id == id)
+    }
+
+    /// The prefix of scope `scope`'s step ids.
+    pub fn prefix(&self, scope: usize) -> &str {
+        self.scopes.get(scope).map_or("", |s| s.prefix.as_str())
+    }
+
+    /// The size of pool `name`.
+    pub fn pool_size(&self, name: &str) -> Option<usize> {
+        self.pools.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+    }
+
+    /// The steps of the workflow that step `call` calls.
+    pub fn parts(&self, call: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.steps.len()).filter(move |&i| self.steps[i].parent == Some(call))
     }
 }

@@ -16,6 +16,8 @@ use super::unit::{UnitKey, UnitResult};
 pub(super) enum StepState {
     Pending,
     Running(Running),
+    /// A step that `uses` a workflow, opened at this instant: its parts run.
+    Calling(Instant),
     Done(Box<StepRecord>),
 }
 

@@ -18,21 +18,7 @@ use super::{RunReport, Seed, execute, execute_seeded};
 use crate::vocab::{LoopThread, OnMax, OutputFormat};
 
 fn spec(steps: Vec<StepSpec>) -> RunSpec {
-    RunSpec {
-        workflow_name: "steps".into(),
-        run_id: "run-1".into(),
-        steps,
-        inputs: json!({}),
-        env: serde_json::Map::new(),
-        outputs: Vec::new(),
-        jobs: 4,
-        fail_fast: false,
-        timeout: None,
-        max_tokens: None,
-        retry_delay: Duration::from_millis(1),
-        gates: Default::default(),
-        tree: None,
-    }
+    RunSpec::new("steps", "run-1", steps)
 }
 
 fn looping(max: u32, until: &str, thread: LoopThread, on_max: OnMax) -> Option<LoopSpec> {

@@ -15,19 +15,8 @@ use super::{RunReport, Seed, StepRecord, execute, execute_seeded};
 
 fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
     RunSpec {
-        workflow_name: "test".into(),
-        run_id: "run-1".into(),
-        steps,
         inputs: json!({"module": "src/lib.rs"}),
-        env: serde_json::Map::new(),
-        outputs: Vec::new(),
-        jobs: 4,
-        fail_fast: false,
-        timeout: None,
-        max_tokens: None,
-        retry_delay: Duration::from_millis(1),
-        gates: Default::default(),
-        tree: None,
+        ..RunSpec::new("test", "run-1", steps)
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
-use serde_json::json;
 use tokio::sync::{Notify, watch};
 
 use super::event::{RunEvent, Status};
@@ -46,19 +45,8 @@ fn repo() -> (tempfile::TempDir, Repo, TreeSetup) {
 
 fn spec(steps: Vec<StepSpec>, setup: Option<TreeSetup>) -> RunSpec {
     RunSpec {
-        workflow_name: "trees".into(),
-        run_id: "r1".into(),
-        steps,
-        inputs: json!({}),
-        env: serde_json::Map::new(),
-        outputs: Vec::new(),
-        jobs: 4,
-        fail_fast: false,
-        timeout: None,
-        max_tokens: None,
-        retry_delay: Duration::from_millis(1),
-        gates: Default::default(),
         tree: setup,
+        ..RunSpec::new("trees", "r1", steps)
     }
 }
 

@@ -161,6 +161,13 @@ pub enum UnitError {
     /// outside the repository).
     #[error("{0}")]
     Tree(String),
+    /// A templated policy rendered to something it cannot be.
+    #[error("`{what}` rendered to `{value}`, which is not one of {expected}")]
+    Policy {
+        what: &'static str,
+        value: String,
+        expected: String,
+    },
 }
 
 /// Describes why weft stopped a turn, for the step's error.

@@ -1,10 +1,14 @@
-//! Building the plan: base edges from `needs` and template references, a cycle check
+//! Building the plan: the steps of the workflow and of the workflows its steps call in
+//! one list ([`Flat`]), base edges from `needs` and template references, a cycle check
 //! that prints the cycle, then named-thread order and fork points, levels and the critical path.
 //!
 //! Threads: the steps naming one thread run one at a time in DAG order, file order breaking
 //! ties (a `ThreadOrder` edge between neighbours). A `fork: T` step forks `T` as it stands
 //! after the steps of `T` upstream of it: at least one must be; the next step of `T` waits
 //! for the fork (a `Fork` edge), so what the fork sees never depends on timing.
+//!
+//! Sub-workflows: a step that `uses` a file finishes after that file's steps (`Part`
+//! edges), whose first steps wait for what the calling step waits for (`Inherited`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -14,9 +18,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use super::edges::{Edges, ancestors, check_cycles, topo_order};
+use super::flat::{Flat, PlanScope, add_calls};
 use super::policies::Policies;
+use crate::vocab::Join;
 use crate::workflow::refs::step_references;
-use crate::workflow::{Diagnostic, Diagnostics, ThreadRef, Workflow};
+use crate::workflow::{Diagnostic, Diagnostics, Step, ThreadRef, Workflow};
 
 /// Why one step waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -32,6 +38,10 @@ pub enum EdgeKind {
     Fork,
     /// A repair step waits for the step whose conflicts it repairs (`on_conflict`).
     OnConflict,
+    /// A step that `uses` a workflow finishes after that workflow's steps.
+    Part,
+    /// A called workflow's first steps wait for what the step calling it waits for.
+    Inherited,
 }
 
 /// One dependency of a step.
@@ -71,8 +81,19 @@ pub enum ThreadPlan {
 /// One step as planned.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
-    /// The step id.
+    /// The step id; a called workflow's steps are prefixed with the calling step's
+    /// (`lint/check`).
     pub id: String,
+    /// The workflow file it is written in (an index into [`Plan::scopes`]).
+    pub scope: usize,
+    /// Its index among that file's steps.
+    pub local: usize,
+    /// The step that calls the workflow it is in (`None` in the run's own workflow).
+    pub parent: Option<usize>,
+    /// Which upstream results let it run.
+    pub join: Join,
+    /// The named pool it takes a place in.
+    pub pool: Option<String>,
     /// Direct dependencies, sorted by step index.
     pub deps: Vec<Dependency>,
     /// Every step that must finish first (transitively).
@@ -87,11 +108,14 @@ pub struct PlannedStep {
     pub critical: bool,
 }
 
-/// The plan of a workflow; step indices follow declaration order.
+/// The plan of a workflow; step indices follow declaration order, each step that `uses`
+/// a workflow followed by that workflow's steps.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The workflow's name.
     pub name: String,
+    /// The workflow files: the run's own (0), then each called one.
+    pub scopes: Vec<PlanScope>,
     /// The DAG: node `i` is step `i`; an edge `a -> b` means `b` waits for `a`.
     pub graph: DiGraph<usize, EdgeKind>,
     /// Steps in declaration order.
@@ -105,44 +129,53 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plan `workflow`. Fails with located diagnostics on a cycle or an impossible fork.
+    /// Plan `workflow` (and the workflows its steps call). Fails with located
+    /// diagnostics on a cycle or an impossible fork.
     pub fn build(workflow: &Workflow) -> Result<Plan, Diagnostics> {
-        let index: HashMap<&str, usize> = workflow
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.value.as_str(), i))
-            .collect();
+        let flat = Flat::new(workflow);
         let mut edges = Edges(HashMap::new());
         let env = crate::template::environment();
-        for (to, step) in workflow.steps.iter().enumerate() {
+        for to in 0..flat.steps.len() {
+            let (scope, step) = (flat.steps[to].scope, flat.step(to));
             for need in &step.needs {
-                if let Some(&from) = index.get(need.value.as_str()) {
+                if let Some(from) = flat.index(scope, &need.value) {
                     if from != to {
                         edges.add(from, to, EdgeKind::Needs, need.span);
                     }
                 }
             }
-            for reference in step_references(&env, &workflow.source, step) {
-                if let Some(&from) = index.get(reference.value.as_str()) {
+            for reference in step_references(&env, flat.workflow(to), step) {
+                if let Some(from) = flat.index(scope, &reference.value) {
                     if from != to {
                         edges.add(from, to, EdgeKind::Reference, reference.span);
                     }
                 }
             }
         }
-        super::repairs::add_edges(workflow, &index, &mut edges);
-        let n = workflow.steps.len();
-        check_cycles(workflow, &edges)?;
+        add_calls(&flat, &mut edges);
+        super::repairs::add_edges(&flat, &mut edges);
+        let n = flat.steps.len();
+        check_cycles(&flat, &edges)?;
         let base_order = topo_order(&edges.graph(n));
-        add_thread_order(workflow, &base_order, &mut edges);
-        let fork_points = add_forks(workflow, &base_order, &mut edges)?;
-        let repairs = super::repairs::check(workflow, &edges);
+        add_thread_order(&flat, &base_order, &mut edges);
+        let fork_points = add_forks(&flat, &base_order, &mut edges)?;
+        let repairs = super::repairs::check(&flat, &edges);
         if !repairs.is_empty() {
             return Err(repairs);
         }
         let graph = edges.graph(n);
-        Ok(assemble(workflow, graph, &fork_points))
+        Ok(assemble(&flat, graph, &fork_points))
+    }
+
+    /// The step at index `i` as written in its workflow file.
+    pub fn step_def(&self, i: usize) -> &Step {
+        let s = &self.steps[i];
+        &self.scopes[s.scope].workflow.steps[s.local]
+    }
+
+    /// The workflow file step `i` is written in.
+    pub fn workflow_of(&self, i: usize) -> &Workflow {
+        &self.scopes[self.steps[i].scope].workflow
     }
 
     /// The planned step with id `id`.
@@ -163,39 +196,45 @@ impl Plan {
     }
 }
 
-fn thread_chain(workflow: &Workflow, order: &[usize], name: &str) -> Vec<usize> {
+fn thread_chain(flat: &Flat, order: &[usize], scope: usize, name: &str) -> Vec<usize> {
     order
         .iter()
         .copied()
-        .filter(|&i| matches!(&workflow.steps[i].thread, ThreadRef::Named(n) if n.value == name))
+        .filter(|&i| {
+            flat.steps[i].scope == scope
+                && matches!(&flat.step(i).thread, ThreadRef::Named(n) if n.value == name)
+        })
         .collect()
 }
 
-fn add_thread_order(workflow: &Workflow, order: &[usize], edges: &mut Edges) {
-    for thread in &workflow.threads {
-        let chain = thread_chain(workflow, order, &thread.name.value);
-        for pair in chain.windows(2) {
-            edges.add(pair[0], pair[1], EdgeKind::ThreadOrder, thread.name.span);
+fn add_thread_order(flat: &Flat, order: &[usize], edges: &mut Edges) {
+    for (scope, s) in flat.scopes.iter().enumerate() {
+        for thread in &s.workflow.threads {
+            let chain = thread_chain(flat, order, scope, &thread.name.value);
+            for pair in chain.windows(2) {
+                edges.add(pair[0], pair[1], EdgeKind::ThreadOrder, thread.name.span);
+            }
         }
     }
 }
 
 fn add_forks(
-    workflow: &Workflow,
+    flat: &Flat,
     order: &[usize],
     edges: &mut Edges,
 ) -> Result<HashMap<usize, usize>, Diagnostics> {
     let mut errors = Diagnostics::default();
     let mut points = HashMap::new();
-    for (i, step) in workflow.steps.iter().enumerate() {
+    for i in 0..flat.steps.len() {
+        let (scope, step, workflow) = (flat.steps[i].scope, flat.step(i), flat.workflow(i));
         let ThreadRef::Fork(name) = &step.thread else {
             continue;
         };
         if workflow.thread(&name.value).is_none() {
             continue;
         }
-        let chain = thread_chain(workflow, order, &name.value);
-        let upstream = ancestors(&edges.graph(workflow.steps.len()), i);
+        let chain = thread_chain(flat, order, scope, &name.value);
+        let upstream = ancestors(&edges.graph(flat.steps.len()), i);
         let seen: Vec<usize> = chain
             .iter()
             .copied()
@@ -205,7 +244,7 @@ fn add_forks(
             let help = match chain.first() {
                 Some(&first) => format!(
                     "a fork starts from the thread's history: add `needs: [{}]`",
-                    workflow.steps[first].id.value
+                    flat.step(first).id.value
                 ),
                 None => format!(
                     "no step runs on thread `{}`; give one `thread: {}`",
@@ -220,7 +259,8 @@ fn add_forks(
                         step.id.value, name.value
                     ),
                 )
-                .with_help(help),
+                .with_help(help)
+                .in_file_unless_top(scope, &workflow.source),
             );
             continue;
         };
@@ -236,13 +276,9 @@ fn add_forks(
     }
 }
 
-fn assemble(
-    workflow: &Workflow,
-    graph: DiGraph<usize, EdgeKind>,
-    forks: &HashMap<usize, usize>,
-) -> Plan {
+fn assemble(flat: &Flat, graph: DiGraph<usize, EdgeKind>, forks: &HashMap<usize, usize>) -> Plan {
     let order = topo_order(&graph);
-    let n = workflow.steps.len();
+    let n = flat.steps.len();
     let mut level = vec![0usize; n];
     let mut depth = vec![1usize; n];
     let mut best_pred: Vec<Option<usize>> = vec![None; n];
@@ -279,7 +315,7 @@ fn assemble(
     let steps = (0..n)
         .map(|i| {
             planned_step(
-                workflow,
+                flat,
                 &graph,
                 i,
                 level[i],
@@ -289,7 +325,8 @@ fn assemble(
         })
         .collect();
     Plan {
-        name: workflow.name.clone(),
+        name: flat.scopes[0].workflow.name.clone(),
+        scopes: flat.scopes.clone(),
         graph,
         steps,
         order,
@@ -299,14 +336,16 @@ fn assemble(
 }
 
 fn planned_step(
-    workflow: &Workflow,
+    flat: &Flat,
     graph: &DiGraph<usize, EdgeKind>,
     i: usize,
     level: usize,
     critical: bool,
     fork_after: Option<usize>,
 ) -> PlannedStep {
-    let step = &workflow.steps[i];
+    let (step, workflow) = (flat.step(i), flat.workflow(i));
+    let scope = &flat.scopes[flat.steps[i].scope];
+    let prefixed = |name: &str| format!("{}{name}", scope.prefix);
     let mut deps: Vec<Dependency> = graph
         .edges_directed(NodeIndex::new(i), Direction::Incoming)
         .map(|e| Dependency {
@@ -318,10 +357,10 @@ fn planned_step(
     let thread = match &step.thread {
         ThreadRef::Fresh => ThreadPlan::Fresh,
         ThreadRef::Named(n) => ThreadPlan::Named {
-            name: n.value.clone(),
+            name: prefixed(&n.value),
         },
         ThreadRef::Fork(n) => ThreadPlan::Fork {
-            name: n.value.clone(),
+            name: prefixed(&n.value),
             after: fork_after,
         },
         ThreadRef::Resume(t) => ThreadPlan::Resume {
@@ -329,7 +368,12 @@ fn planned_step(
         },
     };
     PlannedStep {
-        id: step.id.value.clone(),
+        id: flat.steps[i].id.clone(),
+        scope: flat.steps[i].scope,
+        local: flat.steps[i].local,
+        parent: scope.call,
+        join: step.join,
+        pool: step.pool.as_ref().map(|p| p.value.clone()),
         deps,
         upstream: ancestors(graph, i),
         level,

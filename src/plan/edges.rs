@@ -8,7 +8,8 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::build::EdgeKind;
-use crate::workflow::{Diagnostic, Diagnostics, Span, Workflow};
+use super::flat::Flat;
+use crate::workflow::{Diagnostic, Diagnostics, Span};
 
 /// Edges by `(from, to)`: `to` waits for `from`, for a reason, written at a span.
 pub(super) struct Edges(pub(super) HashMap<(usize, usize), (EdgeKind, Span)>);
@@ -35,8 +36,8 @@ impl Edges {
     }
 }
 
-pub(super) fn check_cycles(workflow: &Workflow, edges: &Edges) -> Result<(), Diagnostics> {
-    let graph = edges.graph(workflow.steps.len());
+pub(super) fn check_cycles(flat: &Flat, edges: &Edges) -> Result<(), Diagnostics> {
+    let graph = edges.graph(flat.steps.len());
     let mut errors = Diagnostics::default();
     for scc in petgraph::algo::tarjan_scc(&graph) {
         if scc.len() < 2 {
@@ -46,16 +47,18 @@ pub(super) fn check_cycles(workflow: &Workflow, edges: &Edges) -> Result<(), Dia
         let cycle = cycle_path(&graph, &members);
         let names: Vec<String> = cycle
             .iter()
-            .map(|&i| format!("`{}`", workflow.steps[i].id.value))
+            .map(|&i| format!("`{}`", flat.steps[i].id))
             .collect();
         let (first, second) = (cycle[0], cycle[1]);
         let span = edges
             .0
             .get(&(second, first))
-            .map_or(workflow.steps[first].id.span, |e| e.1);
+            .map_or(flat.step(first).id.span, |e| e.1);
+        let scope = flat.steps[first].scope;
         errors.push(
             Diagnostic::new(span, format!("dependency cycle: {}", names.join(" → ")))
-                .with_help("each step waits for the next one (through `needs` or a `steps.X` reference); remove one of these dependencies"),
+                .with_help("each step waits for the next one (through `needs` or a `steps.X` reference); remove one of these dependencies")
+                .in_file_unless_top(scope, &flat.workflow(first).source),
         );
     }
     if errors.is_empty() {

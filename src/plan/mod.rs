@@ -4,12 +4,14 @@
 
 mod build;
 mod edges;
+mod flat;
 mod load;
 mod policies;
 mod render;
 mod repairs;
 
 pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
+pub use flat::PlanScope;
 pub use load::{load, load_str};
 pub use policies::Policies;
 pub use render::{Format, render};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::vocab::{Approval, Effort, Sandbox};
 use crate::workflow::{ApprovalRules, Step, Workflow};
@@ -31,8 +32,22 @@ pub struct Policies {
     pub approvals: ApprovalRules,
     /// Token budget per turn.
     pub max_tokens: Option<u64>,
-    /// Developer instructions of the step's named thread, when it starts that thread.
+    /// Developer instructions given when the step's thread starts: the step's, its
+    /// thread's, or `defaults`'.
     pub developer_instructions: Option<String>,
+    /// `model` as a template over `inputs`, rendered when the run starts (`model` is
+    /// `None` then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_template: Option<String>,
+    /// `effort` as a template over `inputs` (`effort` is `None` then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort_template: Option<String>,
+    /// Codex config overrides for the step's thread (defaults', the thread's and the
+    /// step's, key by key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Map<String, Value>>,
+    /// Network access in the `workspace-write` sandbox.
+    pub network: bool,
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -61,7 +76,14 @@ impl Policies {
             cwd: options.cwd,
             approvals: options.approvals.unwrap_or_default(),
             max_tokens: options.max_tokens,
-            developer_instructions: thread.and_then(|t| t.developer_instructions.clone()),
+            developer_instructions: options
+                .developer_instructions
+                .map(|d| d.value)
+                .or_else(|| thread.and_then(|t| t.developer_instructions.clone())),
+            model_template: options.model_template.map(|t| t.value),
+            effort_template: options.effort_template.map(|t| t.value),
+            config: options.config.map(|c| c.value),
+            network: options.network.is_some_and(|n| n.value),
         }
     }
 }

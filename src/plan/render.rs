@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::build::{EdgeKind, Plan, PlannedStep, ThreadPlan};
-use crate::vocab::{OnMax, format_duration};
-use crate::workflow::{Loop, Step, StepKind, Until, Workflow};
+use crate::vocab::{Join, OnMax, format_duration};
+use crate::workflow::{Loop, Step, StepKind, Until, WithValue, Workflow};
 
 /// An output format of `weft plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,15 +21,14 @@ pub enum Format {
     Json,
 }
 
-/// Render `plan` of `workflow` in `format`.
-pub fn render(plan: &Plan, workflow: &Workflow, format: Format) -> String {
+/// Render `plan` of `workflow` in `format` (the plan holds the workflow's steps, and
+/// those of the workflows it calls).
+pub fn render(plan: &Plan, _workflow: &Workflow, format: Format) -> String {
     match format {
-        Format::Text => text(plan, workflow),
-        Format::Mermaid => mermaid(plan, workflow),
-        Format::Dot => dot(plan, workflow),
-        Format::Json => {
-            serde_json::to_string_pretty(&to_json(plan, workflow)).unwrap_or_default() + "\n"
-        }
+        Format::Text => text(plan),
+        Format::Mermaid => mermaid(plan),
+        Format::Dot => dot(plan),
+        Format::Json => serde_json::to_string_pretty(&to_json(plan)).unwrap_or_default() + "\n",
     }
 }
 
@@ -40,6 +39,8 @@ fn kind_note(kind: EdgeKind) -> &'static str {
         EdgeKind::ThreadOrder => " (thread order)",
         EdgeKind::Fork => " (fork)",
         EdgeKind::OnConflict => " (on conflict)",
+        EdgeKind::Part => " (sub-workflow)",
+        EdgeKind::Inherited => " (via its caller)",
     }
 }
 
@@ -70,8 +71,13 @@ fn policies_text(step: &PlannedStep, kind: &StepKind) -> String {
         return parts.join(", ");
     }
     parts.extend(p.model.as_ref().map(|m| format!("model {m}")));
+    parts.extend(p.model_template.as_ref().map(|m| format!("model {m}")));
     parts.extend(p.effort.map(|e| format!("effort {}", e.as_str())));
+    parts.extend(p.effort_template.as_ref().map(|e| format!("effort {e}")));
     parts.push(format!("sandbox {}", p.sandbox.as_str()));
+    if p.network {
+        parts.push("network".into());
+    }
     parts.push(format!("approval {}", p.approval.as_str()));
     parts.extend(p.timeout.map(|t| format!("timeout {}", format_duration(t))));
     parts.push(format!("retries {}", p.retries));
@@ -98,7 +104,7 @@ fn approvals_text(step: &PlannedStep) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn text(plan: &Plan, workflow: &Workflow) -> String {
+fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -107,6 +113,7 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
         plan.steps.len(),
         plan.levels.len()
     );
+    let workflow = &plan.scopes[0].workflow;
     let secrets = workflow.secret_paths();
     if !secrets.is_empty() {
         let _ = writeln!(
@@ -115,10 +122,14 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
             list(&secrets)
         );
     }
+    let pools = pools_text(plan);
+    if !pools.is_empty() {
+        let _ = writeln!(out, "pools: {pools}");
+    }
     for (n, level) in plan.levels.iter().enumerate() {
         let _ = writeln!(out, "\nlevel {}", n + 1);
         for &i in level {
-            step_text(&mut out, plan, workflow, i);
+            step_text(&mut out, plan, i);
         }
     }
     let path: Vec<&str> = plan
@@ -130,9 +141,51 @@ fn text(plan: &Plan, workflow: &Workflow) -> String {
     out
 }
 
-fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
+/// The run's pools (of every file) and their sizes: `heavy 2, models 1`.
+fn pools_text(plan: &Plan) -> String {
+    let mut pools: Vec<(String, u32)> = Vec::new();
+    for scope in &plan.scopes {
+        for pool in &scope.workflow.pools {
+            if !pools.iter().any(|(n, _)| *n == pool.name.value) {
+                pools.push((pool.name.value.clone(), pool.size));
+            }
+        }
+    }
+    let parts: Vec<String> = pools.iter().map(|(n, s)| format!("{n} {s}")).collect();
+    parts.join(", ")
+}
+
+/// `uses ./lint.yaml with name = {{ … }}`, for a step that calls a workflow.
+fn uses_text(step: &Step) -> Option<String> {
+    let call = step.call.as_ref()?;
+    let with: Vec<String> = call
+        .with
+        .iter()
+        .map(|(name, value)| match value {
+            WithValue::Template(t) => format!("{} = {}", name.value, t.value),
+            WithValue::Literal(v) => format!("{} = {}", name.value, v.value),
+        })
+        .collect();
+    Some(match with.is_empty() {
+        true => call.uses.value.clone(),
+        false => format!("{}, with {}", call.uses.value, with.join(", ")),
+    })
+}
+
+/// The first line of developer instructions, shortened.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let short: String = line.chars().take(60).collect();
+    if short.len() < line.len() || text.trim().lines().count() > 1 {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+fn step_text(out: &mut String, plan: &Plan, i: usize) {
     let planned = &plan.steps[i];
-    let step = &workflow.steps[i];
+    let step = plan.step_def(i);
     let mark = if planned.critical { " *" } else { "" };
     let _ = writeln!(out, "  {}{mark}", planned.id);
     let needs: Vec<String> = planned
@@ -146,7 +199,18 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
         needs.join(", ")
     };
     let _ = writeln!(out, "    needs     {needs}");
+    if planned.join != Join::AllSucceeded {
+        let _ = writeln!(out, "    join      {}", planned.join.as_str());
+    }
+    if let Some(uses) = uses_text(step) {
+        let _ = writeln!(out, "    uses      {uses}");
+        step_conditions(out, plan, i);
+        return;
+    }
     kind_text(out, step);
+    if let Some(file) = &step.prompt_file {
+        let _ = writeln!(out, "    prompt    {}", file.path.value);
+    }
     if matches!(step.kind, StepKind::Turn) {
         let _ = writeln!(out, "    thread    {}", thread_text(plan, &planned.thread));
     }
@@ -157,6 +221,24 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
     if let Some(looping) = &step.looping {
         let _ = writeln!(out, "    loop      {}", loop_text(looping, &step.kind));
     }
+    let p = &planned.policies;
+    if let Some(text) = &p.developer_instructions {
+        let _ = writeln!(out, "    instructs {}", first_line(text));
+    }
+    if let Some(config) = &p.config {
+        let keys: Vec<&str> = config.keys().map(String::as_str).collect();
+        let _ = writeln!(out, "    config    {}", keys.join(", "));
+    }
+    if let Some(pool) = &planned.pool {
+        let _ = writeln!(out, "    pool      {pool}");
+    }
+    step_conditions(out, plan, i);
+}
+
+/// The lines of what decides whether and how often step `i` runs, its output checks, the
+/// secrets it reads and its working tree.
+fn step_conditions(out: &mut String, plan: &Plan, i: usize) {
+    let (step, workflow) = (plan.step_def(i), plan.workflow_of(i));
     if let Some(each) = &step.for_each {
         let limit = step
             .max_parallel
@@ -180,7 +262,7 @@ fn step_text(out: &mut String, plan: &Plan, workflow: &Workflow, i: usize) {
     if step.continue_on_error {
         let _ = writeln!(out, "    continue_on_error");
     }
-    let secrets = workflow.secrets_read_by(i);
+    let secrets = workflow.secrets_read_by(plan.steps[i].local);
     if !secrets.is_empty() {
         let _ = writeln!(
             out,
@@ -253,8 +335,8 @@ fn one_line(text: &str) -> String {
 }
 
 /// How Mermaid and dot label a step's node: a turn's thread, else its kind.
-fn node_text(plan: &Plan, workflow: &Workflow, i: usize) -> String {
-    match &workflow.steps[i].kind {
+fn node_text(plan: &Plan, i: usize) -> String {
+    match &plan.step_def(i).kind {
         StepKind::Turn => thread_text(plan, &plan.steps[i].thread),
         other => other.name().to_string(),
     }
@@ -284,10 +366,10 @@ fn tree_text(workflow: &Workflow, step: &crate::workflow::Step) -> Option<String
 /// A Mermaid node id for step `id`: prefixed, so that a step named like a Mermaid keyword
 /// (`end`, `style`, `class`, `click`) cannot end or break the chart.
 fn mermaid_id(id: &str) -> String {
-    format!("step_{id}")
+    format!("step_{}", id.replace('/', "__"))
 }
 
-fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
+fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart TD\n");
     for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(
@@ -295,7 +377,7 @@ fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
             "  {}[\"{}<br/>{}\"]",
             mermaid_id(&step.id),
             step.id,
-            node_text(plan, workflow, i).replace('"', "'")
+            node_text(plan, i).replace('"', "'")
         );
     }
     for step in &plan.steps {
@@ -306,6 +388,8 @@ fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
                 EdgeKind::ThreadOrder => "-.->|thread|".to_string(),
                 EdgeKind::Fork => "-.->|fork|".to_string(),
                 EdgeKind::OnConflict => "-.->|on conflict|".to_string(),
+                EdgeKind::Part => "-.->|part of|".to_string(),
+                EdgeKind::Inherited => "-.->|via caller|".to_string(),
             };
             let _ = writeln!(
                 out,
@@ -327,7 +411,7 @@ fn mermaid(plan: &Plan, workflow: &Workflow) -> String {
     out
 }
 
-fn dot(plan: &Plan, workflow: &Workflow) -> String {
+fn dot(plan: &Plan) -> String {
     let mut out = format!(
         "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box];\n",
         plan.name.replace('"', "\\\"")
@@ -339,7 +423,7 @@ fn dot(plan: &Plan, workflow: &Workflow) -> String {
             "  \"{}\" [label=\"{}\\n{}\"{width}];",
             step.id,
             step.id,
-            node_text(plan, workflow, i).replace('"', "'")
+            node_text(plan, i).replace('"', "'")
         );
     }
     for step in &plan.steps {
@@ -349,6 +433,8 @@ fn dot(plan: &Plan, workflow: &Workflow) -> String {
                 EdgeKind::ThreadOrder => " [style=dashed, label=\"thread\"]".into(),
                 EdgeKind::Fork => " [style=dashed, label=\"fork\"]".into(),
                 EdgeKind::OnConflict => " [style=dotted, label=\"on conflict\"]".into(),
+                EdgeKind::Part => " [style=dotted, label=\"part of\"]".into(),
+                EdgeKind::Inherited => " [style=dotted, label=\"via caller\"]".into(),
             };
             let _ = writeln!(
                 out,
@@ -361,14 +447,15 @@ fn dot(plan: &Plan, workflow: &Workflow) -> String {
     out
 }
 
-fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
+fn to_json(plan: &Plan) -> Value {
     let id = |i: &usize| plan.steps[*i].id.clone();
     let steps: Vec<Value> = plan
         .steps
         .iter()
-        .zip(&workflow.steps)
         .enumerate()
-        .map(|(i, (p, s))| {
+        .map(|(i, p)| {
+            let s = plan.step_def(i);
+            let workflow = plan.workflow_of(i);
             json!({
                 "id": p.id,
                 "level": p.level + 1,
@@ -383,7 +470,16 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
                 "fail_if": s.fail_if.as_ref().map(|e| &e.value),
                 "continue_on_error": s.continue_on_error,
                 "critical": p.critical,
-                "secrets": workflow.secrets_read_by(i),
+                "prompt_file": s.prompt_file.as_ref().map(|f| &f.path.value),
+                "uses": s.call.as_ref().map(|c| &c.uses.value),
+                "with": s.call.as_ref().map(|c| c.with.iter().map(|(n, v)| (n.value.clone(), match v {
+                    WithValue::Template(t) => Value::String(t.value.clone()),
+                    WithValue::Literal(l) => l.value.clone(),
+                })).collect::<serde_json::Map<String, Value>>()),
+                "part_of": p.parent.map(|c| id(&c)),
+                "join": p.join,
+                "pool": p.pool,
+                "secrets": workflow.secrets_read_by(p.local),
                 "kind": s.kind.name(),
                 "run": s.kind.script().map(|r| &r.run.value),
                 "shell": s.kind.script().map(|_| s.shell.describe()),
@@ -397,13 +493,20 @@ fn to_json(plan: &Plan, workflow: &Workflow) -> Value {
             })
         })
         .collect();
+    let pools: serde_json::Map<String, Value> = plan
+        .scopes
+        .iter()
+        .flat_map(|s| s.workflow.pools.iter())
+        .map(|p| (p.name.value.clone(), json!(p.size)))
+        .collect();
     json!({
         "workflow": plan.name,
+        "pools": pools,
         "steps": steps,
         "order": plan.order.iter().map(id).collect::<Vec<_>>(),
         "levels": plan.levels.iter().map(|l| l.iter().map(id).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "critical_path": plan.critical_path.iter().map(id).collect::<Vec<_>>(),
-        "secrets": workflow.secret_paths(),
+        "secrets": plan.scopes[0].workflow.secret_paths(),
     })
 }
 

@@ -3,23 +3,22 @@
 //! steps `S` waits for, and no step may wait for `R` (they wait for `S`, which is done
 //! once its conflict is repaired).
 
-use std::collections::HashMap;
-
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use super::build::EdgeKind;
 use super::edges::{Edges, ancestors};
-use crate::workflow::{Diagnostic, Diagnostics, Workflow};
+use super::flat::Flat;
+use crate::workflow::{Diagnostic, Diagnostics};
 
 /// Adds the `on_conflict` edges (they replace a `needs` or template edge between the
-/// same steps: that one says less).
-pub(super) fn add_edges(workflow: &Workflow, index: &HashMap<&str, usize>, edges: &mut Edges) {
-    for (from, step) in workflow.steps.iter().enumerate() {
-        let Some(repair) = &step.on_conflict else {
+/// same steps: that one says less). A repair step is named within its own file.
+pub(super) fn add_edges(flat: &Flat, edges: &mut Edges) {
+    for from in 0..flat.steps.len() {
+        let Some(repair) = &flat.step(from).on_conflict else {
             continue;
         };
-        if let Some(&to) = index.get(repair.value.as_str()) {
+        if let Some(to) = flat.index(flat.steps[from].scope, &repair.value) {
             if to != from {
                 edges
                     .0
@@ -30,24 +29,26 @@ pub(super) fn add_edges(workflow: &Workflow, index: &HashMap<&str, usize>, edges
 }
 
 /// What is wrong with the repair steps' place in the plan.
-pub(super) fn check(workflow: &Workflow, edges: &Edges) -> Diagnostics {
+pub(super) fn check(flat: &Flat, edges: &Edges) -> Diagnostics {
     let mut errors = Diagnostics::default();
-    let n = workflow.steps.len();
-    let graph = edges.graph(n);
-    for (s, step) in workflow.steps.iter().enumerate() {
-        let Some(r) = step
+    let graph = edges.graph(flat.steps.len());
+    let id = |i: usize| flat.steps[i].id.as_str();
+    for s in 0..flat.steps.len() {
+        let Some(r) = flat
+            .step(s)
             .on_conflict
             .as_ref()
-            .and_then(|id| workflow.steps.iter().position(|x| x.id.value == id.value))
+            .and_then(|name| flat.index(flat.steps[s].scope, &name.value))
             .filter(|&r| r != s)
         else {
             continue;
         };
-        let (sid, rid) = (&step.id.value, &workflow.steps[r].id.value);
+        let (sid, rid) = (id(s), id(r));
         for ((_, to), (_, span)) in edges.0.iter().filter(|((from, _), _)| *from == r) {
             errors.push(
-                Diagnostic::new(*span, format!("step `{}` waits for repair step `{rid}`, which runs only when the patches of `{sid}` conflict", workflow.steps[*to].id.value))
-                    .with_help(format!("wait for `{sid}` instead: it is done once its conflict is repaired")),
+                Diagnostic::new(*span, format!("step `{}` waits for repair step `{rid}`, which runs only when the patches of `{sid}` conflict", id(*to)))
+                    .with_help(format!("wait for `{sid}` instead: it is done once its conflict is repaired"))
+                    .in_file_unless_top(flat.steps[s].scope, &flat.workflow(s).source),
             );
         }
         let upstream = ancestors(&graph, s);
@@ -56,13 +57,11 @@ pub(super) fn check(workflow: &Workflow, edges: &Edges) -> Diagnostics {
             .map(NodeIndex::index)
             .filter(|p| *p != s && !upstream.contains(p))
         {
-            let span = edges
-                .0
-                .get(&(p, r))
-                .map_or(workflow.steps[r].id.span, |e| e.1);
+            let span = edges.0.get(&(p, r)).map_or(flat.step(r).id.span, |e| e.1);
             errors.push(
-                Diagnostic::new(span, format!("repair step `{rid}` waits for `{}`, which `{sid}` does not wait for", workflow.steps[p].id.value))
-                    .with_help(format!("a repair runs while `{sid}` finishes: it can wait only for `{sid}` and the steps `{sid}` waits for")),
+                Diagnostic::new(span, format!("repair step `{rid}` waits for `{}`, which `{sid}` does not wait for", id(p)))
+                    .with_help(format!("a repair runs while `{sid}` finishes: it can wait only for `{sid}` and the steps `{sid}` waits for"))
+                    .in_file_unless_top(flat.steps[s].scope, &flat.workflow(s).source),
             );
         }
     }

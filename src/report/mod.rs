@@ -32,7 +32,7 @@ pub use redaction::EventRedactor;
 pub use report_error::ReportError;
 pub use shared::SharedWriter;
 pub use state::{
-    EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,
-    StepEntry, WORKFLOW_FILE,
+    EVENTS_FILE, FILES_DIR, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState,
+    STATE_FILE, StepEntry, WORKFLOW_FILE,
 };
 pub use store::{RunStore, process_alive};

@@ -27,6 +27,10 @@ pub const WORKFLOW_FILE: &str = "workflow.yaml";
 /// The file name of the event log inside a run directory.
 pub const EVENTS_FILE: &str = "events.jsonl";
 
+/// The run's own directory in its record (`run.dir` in templates, `WEFT_RUN_DIR` for
+/// scripts): files the steps hand to each other, kept with the record.
+pub const FILES_DIR: &str = "files";
+
 /// Where a run or a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

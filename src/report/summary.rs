@@ -76,8 +76,13 @@ pub fn tokens(usage: &Usage) -> String {
 }
 
 /// The end-of-run table: step, status, duration, attempts, tokens, and a total line with
-/// the session's wall-clock time.
+/// the session's wall-clock time. A step that `uses` a workflow shows its steps' tokens,
+/// which the total counts once.
 pub fn table(steps: &[StepRecord], wall_ms: u64, colors: Colors) -> String {
+    let calls = |id: &str| {
+        let prefix = format!("{id}/");
+        steps.iter().any(|o| o.id.starts_with(&prefix))
+    };
     let mut rows = vec![
         ["step", "status", "duration", "attempts", "tokens"]
             .iter()
@@ -86,7 +91,9 @@ pub fn table(steps: &[StepRecord], wall_ms: u64, colors: Colors) -> String {
     ];
     let mut total = Usage::default();
     for s in steps {
-        total.add(&s.usage);
+        if !calls(&s.id) {
+            total.add(&s.usage);
+        }
         let status = if s.reused {
             format!("{} (kept)", s.status.as_str())
         } else {

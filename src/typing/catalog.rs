@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use minijinja::{Environment, context};
 
+use crate::workflow::TemplateFiles;
+
 /// minijinja's built-in filters and weft's own: the names a misspelling is compared with
 /// (only those the environment really has are ever suggested).
 const FILTER_NAMES: &[&str] = &[
@@ -51,6 +53,7 @@ const FILTER_NAMES: &[&str] = &[
     "sort",
     "split",
     "string",
+    "shell_quote",
     "sum",
     "title",
     "tojson",
@@ -106,6 +109,7 @@ pub struct Catalog<'e> {
     filters: RefCell<HashMap<String, bool>>,
     tests: RefCell<HashMap<String, bool>>,
     functions: Vec<String>,
+    files: Option<&'e TemplateFiles>,
 }
 
 impl<'e> Catalog<'e> {
@@ -117,7 +121,19 @@ impl<'e> Catalog<'e> {
             filters: RefCell::default(),
             tests: RefCell::default(),
             functions,
+            files: None,
         }
+    }
+
+    /// The same catalog, whose templates are the workflow's template files.
+    pub fn with_files(mut self, files: &'e TemplateFiles) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    /// The text of template file `name`, as it was read when the workflow was checked.
+    pub fn template_text(&self, name: &str) -> Option<&'e str> {
+        self.files?.get(name).map(|f| f.text.as_str())
     }
 
     /// The environment itself.
@@ -142,7 +158,7 @@ impl<'e> Catalog<'e> {
 
     /// Whether `{% include name %}` finds a template.
     pub fn template(&self, name: &str) -> bool {
-        self.env.get_template(name).is_ok()
+        self.template_text(name).is_some() || self.env.get_template(name).is_ok()
     }
 
     /// The existing filters a misspelled `name` may be compared with.
@@ -197,6 +213,7 @@ mod tests {
         assert!(catalog.function("range") && !catalog.function("rnage"));
         assert!(!catalog.template("missing.md"));
         assert!(catalog.filter_names().contains(&"length"));
-        assert!(!catalog.filter_names().contains(&"tojson"));
+        assert!(catalog.filter_names().contains(&"tojson"));
+        assert!(catalog.filter_names().contains(&"shell_quote"));
     }
 }

@@ -1,7 +1,11 @@
 //! The type-check of a loaded workflow: every template and expression is typed against
-//! what its context holds, then (when the types found nothing and knew every value it
-//! read) rendered once with sample values, as the engine would render it. Findings come
-//! back as diagnostics located in the workflow file.
+//! what its context holds (through the template files it includes), then (when the types
+//! found nothing and knew every value it read) rendered once with sample values, as the
+//! engine would render it. Findings come back as diagnostics located in the file they are
+//! written in: the workflow, a prompt file, an included template, a called workflow.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use minijinja::machinery;
 use minijinja::value::merge_maps;
@@ -16,13 +20,27 @@ use super::scope::{Globals, Scope, conflict_type, fan_out_loop, iteration_type, 
 use super::strict;
 use super::ty::Type;
 use super::walk::{Checker, Finding};
+use crate::template::environment_with;
 use crate::workflow::refs::Kind;
-use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, ThreadRef, Until, Workflow};
+use crate::workflow::{
+    Diagnostic, Diagnostics, SourceFile, Spanned, Step, ThreadRef, Until, WithValue, Workflow,
+};
 
-/// Type-check and render-check every template of `workflow` against the environment the
-/// engine renders with; also lint output schemas for OpenAI's strict mode.
-pub fn check(workflow: &Workflow, env: &Environment<'static>) -> Diagnostics {
-    let catalog = Catalog::new(env);
+/// Type-check and render-check every template of `workflow` (and of the workflows its
+/// steps call) in the environment the engine renders with: weft's template environment
+/// (what `env`, the renderer's, is) with each file's template files loaded; also lint
+/// output schemas for OpenAI's strict mode.
+pub fn check(workflow: &Workflow, _env: &Environment<'static>) -> Diagnostics {
+    let mut seen = BTreeSet::new();
+    let mut out = check_file(workflow, &mut seen);
+    out.sort();
+    out
+}
+
+/// [`check`] of one file, then of each file it calls that `seen` does not hold yet.
+fn check_file(workflow: &Workflow, seen: &mut BTreeSet<std::path::PathBuf>) -> Diagnostics {
+    let files = environment_with(Arc::new(workflow.templates.source()));
+    let catalog = Catalog::new(&files).with_files(&workflow.templates);
     let globals = Globals::new(workflow);
     let context = jinja(&sample::context(workflow, &globals));
     let mut run = Run {
@@ -39,9 +57,23 @@ pub fn check(workflow: &Workflow, env: &Environment<'static>) -> Diagnostics {
         let site = Site::new(&what, &output.template, Kind::Template, &scope, &context);
         run.site(&site, false);
     }
+    for (role, code) in crate::workflow::policy_templates(workflow) {
+        let what = format!("`{role}`");
+        let site = Site::new(&what, code, Kind::Template, &scope, &context);
+        run.policy(&site, role);
+    }
     strict::lint(workflow, &mut run.out);
-    run.out.sort();
-    run.out
+    let mut out = run.out;
+    for callee in workflow
+        .steps
+        .iter()
+        .filter_map(|s| s.call.as_ref()?.workflow.clone())
+    {
+        if seen.insert(callee.path.clone()) {
+            out.extend(check_file(&callee, seen).in_file(&callee.source).0);
+        }
+    }
+    out
 }
 
 /// One template or expression, and what it is checked against.
@@ -53,6 +85,8 @@ struct Site<'a> {
     scope: &'a Scope,
     /// The sample context it is rendered against.
     context: &'a JinjaValue,
+    /// The file it is written in, when it is not the workflow file (a prompt file).
+    file: Option<&'a Arc<SourceFile>>,
 }
 
 impl<'a> Site<'a> {
@@ -69,15 +103,28 @@ impl<'a> Site<'a> {
             kind,
             scope,
             context,
+            file: None,
         }
     }
 }
 
-/// What checking a site gave: its type (an expression's; a `for_each`'s element type)
-/// and its sample value when the render succeeded.
+/// What checking a site gave: its type (an expression's; a `for_each`'s element type),
+/// its sample value when the render succeeded, and for a template that is one
+/// `{{ expression }}`, that expression's type.
 struct Checked {
     ty: Type,
     value: Option<Value>,
+    lone: Option<Type>,
+}
+
+impl Checked {
+    fn nothing() -> Self {
+        Checked {
+            ty: Type::Unknown,
+            value: None,
+            lone: None,
+        }
+    }
 }
 
 struct Run<'a> {
@@ -114,15 +161,20 @@ impl Run<'_> {
                 false,
             );
         }
-        let what = format!("`prompt` of step `{id}`");
-        let site = Site::new(
-            &what,
-            &step.prompt,
-            Kind::Template,
-            &prompt_scope,
-            &prompt_context,
-        );
-        self.site(&site, false);
+        if let Some(call) = &step.call {
+            self.call(step, call, &base, context);
+        } else {
+            let what = format!("`prompt` of step `{id}`");
+            let mut site = Site::new(
+                &what,
+                &step.prompt,
+                Kind::Template,
+                &prompt_scope,
+                &prompt_context,
+            );
+            site.file = step.prompt_file.as_ref().map(|f| &f.source);
+            self.site(&site, false);
+        }
         if let Some(code) = &step.fail_if {
             let output = globals.outputs[index].clone();
             let own = jinja(&json!({ "output": sample(&output) }));
@@ -201,31 +253,96 @@ impl Run<'_> {
         (scope, merge_maps([jinja(&extra), context.clone()]))
     }
 
+    /// The `with` of a step that calls a workflow: each template typed, and a lone
+    /// `{{ expression }}` of a known type checked against the input's declared type.
+    fn call(
+        &mut self,
+        step: &Step,
+        call: &crate::workflow::Call,
+        base: &Scope,
+        context: &JinjaValue,
+    ) {
+        for (name, value) in &call.with {
+            let WithValue::Template(code) = value else {
+                continue;
+            };
+            let what = format!("`with.{}` of step `{}`", name.value, step.id.value);
+            let checked = self.site(
+                &Site::new(&what, code, Kind::Template, base, context),
+                false,
+            );
+            let input = call.workflow.as_ref().and_then(|w| w.input(&name.value));
+            if let (Some(input), Some(ty)) = (input, checked.lone) {
+                let declared = super::scope::input_type(input.ty, &input.values);
+                if !super::compare::may_fit(&ty, &declared) {
+                    self.out.push(Diagnostic::new(
+                        code.span,
+                        format!(
+                            "input `{}` of `{}` is {}, and this gives {}",
+                            name.value,
+                            call.uses.value,
+                            declared.describe(),
+                            ty.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A `model` or `effort` template: typed like any template; an `effort` whose values
+    /// are known must give efforts only.
+    fn policy(&mut self, site: &Site<'_>, role: &str) {
+        let checked = self.site(site, false);
+        let (Some(Type::Enum(values)), "effort") =
+            (checked.lone.as_ref().map(Type::non_null), role)
+        else {
+            return;
+        };
+        let wrong: Vec<String> = values
+            .iter()
+            .filter(|v| v.as_str().and_then(crate::vocab::Effort::parse).is_none())
+            .map(|v| format!("`{}`", super::ty::value_text(v)))
+            .collect();
+        if !wrong.is_empty() {
+            self.out.push(
+                Diagnostic::new(
+                    site.code.span,
+                    format!(
+                        "`effort` may render to {}, which is not an effort",
+                        wrong.join(", ")
+                    ),
+                )
+                .with_help(
+                    "an effort is one of `none`, `minimal`, `low`, `medium`, `high`, `xhigh`",
+                ),
+            );
+        }
+    }
+
     /// Type `site`, report what is wrong, and render it once when that can prove more.
     /// `iterated`: the site is a `for_each`; its checked type is the element type.
     fn site(&mut self, site: &Site<'_>, iterated: bool) -> Checked {
         let text = site.code.value.as_str();
-        let map = || ScalarMap::new(&self.workflow.source, site.code.span, text);
         let mut checker = Checker::new(self.catalog, site.scope, text);
         checker.secrets = self.workflow.secret_paths();
+        let mut lone = None;
         let ty = match site.kind {
             Kind::Template => {
                 let syntax = self.catalog.env().syntax().clone();
                 let Ok(root) = machinery::parse(text, "template", syntax) else {
-                    return Checked {
-                        ty: Type::Unknown,
-                        value: None,
-                    };
+                    return Checked::nothing();
                 };
                 checker.template(&root);
+                lone = lone_expression(text).map(|e| {
+                    let mut inner = Checker::new(self.catalog, site.scope, e);
+                    machinery::parse_expr(e).map_or(Type::Unknown, |x| inner.expr(&x))
+                });
                 Type::String
             }
             Kind::Expression => {
                 let Ok(expr) = machinery::parse_expr(text) else {
-                    return Checked {
-                        ty: Type::Unknown,
-                        value: None,
-                    };
+                    return Checked::nothing();
                 };
                 let ty = checker.expr(&expr);
                 if iterated {
@@ -236,26 +353,63 @@ impl Run<'_> {
             }
         };
         let clean = !checker.has_errors() && !checker.read_unknown;
-        if !checker.findings.is_empty() {
-            let map = map();
-            for finding in std::mem::take(&mut checker.findings) {
-                self.out.push(diagnostic(&map, finding));
-            }
+        for finding in std::mem::take(&mut checker.findings) {
+            self.report(site, finding);
         }
-        if !clean {
-            return Checked { ty, value: None };
-        }
+        let value = if clean { self.render(site) } else { None };
+        Checked { ty, value, lone }
+    }
+
+    /// Renders `site` once with sample values; its value, or `None` after reporting why
+    /// it does not render.
+    fn render(&mut self, site: &Site<'_>) -> Option<Value> {
+        let text = site.code.value.as_str();
         match render::render(self.catalog.env(), text, site.kind, site.context) {
-            Ok(value) => Checked {
-                ty,
-                value: Some(value),
-            },
+            Ok(value) => Some(value),
             Err(mut finding) => {
                 finding.message = format!("{} fails to render: {}", site.what, finding.message);
                 finding.help = Some("found by rendering it with sample values: input defaults, and values that fit the upstream output schemas".into());
-                self.out.push(diagnostic(&map(), finding));
-                Checked { ty, value: None }
+                self.report(site, finding);
+                None
             }
+        }
+    }
+
+    /// Reports a finding of `site`, located in the file it is written in.
+    fn report(&mut self, site: &Site<'_>, finding: Finding) {
+        let file = site.file.unwrap_or(&self.workflow.source);
+        let map = ScalarMap::new(file, site.code.span, &site.code.value);
+        let d = self.diagnostic(&map, finding);
+        self.out.push(match site.file {
+            Some(f) => d.in_file(f),
+            None => d,
+        });
+    }
+
+    /// A finding as a diagnostic: in the site's text (`map`), or in the included
+    /// template it names.
+    fn diagnostic(&self, map: &ScalarMap, finding: Finding) -> Diagnostic {
+        let included = finding
+            .template
+            .as_ref()
+            .and_then(|name| self.workflow.templates.get(name));
+        let (span, message) = match (included, &finding.template) {
+            (Some(_), _) => (
+                crate::workflow::Span::new(finding.range.start, finding.range.end),
+                finding.message,
+            ),
+            (None, Some(name)) => (
+                map.span(0..usize::MAX),
+                format!("{} (in `{name}`)", finding.message),
+            ),
+            (None, None) => (map.span(finding.range), finding.message),
+        };
+        let mut d = Diagnostic::new(span, message);
+        d.severity = finding.severity;
+        d.help = finding.help;
+        match included {
+            Some(file) => d.in_file(file),
+            None => d,
         }
     }
 }
@@ -269,10 +423,13 @@ fn iterated(step: &Step, scope: Scope, context: JinjaValue) -> (Scope, JinjaValu
     (scope, merge_maps([jinja(&extra), context]))
 }
 
-/// A finding as a diagnostic in the workflow file.
-fn diagnostic(map: &ScalarMap, finding: Finding) -> Diagnostic {
-    let mut d = Diagnostic::new(map.span(finding.range), finding.message);
-    d.severity = finding.severity;
-    d.help = finding.help;
-    d
+/// The expression of a template that is one `{{ expression }}` (which keeps its type
+/// where a value is taken: outputs, `with`, `model`, `effort`).
+fn lone_expression(template: &str) -> Option<&str> {
+    template
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")
+        .filter(|inner| !inner.contains("{{") && !inner.contains("}}"))
+        .map(str::trim)
 }

@@ -177,3 +177,25 @@ fn same(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+/// Whether a value of type `given` may be a value of type `declared` (an input's): false
+/// only when the types show it never is.
+pub fn may_fit(given: &Type, declared: &Type) -> bool {
+    let fits_value = |v: &Value| match declared {
+        Type::Enum(values) => values.contains(v),
+        Type::String => v.is_string(),
+        Type::Integer => v.is_i64() || v.is_u64(),
+        Type::Number => v.is_number(),
+        Type::Bool => v.is_boolean(),
+        _ => true,
+    };
+    match (given.non_null(), declared) {
+        (Type::Unknown, _) | (_, Type::Unknown) => true,
+        (Type::Union(members), _) => members.iter().any(|m| may_fit(m, declared)),
+        (Type::Enum(values), _) => values.iter().filter(|v| !v.is_null()).all(fits_value),
+        (Type::String, Type::Enum(values)) => values.iter().any(Value::is_string),
+        (Type::Integer, Type::Number) => true,
+        (Type::Array(_), Type::Array(_)) | (Type::Object(_), Type::Object(_)) => true,
+        (g, d) => g == *d,
+    }
+}

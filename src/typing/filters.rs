@@ -80,9 +80,8 @@ pub fn result(name: &str, input: &Type, attribute: Option<&Type>, fallback: Opti
         "bool" => Type::Bool,
         "abs" => input.clone(),
         "join" | "upper" | "lower" | "title" | "capitalize" | "trim" | "replace" | "format"
-        | "string" | "indent" | "escape" | "e" | "safe" | "urlencode" | "pprint" | "tojson" => {
-            Type::String
-        }
+        | "string" | "indent" | "escape" | "e" | "safe" | "urlencode" | "pprint" | "tojson"
+        | "shell_quote" => Type::String,
         "first" | "last" | "min" | "max" => match input.non_null() {
             Type::String => Type::String,
             _ => element(),

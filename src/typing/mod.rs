@@ -11,6 +11,7 @@ mod expr;
 mod filters;
 mod load;
 pub mod locate;
+mod outputs;
 pub mod render;
 pub mod sample;
 pub mod schema;

@@ -31,13 +31,42 @@ pub fn render(
     result.map_err(|error| finding(&error, text))
 }
 
+/// The error an error of an `{% include %}` wraps (the one in the included template).
+fn innermost(error: &minijinja::Error) -> &minijinja::Error {
+    let mut current = error;
+    while let Some(inner) =
+        std::error::Error::source(current).and_then(|e| e.downcast_ref::<minijinja::Error>())
+    {
+        current = inner;
+    }
+    current
+}
+
 /// The JSON `context` as a template context.
 pub fn jinja(context: &Value) -> JinjaValue {
     JinjaValue::from(Serde(context))
 }
 
-/// A render error as a finding: its range in `text` and its detail.
+/// A render error as a finding: its range in `text` (or in the included template it
+/// happened in) and its detail.
 pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
+    let error = innermost(error);
+    let template = error
+        .name()
+        .filter(|n| !matches!(*n, "<string>" | "<expression>" | "template"))
+        .map(str::to_string);
+    if let (Some(name), Some(range)) = (&template, error.range()) {
+        let detail = error
+            .detail()
+            .map_or_else(|| error.kind().to_string(), str::to_string);
+        return Finding {
+            range,
+            severity: Severity::Error,
+            message: detail,
+            help: None,
+            template: Some(name.clone()),
+        };
+    }
     let range = error
         .range()
         .filter(|r| r.end <= text.len())
@@ -50,5 +79,6 @@ pub fn finding(error: &minijinja::Error, text: &str) -> Finding {
         severity: Severity::Error,
         message: detail,
         help: None,
+        template: None,
     }
 }

@@ -71,7 +71,7 @@ pub fn context(workflow: &Workflow, globals: &Globals) -> Value {
         "inputs": inputs,
         "steps": steps,
         "workflow": { "name": workflow.name },
-        "run": { "id": "validate" },
+        "run": { "id": "validate", "dir": "/weft/runs/validate/files" },
         "env": env,
     })
 }

@@ -85,7 +85,10 @@ impl Globals {
             .with("inputs", Type::object(inputs))
             .with("steps", Type::object(steps))
             .with("workflow", Type::object([("name", Type::String)]))
-            .with("run", Type::object([("id", Type::String)]))
+            .with(
+                "run",
+                Type::object([("id", Type::String), ("dir", Type::String)]),
+            )
             .with("env", Type::object(env));
         Globals { scope, outputs }
     }
@@ -142,8 +145,15 @@ pub fn result_type(step: &Step, output: Type) -> Type {
 }
 
 /// A step's `output`: what one unit gives ([`unit_output_type`]); a `for_each` step's
-/// output is the list of its elements' outputs.
+/// output is the list of its elements' outputs; a step that `uses` a workflow gives that
+/// workflow's `outputs`.
 pub fn output_type(step: &Step) -> Type {
+    if let Some(call) = &step.call {
+        return call
+            .workflow
+            .as_ref()
+            .map_or(Type::Unknown, |w| super::outputs::outputs_type(w));
+    }
     let one = unit_output_type(step);
     match step.for_each {
         Some(_) => Type::array(one),

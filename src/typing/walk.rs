@@ -22,6 +22,8 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// The included template it is in (its `range` is then in that file's text).
+    pub template: Option<String>,
 }
 
 /// Types one template or expression against a scope.
@@ -39,6 +41,8 @@ pub struct Checker<'a> {
     /// The workflow's secrets as templates read them (`inputs.token`), for the lint of
     /// what templates do with them.
     pub secrets: Vec<String>,
+    /// The template files being walked (an included file's checker), outermost first.
+    pub(super) including: Vec<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -53,6 +57,7 @@ impl<'a> Checker<'a> {
             findings: Vec::new(),
             read_unknown: false,
             secrets: Vec::new(),
+            including: Vec::new(),
         }
     }
 
@@ -67,6 +72,7 @@ impl<'a> Checker<'a> {
             severity: Severity::Error,
             message,
             help,
+            template: None,
         });
     }
 
@@ -76,6 +82,7 @@ impl<'a> Checker<'a> {
             severity: Severity::Warning,
             message,
             help,
+            template: None,
         });
     }
 
@@ -127,7 +134,7 @@ impl<'a> Checker<'a> {
             Stmt::Include(i) => self.include(&i.name, i.ignore_missing),
             Stmt::Extends(e) => self.include(&e.name, false),
             Stmt::Import(i) => {
-                self.expr(&i.expr);
+                self.include(&i.expr, false);
                 self.bind(&i.name, Type::Unknown);
             }
             Stmt::FromImport(i) => self.import_names(i),
@@ -153,7 +160,7 @@ impl<'a> Checker<'a> {
     }
 
     fn import_names(&mut self, i: &ast::FromImport<'_>) {
-        self.expr(&i.expr);
+        self.include(&i.expr, false);
         for (name, alias) in &i.names {
             self.bind(alias.as_ref().unwrap_or(name), Type::Unknown);
         }
@@ -211,6 +218,34 @@ impl<'a> Checker<'a> {
                 format!("included template `{file}` does not exist"),
                 None,
             );
+            return;
+        }
+        self.walk_included(file);
+    }
+
+    /// Types the template file `name` as it is included here: with this scope and the
+    /// variables defined so far; its findings are located in that file.
+    fn walk_included(&mut self, name: &str) {
+        if self.including.iter().any(|n| n == name) || self.including.len() > 16 {
+            return;
+        }
+        let Some(text) = self.catalog.template_text(name) else {
+            return;
+        };
+        let syntax = self.catalog.env().syntax().clone();
+        let Ok(root) = minijinja::machinery::parse(text, name, syntax) else {
+            return;
+        };
+        let mut inner = Checker::new(self.catalog, self.scope, text);
+        inner.locals = self.locals.clone();
+        inner.guards = self.guards.clone();
+        inner.including = self.including.clone();
+        inner.including.push(name.to_string());
+        inner.template(&root);
+        self.read_unknown |= inner.read_unknown;
+        for mut finding in inner.findings {
+            finding.template.get_or_insert_with(|| name.to_string());
+            self.findings.push(finding);
         }
     }
 

@@ -5,11 +5,13 @@
 mod duration;
 mod glob;
 mod isolation;
+mod join;
 mod policy;
 mod steps;
 
 pub use duration::{format_duration, parse_duration};
 pub use glob::{Glob, glob_match};
 pub use isolation::Isolation;
+pub use join::Join;
 pub use policy::{Approval, Effort, Sandbox};
 pub use steps::{LoopThread, OnMax, OutputFormat, Shell};

@@ -83,3 +83,20 @@ impl Effort {
         }
     }
 }
+
+impl Effort {
+    /// Every effort, in increasing order.
+    pub const ALL: [Effort; 6] = [
+        Effort::None,
+        Effort::Minimal,
+        Effort::Low,
+        Effort::Medium,
+        Effort::High,
+        Effort::Xhigh,
+    ];
+
+    /// The effort spelled `text`, if there is one.
+    pub fn parse(text: &str) -> Option<Effort> {
+        Effort::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}

@@ -1,7 +1,9 @@
-//! Diagnostics: a span in a workflow file, a one-sentence message, an optional fix,
+//! Diagnostics: a span in a workflow file (or in a file it reads: a prompt file, an
+//! included template, a called workflow), a one-sentence message, an optional fix,
 //! rendered as text (`file:line:col`, the line, a caret) or as JSON.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -33,6 +35,9 @@ impl Severity {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
+    /// The file `span` is in, when it is not the workflow file being checked (a prompt
+    /// file, an included template, a called workflow).
+    pub file: Option<InFile>,
     /// Where the problem is.
     pub span: Span,
     /// What is wrong: one lowercase sentence, names in backticks, no trailing period.
@@ -46,6 +51,7 @@ impl Diagnostic {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
+            file: None,
             span,
             message: message.into(),
             help: None,
@@ -71,8 +77,26 @@ impl Diagnostic {
         self
     }
 
-    /// Render as text against `file`: the message, `--> file:line:col`, the line and a caret.
-    pub fn render(&self, file: &SourceFile) -> String {
+    /// The same diagnostic, located in `file` (unless it already names its file).
+    pub fn in_file(mut self, file: &Arc<SourceFile>) -> Self {
+        self.file.get_or_insert_with(|| InFile(Arc::clone(file)));
+        self
+    }
+
+    /// [`Diagnostic::in_file`] for a diagnostic of a called workflow (`scope` not 0).
+    pub fn in_file_unless_top(self, scope: usize, file: &Arc<SourceFile>) -> Self {
+        if scope == 0 { self } else { self.in_file(file) }
+    }
+
+    /// The file the span is in: its own, else `default`.
+    pub fn source<'a>(&'a self, default: &'a SourceFile) -> &'a SourceFile {
+        self.file.as_ref().map_or(default, |f| &f.0)
+    }
+
+    /// Render as text against its file (`default` unless it names one): the message,
+    /// `--> file:line:col`, the line and a caret.
+    pub fn render(&self, default: &SourceFile) -> String {
+        let file = self.source(default);
         let start = file.position(self.span.start);
         let line_index = file.line_index(self.span.start);
         let line = file.line_text(line_index);
@@ -97,7 +121,8 @@ impl Diagnostic {
     }
 
     /// The machine-readable form, positions 1-based.
-    pub fn to_json(&self, file: &SourceFile) -> JsonDiagnostic {
+    pub fn to_json(&self, default: &SourceFile) -> JsonDiagnostic {
+        let file = self.source(default);
         let start = file.position(self.span.start);
         let end = file.position(self.span.end);
         JsonDiagnostic {
@@ -112,6 +137,18 @@ impl Diagnostic {
         }
     }
 }
+
+/// A file a diagnostic is in, compared by path (the same file read twice is one file).
+#[derive(Debug, Clone)]
+pub struct InFile(pub Arc<SourceFile>);
+
+impl PartialEq for InFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.path == other.0.path
+    }
+}
+
+impl Eq for InFile {}
 
 /// The caret line under `line`: the indentation copied (tabs kept), then `^` per character.
 fn caret(file: &SourceFile, span: Span, line: &str) -> String {
@@ -191,11 +228,17 @@ impl Diagnostics {
         self.0.len() - self.errors()
     }
 
-    /// Sort by position and drop exact duplicates.
+    /// Sort by file (the checked file first), then position, and drop exact duplicates.
     pub fn sort(&mut self) {
+        let key = |d: &Diagnostic| d.file.as_ref().map(|f| f.0.path.clone());
         self.0
-            .sort_by(|a, b| (a.span, &a.message).cmp(&(b.span, &b.message)));
+            .sort_by(|a, b| (key(a), a.span, &a.message).cmp(&(key(b), b.span, &b.message)));
         self.0.dedup();
+    }
+
+    /// Locate every diagnostic that names no file in `file`.
+    pub fn in_file(self, file: &Arc<SourceFile>) -> Diagnostics {
+        Diagnostics(self.0.into_iter().map(|d| d.in_file(file)).collect())
     }
 
     /// Render them all, separated by blank lines.

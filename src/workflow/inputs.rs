@@ -88,8 +88,31 @@ pub fn resolve(
     pairs: &[(String, String)],
     file: Option<&Path>,
 ) -> Result<Map<String, Value>, InputError> {
-    let mut out = given(workflow, pairs, file)?;
-    for input in &workflow.inputs {
+    resolve_values(&workflow.inputs, given(workflow, pairs, file)?)
+}
+
+/// Inputs given as values (`with:` of a step that calls a workflow) checked against the
+/// declarations `inputs`, defaults filled in, in declaration order.
+pub fn resolve_values(
+    inputs: &[Input],
+    given: Map<String, Value>,
+) -> Result<Map<String, Value>, InputError> {
+    let declared = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| i.name.value == name)
+            .ok_or_else(|| InputError::Unknown {
+                name: name.to_string(),
+                hint: suggest(name, inputs.iter().map(|i| i.name.value.as_str())),
+            })
+    };
+    let mut out = Map::new();
+    for (name, value) in &given {
+        let input = declared(name)?;
+        check(input, value)?;
+        out.insert(name.clone(), value.clone());
+    }
+    for input in inputs {
         let name = &input.name.value;
         if out.contains_key(name) {
             continue;
@@ -100,8 +123,7 @@ pub fn resolve(
             (None, true) => return Err(InputError::Missing(name.clone())),
         };
     }
-    let ordered = workflow
-        .inputs
+    let ordered = inputs
         .iter()
         .filter_map(|i| {
             out.get(&i.name.value)

@@ -5,14 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::calls::Calls;
 use super::de::from_node;
 use super::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 use super::lower::{Context, lower};
 use super::model::Workflow;
+use super::node::{Node, NodeKind};
 use super::parse::parse;
 use super::raw::RawWorkflow;
 use super::schema;
 use super::source::{SourceFile, Span};
+use super::templates;
 use super::validate::validate;
 
 /// Why a workflow could not be loaded.
@@ -139,6 +142,11 @@ pub fn load_str(
 /// Read and check the workflow file at `path`; fails only when it cannot be read.
 pub fn check(path: impl AsRef<Path>) -> Result<Checked, LoadError> {
     let path = path.as_ref();
+    check_in(path, &Calls::new(path))
+}
+
+/// [`check`] of a file reached through `calls` (the chain of files calling it).
+pub(super) fn check_in(path: &Path, calls: &Calls) -> Result<Checked, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
         path: path.to_path_buf(),
         message: e.to_string().to_lowercase(),
@@ -149,7 +157,7 @@ pub fn check(path: impl AsRef<Path>) -> Result<Checked, LoadError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(check_str(path, text, &base_dir)),
+        Ok(text) => Ok(check_text(path.to_path_buf(), text, &base_dir, calls)),
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
@@ -166,8 +174,14 @@ pub fn check(path: impl AsRef<Path>) -> Result<Checked, LoadError> {
 
 /// Check a workflow from `text`, as if read from `path`, with relative paths under `base_dir`.
 pub fn check_str(path: impl Into<PathBuf>, text: impl Into<String>, base_dir: &Path) -> Checked {
+    let path = path.into();
+    let top = base_dir.join(path.file_name().unwrap_or(path.as_os_str()));
+    check_text(path, text.into(), base_dir, &Calls::new(&top))
+}
+
+fn check_text(path: PathBuf, text: String, base_dir: &Path, calls: &Calls) -> Checked {
     let source = Arc::new(SourceFile::new(path, text));
-    let (workflow, diagnostics) = analyze(&source, base_dir);
+    let (workflow, diagnostics) = analyze(&source, base_dir, calls);
     Checked {
         source,
         workflow,
@@ -175,7 +189,11 @@ pub fn check_str(path: impl Into<PathBuf>, text: impl Into<String>, base_dir: &P
     }
 }
 
-fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diagnostics) {
+fn analyze(
+    source: &Arc<SourceFile>,
+    base_dir: &Path,
+    calls: &Calls,
+) -> (Option<Workflow>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let parsed = match parse(source) {
         Ok(parsed) => parsed,
@@ -202,6 +220,7 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
             root.insert(&path, &key, value);
         }
     }
+    drop_extensions(&mut root);
     let raw: RawWorkflow = match from_node(&root) {
         Ok(raw) => raw,
         Err(error) => {
@@ -216,10 +235,20 @@ fn analyze(source: &Arc<SourceFile>, base_dir: &Path) -> (Option<Workflow>, Diag
         source,
         root: &root,
         base_dir,
+        calls,
     };
-    let workflow = lower(raw, &cx, &mut diagnostics);
+    let mut workflow = lower(raw, &cx, &mut diagnostics);
+    workflow.templates = templates::load(&workflow, &mut diagnostics);
     validate(&workflow, &mut diagnostics);
     (Some(workflow), diagnostics)
+}
+
+/// Top-level `x-…` keys are the file's own (anchors to reuse, notes, as in Compose files):
+/// weft reads none of them.
+fn drop_extensions(root: &mut Node) {
+    if let NodeKind::Map(entries) = &mut root.kind {
+        entries.retain(|(key, _)| !key.key_text().starts_with("x-"));
+    }
 }
 
 /// Whether the file holds nothing but blank lines, comments and document markers.

@@ -1,18 +1,23 @@
 //! Raw file model to [`Workflow`]: parse durations, load and check output schemas, resolve
-//! `thread`/`fork`/`resume`, check input defaults. Problems become diagnostics, not panics.
+//! `thread`/`fork`/`resume`, check input defaults, read prompt files and the workflows
+//! steps call. Problems become diagnostics, not panics.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::agent_options::{effort_of, lower_config, model_of};
+use super::calls::{Calls, lower_with};
+use super::compose::{Call, check_step_kind, lower_pools, lower_prompt_file};
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::lower_kind::lower_kind;
 use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow};
-use super::node::{Node, PathSegment};
-use super::parse;
+use super::node::Node;
+use super::schema_file::load_schema;
+
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
-use super::source::{SourceFile, Span};
+use super::source::SourceFile;
 use super::spanned::Spanned;
 use super::tree_options::TreeOptions;
 use crate::vocab::parse_duration;
@@ -25,6 +30,8 @@ pub struct Context<'a> {
     pub root: &'a Node,
     /// Where relative paths start.
     pub base_dir: &'a Path,
+    /// The chain of workflow files being loaded, for `uses`.
+    pub calls: &'a Calls,
 }
 
 /// Lower `raw`; diagnostics go to `out`.
@@ -41,13 +48,14 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         .into_iter()
         .map(|(name, input)| lower_input(name, input, out))
         .collect();
-    let defaults = lower_options(raw.defaults.unwrap_or_default(), out).0;
+    let defaults = lower_options(raw.defaults.unwrap_or_default(), &["defaults"], cx, out).0;
     let threads = raw
         .threads
         .0
         .into_iter()
         .map(|(name, options)| {
-            let (options, developer_instructions) = lower_options(options, out);
+            let at = ["threads", name.value.as_str()];
+            let (options, developer_instructions) = lower_options(options, &at, cx, out);
             ThreadDef {
                 name,
                 options,
@@ -82,6 +90,8 @@ pub fn lower(raw: RawWorkflow, cx: &Context<'_>, out: &mut Diagnostics) -> Workf
         base_dir: cx.base_dir.to_path_buf(),
         source: Arc::clone(cx.source),
         secret_env,
+        pools: lower_pools(raw.pools),
+        templates: Default::default(),
     }
 }
 
@@ -173,10 +183,17 @@ fn lower_timeout(
     }
 }
 
-fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<String>) {
+fn lower_options(
+    raw: RawOptions,
+    at: &[&str],
+    cx: &Context<'_>,
+    out: &mut Diagnostics,
+) -> (Options, Option<String>) {
+    let (model, model_template) = model_of(raw.model);
+    let (effort, effort_template) = effort_of(raw.effort, out);
     let options = Options {
-        model: raw.model.map(|m| m.value),
-        effort: raw.effort,
+        model,
+        effort,
         approval: raw.approval,
         sandbox: raw.sandbox,
         timeout: lower_timeout(raw.timeout, out),
@@ -188,8 +205,13 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
             isolation: raw.isolation,
             writes: raw.writes,
         },
+        model_template,
+        effort_template,
+        developer_instructions: raw.developer_instructions.clone(),
+        config: raw.config.and_then(|c| lower_config(c, at, cx, out)),
+        network: raw.network,
     };
-    (options, raw.developer_instructions)
+    (options, raw.developer_instructions.map(|d| d.value))
 }
 
 fn lower_step(
@@ -198,6 +220,8 @@ fn lower_step(
     cx: &Context<'_>,
     out: &mut Diagnostics,
 ) -> Step {
+    check_step_kind(&id, &raw, cx, out);
+    check_fan_out_keys(&id, &raw, out);
     let thread = lower_thread(
         &id,
         raw.thread.take(),
@@ -205,49 +229,32 @@ fn lower_step(
         raw.resume.take(),
         out,
     );
-    let kinded = lower_kind(&id, &mut raw, &thread, cx, out);
-    let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
-    let output_schema = raw
-        .output_schema
-        .and_then(|schema| load_schema(&id.value, schema, cx, out));
-    if raw.for_each.is_none() {
-        for (span, key) in [
-            (raw.as_name.as_ref().map(|a| a.span), "as"),
-            (raw.max_parallel.as_ref().map(|m| m.span), "max_parallel"),
-        ] {
-            if let Some(span) = span {
-                out.push(
-                    Diagnostic::new(
-                        span,
-                        format!("`{key}` only applies to a step with `for_each`"),
-                    )
-                    .with_help(format!(
-                        "add `for_each: <expression>` to step `{}` or remove `{key}`",
-                        id.value
-                    )),
-                );
-            }
-        }
+    if matches!(thread, ThreadRef::Named(_)) {
+        check_thread_settings(&raw, out);
     }
-    let options = Options {
-        model: raw.model.map(|m| m.value),
-        effort: raw.effort,
-        approval: raw.approval,
-        sandbox: raw.sandbox,
-        timeout: lower_timeout(raw.timeout, out),
-        retries: raw.retries,
-        cwd: raw.cwd.map(PathBuf::from),
-        approvals: raw.approvals,
-        max_tokens: raw.max_tokens,
-        tree: TreeOptions {
-            isolation: raw.isolation,
-            writes: raw.writes,
-        },
+    let kinded = lower_kind(&id, &mut raw, &thread, cx, out);
+    let prompt_file =
+        (raw.prompt_file.take()).and_then(|path| lower_prompt_file(&id.value, path, cx, out));
+    let prompt = match &prompt_file {
+        Some(file) => {
+            let whole = super::source::Span::new(0, file.source.text.len());
+            Spanned::new(file.source.text.clone(), whole)
+        }
+        None => kinded.prompt,
     };
+    let call = raw.uses.take().map(|uses| Call {
+        workflow: cx.calls.load(&uses, cx, out),
+        uses,
+        with: lower_with(raw.with.take()),
+    });
+    let output_schema_span = raw.output_schema.as_ref().map(|s| s.span);
+    let output_schema =
+        (raw.output_schema.take()).and_then(|schema| load_schema(&id.value, schema, cx, out));
+    let options = step_options(&id.value, &mut raw, cx, out);
     Step {
         id,
         description: raw.description,
-        prompt: kinded.prompt,
+        prompt,
         needs: raw.needs,
         thread,
         output_schema,
@@ -264,6 +271,82 @@ fn lower_step(
         shell: kinded.shell,
         looping: kinded.looping,
         on_conflict: raw.on_conflict,
+        prompt_file,
+        call,
+        join: raw.join.as_ref().map(|j| j.value).unwrap_or_default(),
+        join_span: raw.join.map(|j| j.span),
+        pool: raw.pool,
+    }
+}
+
+/// The policies and agent settings a step writes itself (taken out of `raw`).
+fn step_options(id: &str, raw: &mut RawStep, cx: &Context<'_>, out: &mut Diagnostics) -> Options {
+    let (model, model_template) = model_of(raw.model.take());
+    let (effort, effort_template) = effort_of(raw.effort.take(), out);
+    let at = ["steps", id];
+    Options {
+        model,
+        effort,
+        approval: raw.approval,
+        sandbox: raw.sandbox,
+        timeout: lower_timeout(raw.timeout.take(), out),
+        retries: raw.retries,
+        cwd: raw.cwd.take().map(PathBuf::from),
+        approvals: raw.approvals.take(),
+        max_tokens: raw.max_tokens,
+        model_template,
+        effort_template,
+        developer_instructions: raw.developer_instructions.take(),
+        config: (raw.config.take()).and_then(|c| lower_config(c, &at, cx, out)),
+        network: raw.network.take(),
+        tree: TreeOptions {
+            isolation: raw.isolation.take(),
+            writes: raw.writes.take(),
+        },
+    }
+}
+
+/// `as` and `max_parallel` only go with `for_each`.
+fn check_fan_out_keys(id: &Spanned<String>, raw: &RawStep, out: &mut Diagnostics) {
+    if raw.for_each.is_some() {
+        return;
+    }
+    for (span, key) in [
+        (raw.as_name.as_ref().map(|a| a.span), "as"),
+        (raw.max_parallel.as_ref().map(|m| m.span), "max_parallel"),
+    ] {
+        if let Some(span) = span {
+            out.push(
+                Diagnostic::new(
+                    span,
+                    format!("`{key}` only applies to a step with `for_each`"),
+                )
+                .with_help(format!(
+                    "add `for_each: <expression>` to step `{}` or remove `{key}`",
+                    id.value
+                )),
+            );
+        }
+    }
+}
+
+/// A step on a named thread takes the thread's start: its `developer_instructions` and
+/// `config` go on the thread.
+fn check_thread_settings(raw: &RawStep, out: &mut Diagnostics) {
+    for (key, span) in [
+        (
+            "developer_instructions",
+            raw.developer_instructions.as_ref().map(|d| d.span),
+        ),
+        ("config", raw.config.as_ref().map(|c| c.span)),
+    ] {
+        if let Some(span) = span {
+            out.push(
+                Diagnostic::new(span, format!("`{key}` of a step on a named thread")).with_help(
+                    format!("a thread's `{key}` is fixed when it starts: set it on the thread, under `threads:`"),
+                ),
+            );
+        }
     }
 }
 
@@ -299,96 +382,7 @@ fn lower_thread(
     }
 }
 
-fn load_schema(
-    step: &str,
-    schema: Spanned<Value>,
-    cx: &Context<'_>,
-    out: &mut Diagnostics,
-) -> Option<Value> {
-    let (value, inline) = match &schema.value {
-        Value::String(path) => (read_schema_file(path, schema.span, cx, out)?, false),
-        other => (other.clone(), true),
-    };
-    if let Err(error) = jsonschema::validator_for(&value) {
-        let mut span = schema.span;
-        if inline {
-            let mut path = vec![
-                PathSegment::Key("steps".into()),
-                PathSegment::Key(step.into()),
-                PathSegment::Key("output_schema".into()),
-            ];
-            path.extend(error.instance_path().iter().map(|s| match s {
-                jsonschema::paths::LocationSegment::Property(p) => PathSegment::Key(p.to_string()),
-                jsonschema::paths::LocationSegment::Index(i) => PathSegment::Index(i),
-            }));
-            span = cx.root.walk(&path).span;
-        }
-        out.error(
-            span,
-            format!("`output_schema` of step `{step}` is not a valid json schema: {error}"),
-        );
-        return None;
-    }
-    Some(value)
-}
-
-fn read_schema_file(
-    path: &str,
-    span: Span,
-    cx: &Context<'_>,
-    out: &mut Diagnostics,
-) -> Option<Value> {
-    let full = cx.base_dir.join(path);
-    let text = match std::fs::read_to_string(&full) {
-        Ok(text) => text,
-        Err(error) => {
-            out.push(
-                Diagnostic::new(
-                    span,
-                    format!("cannot read schema file `{path}`: {}", lower_io(&error)),
-                )
-                .with_help(format!(
-                    "paths are relative to the workflow file; looked for `{}`",
-                    full.display()
-                )),
-            );
-            return None;
-        }
-    };
-    let is_yaml = matches!(
-        full.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    );
-    if is_yaml {
-        let file = SourceFile::new(&full, text);
-        return match parse::parse(&file) {
-            Ok(parsed) => Some(parsed.root.to_json()),
-            Err(d) => {
-                let at = file.position(d.span.start);
-                out.error(
-                    span,
-                    format!(
-                        "schema file `{path}` is not valid yaml (line {}, column {}): {}",
-                        at.line, at.column, d.message
-                    ),
-                );
-                None
-            }
-        };
-    }
-    match serde_json::from_str(&text) {
-        Ok(value) => Some(value),
-        Err(error) => {
-            out.error(
-                span,
-                format!("schema file `{path}` is not valid json: {error}"),
-            );
-            None
-        }
-    }
-}
-
-fn lower_io(error: &std::io::Error) -> String {
+pub(super) fn lower_io(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

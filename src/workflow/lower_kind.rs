@@ -105,7 +105,8 @@ pub(super) fn lower_kind(
     }
 }
 
-/// The kind: exactly one of `prompt`, `run` and `gate` (the schema reports none at all).
+/// The kind: exactly one of `prompt` (or `prompt_file`), `run` and `gate` (the schema
+/// reports none at all; a step with `uses` has none of them, see `compose`).
 fn kind_of(
     id: &Spanned<String>,
     raw: &mut RawStep,
@@ -114,6 +115,9 @@ fn kind_of(
 ) -> StepKind {
     let mut given: Vec<(&str, Span)> = Vec::new();
     given.extend(raw.prompt.as_ref().map(|p| ("prompt", p.span)));
+    if raw.prompt.is_none() {
+        given.extend(raw.prompt_file.as_ref().map(|p| ("prompt_file", p.span)));
+    }
     given.extend(raw.run.as_ref().map(|r| ("run", r.span)));
     given.extend(raw.gate.as_ref().map(|g| ("gate", g.span)));
     if given.len() > 1 {
@@ -126,8 +130,8 @@ fn kind_of(
                 ),
             )
             .with_help(
-                "a step is one thing: a turn of the agent (`prompt`), a script (`run`) or a \
-                 person's answer (`gate`)",
+                "a step is one thing: a turn of the agent (`prompt` or `prompt_file`), a \
+                 script (`run`) or a person's answer (`gate`)",
             ),
         );
     }

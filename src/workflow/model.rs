@@ -5,15 +5,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::approval_rules::ApprovalRules;
+pub use super::compose::{Call, Pool, PromptFile, WithValue};
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
+pub use super::templates::TemplateFiles;
 use super::tree_options::TreeOptions;
-use crate::vocab::{Approval, Effort, Sandbox, Shell};
+use crate::vocab::{Approval, Effort, Join, Sandbox, Shell};
 
 /// A loaded, valid workflow file.
 #[derive(Debug, Clone)]
@@ -44,6 +46,11 @@ pub struct Workflow {
     pub source: Arc<SourceFile>,
     /// The names in `env` marked `secret: true`, in file order.
     pub secret_env: Vec<String>,
+    /// `pools`: named limits on how many steps run at once, in file order.
+    pub pools: Vec<Pool>,
+    /// The template files its templates include or import (and its prompt files), as read
+    /// when it was checked.
+    pub templates: TemplateFiles,
 }
 
 impl Workflow {
@@ -60,6 +67,11 @@ impl Workflow {
     /// The declared input `name`.
     pub fn input(&self, name: &str) -> Option<&Input> {
         self.inputs.iter().find(|i| i.name.value == name)
+    }
+
+    /// The pool `name`.
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name.value == name)
     }
 }
 
@@ -105,6 +117,16 @@ pub struct Options {
     pub max_tokens: Option<u64>,
     /// `isolation` and `writes`.
     pub tree: TreeOptions,
+    /// `model` written as a template over `inputs` (then `model` is `None`).
+    pub model_template: Option<Spanned<String>>,
+    /// `effort` written as a template over `inputs` (then `effort` is `None`).
+    pub effort_template: Option<Spanned<String>>,
+    /// Developer instructions given when the step's thread starts.
+    pub developer_instructions: Option<Spanned<String>>,
+    /// Codex config overrides for the step's thread, by top-level key.
+    pub config: Option<Spanned<Map<String, Value>>>,
+    /// Network access inside a `workspace-write` sandbox.
+    pub network: Option<Spanned<bool>>,
 }
 
 impl Options {
@@ -114,9 +136,29 @@ impl Options {
             (Some(base), Some(top)) => Some(base.overlay(top)),
             (base, top) => top.clone().or_else(|| base.clone()),
         };
+        let model_set = over.model.is_some() || over.model_template.is_some();
+        let model = if model_set { over } else { self };
+        let effort_set = over.effort.is_some() || over.effort_template.is_some();
+        let effort = if effort_set { over } else { self };
+        let config = match (&self.config, &over.config) {
+            (Some(base), Some(top)) => {
+                let mut merged = base.value.clone();
+                merged.extend(top.value.clone());
+                Some(Spanned::new(merged, top.span))
+            }
+            (base, top) => top.clone().or_else(|| base.clone()),
+        };
         Options {
-            model: over.model.clone().or_else(|| self.model.clone()),
-            effort: over.effort.or(self.effort),
+            model: model.model.clone(),
+            model_template: model.model_template.clone(),
+            effort: effort.effort,
+            effort_template: effort.effort_template.clone(),
+            developer_instructions: over
+                .developer_instructions
+                .clone()
+                .or_else(|| self.developer_instructions.clone()),
+            config,
+            network: over.network.clone().or_else(|| self.network.clone()),
             approval: over.approval.or(self.approval),
             sandbox: over.sandbox.or(self.sandbox),
             timeout: over.timeout.or(self.timeout),
@@ -204,6 +246,27 @@ pub struct Step {
     pub looping: Option<Loop>,
     /// `on_conflict`: the step that repairs a conflict between this step's patches.
     pub on_conflict: Option<Spanned<String>>,
+    /// `prompt_file`: the prompt is that file's text (then `prompt`'s spans are in it).
+    pub prompt_file: Option<PromptFile>,
+    /// `uses`: the step runs another workflow file's steps (then it has no prompt).
+    pub call: Option<Call>,
+    /// `join`: which upstream results let it run.
+    pub join: Join,
+    /// Where `join` is written.
+    pub join_span: Option<Span>,
+    /// `pool`: the named pool it takes a place in while it runs.
+    pub pool: Option<Spanned<String>>,
+}
+
+impl Step {
+    /// The file the code of `role` (`prompt`, `if`, ...) is written in: the prompt file
+    /// for the prompt of a `prompt_file` step, else the workflow file.
+    pub fn file_of<'a>(&'a self, role: &str, workflow: &'a Workflow) -> &'a Arc<SourceFile> {
+        match (&self.prompt_file, role) {
+            (Some(file), "prompt") => &file.source,
+            _ => &workflow.source,
+        }
+    }
 }
 
 /// One entry of `outputs`.

@@ -3,12 +3,15 @@
 //!
 //! A syntax error stops the parse. Duplicate keys are collected and parsing goes on,
 //! keeping the first occurrence, so that `validate` can report them with everything else.
+//! Anchors, aliases and merge keys (`<<: *common`, `<<: [*a, *b]`) are resolved here; a
+//! merged key keeps the span where it is written, so diagnostics point at the anchor.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan, Tag};
 
 use super::diagnostic::Diagnostic;
+use super::merge::merge;
 use super::node::{Node, NodeKind};
 use super::source::{SourceFile, Span};
 
@@ -49,6 +52,8 @@ struct Builder<'a> {
     documents: usize,
     nodes: usize,
     duplicates: Vec<Diagnostic>,
+    /// Where a plain `<<` is written (a merge key; a quoted `'<<'` is an ordinary key).
+    merge_keys: HashSet<usize>,
 }
 
 /// Parse `file` into one document. Errors are a single diagnostic: a syntax error.
@@ -74,6 +79,7 @@ fn parse_inner(file: &SourceFile) -> Result<Parsed, Diagnostic> {
         documents: 0,
         nodes: 0,
         duplicates: Vec::new(),
+        merge_keys: HashSet::new(),
     };
     let mut parser = Parser::new_from_str(&file.text);
     while let Some(event) = parser.next_event() {
@@ -146,6 +152,9 @@ impl Builder<'_> {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
+                if text == "<<" && style == ScalarStyle::Plain && tag.is_none() {
+                    self.merge_keys.insert(span.start);
+                }
                 let kind = resolve_scalar(&text, style, tag.as_deref());
                 self.finish(Node { span, kind }, anchor)?;
             }
@@ -210,6 +219,7 @@ impl Builder<'_> {
                 entries,
                 ..
             } => {
+                let entries = merge(entries, |k| self.is_merge_key(k))?;
                 let entries = self.dedup(entries);
                 (
                     Node {
@@ -243,6 +253,10 @@ impl Builder<'_> {
             },
         }
         Ok(())
+    }
+
+    fn is_merge_key(&self, key: &Node) -> bool {
+        key.kind == NodeKind::Str("<<".into()) && self.merge_keys.contains(&key.span.start)
     }
 
     fn dedup(&mut self, entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
@@ -389,6 +403,33 @@ mod tests {
         assert_eq!(parsed.duplicates.len(), 1);
         assert_eq!(parsed.duplicates[0].message, "duplicate step id `a`");
         assert_eq!(file.position(parsed.duplicates[0].span.start).line, 3);
+    }
+
+    #[test]
+    fn merge_keys_fill_what_the_mapping_does_not_set() {
+        let text = "common: &c { sandbox: read-only, retries: 2 }\nmore: &m { retries: 5, timeout: 1m }\nstep:\n  <<: [*c, *m]\n  retries: 3\n  prompt: p\n";
+        let file = SourceFile::new("t.yaml", text);
+        let parsed = parse(&file).unwrap();
+        assert!(parsed.duplicates.is_empty());
+        let step = parsed.root.entry("step").unwrap().1;
+        assert_eq!(
+            step.to_json(),
+            serde_json::json!({"sandbox": "read-only", "timeout": "1m", "retries": 3, "prompt": "p"})
+        );
+        let (key, _) = step.entry("sandbox").unwrap();
+        assert_eq!(
+            file.position(key.span.start).line,
+            1,
+            "the merged key keeps its span"
+        );
+        let quoted = root("a: { '<<': x }\n");
+        assert_eq!(quoted.to_json(), serde_json::json!({"a": {"<<": "x"}}));
+        let error = parse(&SourceFile::new("t.yaml", "a:\n  <<: text\n")).unwrap_err();
+        assert!(
+            error.message.starts_with("`<<` merges a mapping"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::approval_rules::ApprovalRules;
 use super::env_entry::RawEnvEntry;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Isolation, LoopThread, OnMax, OutputFormat, Sandbox};
+use crate::vocab::{Approval, Isolation, Join, LoopThread, OnMax, OutputFormat, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -27,6 +27,8 @@ pub struct RawWorkflow {
     pub steps: Entries<RawStep>,
     #[serde(default)]
     pub outputs: Entries<Spanned<String>>,
+    #[serde(default)]
+    pub pools: Entries<Spanned<u32>>,
 }
 
 /// The declared type of an input.
@@ -90,12 +92,13 @@ pub struct RawInput {
     pub secret: Option<Spanned<bool>>,
 }
 
-/// `defaults` and each entry of `threads` (only threads take `developer_instructions`).
+/// `defaults` and each entry of `threads`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptions {
     pub model: Option<Spanned<String>>,
-    pub effort: Option<Effort>,
+    /// An effort, or a template over `inputs` giving one.
+    pub effort: Option<Spanned<String>>,
     pub approval: Option<Approval>,
     pub sandbox: Option<Sandbox>,
     pub timeout: Option<Spanned<String>>,
@@ -103,7 +106,9 @@ pub struct RawOptions {
     pub cwd: Option<String>,
     pub approvals: Option<ApprovalRules>,
     pub max_tokens: Option<u64>,
-    pub developer_instructions: Option<String>,
+    pub developer_instructions: Option<Spanned<String>>,
+    pub config: Option<Spanned<Value>>,
+    pub network: Option<Spanned<bool>>,
     pub isolation: Option<Spanned<Isolation>>,
     pub writes: Option<Spanned<Vec<String>>>,
 }
@@ -113,7 +118,8 @@ pub struct RawOptions {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub description: Option<String>,
-    /// A turn's prompt; `None` for a script or a gate (the schema checks one is there).
+    /// A turn's prompt; `None` for a script or a gate, or with `prompt_file` or `uses` (the
+    /// schema and the loader check that a turn has one).
     pub prompt: Option<Spanned<String>>,
     #[serde(default)]
     pub needs: Vec<Spanned<String>>,
@@ -122,7 +128,7 @@ pub struct RawStep {
     pub resume: Option<Spanned<String>>,
     pub output_schema: Option<Spanned<Value>>,
     pub model: Option<Spanned<String>>,
-    pub effort: Option<Effort>,
+    pub effort: Option<Spanned<String>>,
     pub approval: Option<Approval>,
     pub sandbox: Option<Sandbox>,
     pub approvals: Option<ApprovalRules>,
@@ -149,6 +155,14 @@ pub struct RawStep {
     pub isolation: Option<Spanned<Isolation>>,
     pub writes: Option<Spanned<Vec<String>>>,
     pub on_conflict: Option<Spanned<String>>,
+    pub prompt_file: Option<Spanned<String>>,
+    pub uses: Option<Spanned<String>>,
+    pub with: Option<Entries<Spanned<Value>>>,
+    pub developer_instructions: Option<Spanned<String>>,
+    pub config: Option<Spanned<Value>>,
+    pub network: Option<Spanned<bool>>,
+    pub join: Option<Spanned<Join>>,
+    pub pool: Option<Spanned<String>>,
 }
 
 /// `loop:` of a step.

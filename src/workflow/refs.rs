@@ -4,13 +4,15 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use minijinja::Environment;
 
 use super::diagnostic::Diagnostic;
-use super::model::{Step, ThreadRef, Until};
+use super::model::{Step, ThreadRef, Until, WithValue};
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
+use super::templates::TemplateFiles;
 
 /// Whether the text is a template (`{{ … }}`) or a bare expression (`if`, `for_each`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,12 +24,50 @@ pub enum Kind {
 }
 
 /// One variable path a template reads, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Reference {
     /// The dotted path, split: `["steps", "survey", "output"]`.
     pub path: Vec<String>,
-    /// Where it is written in the workflow file.
+    /// Where it is written, in the template's file (or in `file`).
     pub span: Span,
+    /// The template file it is read in, when that is an included one.
+    pub file: Option<Arc<SourceFile>>,
+}
+
+/// The names every template can read: a reference to one of them inside an included
+/// file is checked like one in the template itself. (Other names there may be the
+/// including template's own variables: the type-check sees those.)
+pub const GLOBALS: &[&str] = &["inputs", "steps", "workflow", "run", "env"];
+
+/// [`analyze`], and for a template also what the files it includes read (of the
+/// [`GLOBALS`]), located in those files.
+pub fn analyze_with(
+    env: &Environment<'static>,
+    file: &SourceFile,
+    code: &Spanned<String>,
+    kind: Kind,
+    templates: &TemplateFiles,
+) -> Result<Vec<Reference>, Diagnostic> {
+    let mut references = analyze(env, file, code, kind)?;
+    if kind == Kind::Template {
+        for name in templates.reachable(&code.value) {
+            let Some(included) = templates.get(&name) else {
+                continue;
+            };
+            let whole = Spanned::new(included.text.clone(), Span::new(0, included.text.len()));
+            let found = analyze(env, included, &whole, Kind::Template).unwrap_or_default();
+            references.extend(
+                found
+                    .into_iter()
+                    .filter(|r| GLOBALS.contains(&r.path[0].as_str()))
+                    .map(|r| Reference {
+                        file: Some(included.clone()),
+                        ..r
+                    }),
+            );
+        }
+    }
+    Ok(references)
 }
 
 /// Compile `code` and list what it reads; a syntax error comes back located.
@@ -67,7 +107,11 @@ pub fn analyze(
         .into_iter()
         .map(|path| {
             let span = find(file, code.span, text, &path);
-            Reference { path, span }
+            Reference {
+                path,
+                span,
+                file: None,
+            }
         })
         .collect())
 }
@@ -175,19 +219,32 @@ pub fn step_code(step: &Step) -> Vec<(&'static str, &Spanned<String>, Kind)> {
     if let ThreadRef::Resume(t) = &step.thread {
         code.push(("resume", t, Kind::Template));
     }
+    if let Some(call) = &step.call {
+        for (_, value) in &call.with {
+            if let WithValue::Template(t) = value {
+                code.push(("with", t, Kind::Template));
+            }
+        }
+    }
     code
 }
 
-/// The step ids a step's templates and expressions read (`steps.<id>`), with their spans;
-/// code that does not compile contributes nothing.
+/// The step ids a step's templates and expressions read (`steps.<id>`, also in the files
+/// they include), with their spans; code that does not compile contributes nothing.
 pub fn step_references(
     env: &Environment<'static>,
-    file: &SourceFile,
+    workflow: &super::model::Workflow,
     step: &Step,
 ) -> Vec<Spanned<String>> {
     let mut out: Vec<Spanned<String>> = Vec::new();
-    for (_, code, kind) in step_code(step) {
-        for reference in analyze(env, file, code, kind).unwrap_or_default() {
+    for (role, code, kind) in step_code(step) {
+        let file = step.file_of(role, workflow);
+        let elsewhere = !Arc::ptr_eq(file, &workflow.source);
+        let found = analyze_with(env, file, code, kind, &workflow.templates).unwrap_or_default();
+        for mut reference in found {
+            if elsewhere || reference.file.is_some() {
+                reference.span = step.id.span;
+            }
             if reference.path.len() >= 2 && reference.path[0] == "steps" {
                 out.push(Spanned::new(reference.path[1].clone(), reference.span));
             }

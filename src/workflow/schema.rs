@@ -3,13 +3,14 @@
 
 use std::sync::OnceLock;
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::diagnostic::{Diagnostic, suggest};
 use super::node::{Node, NodeKind, PathSegment};
+use super::schema_messages::{bad_enum, bad_name, bad_pattern, bad_type, lowercase_first};
 use super::source::Span;
 
 /// The workflow file's JSON Schema, as shipped in `schemas/`.
@@ -121,7 +122,7 @@ fn segments(error: &ValidationError<'_>) -> Vec<PathSegment> {
 }
 
 /// The name a message calls the value at `path`: its key, or its list's key.
-fn field_name(path: &[PathSegment]) -> Option<String> {
+pub(super) fn field_name(path: &[PathSegment]) -> Option<String> {
     path.iter().rev().find_map(|s| match s {
         PathSegment::Key(k) => Some(k.clone()),
         PathSegment::Index(_) => None,
@@ -188,6 +189,29 @@ fn describe(root: &Node, error: &ValidationError<'_>) -> Vec<Violation> {
             let kinds = ["prompt", "run", "gate"].map(String::from).to_vec();
             violations[0].missing = Some((path.clone(), kinds));
             violations
+        }
+        ValidationErrorKind::AnyOf { .. } if step_of(&path).is_some() && path.len() == 2 => {
+            let id = step_of(&path).unwrap_or_default();
+            let span = key_span(root, &path).unwrap_or(node.span);
+            let mut violations = one(
+                span,
+                format!("step `{id}` has no `prompt`"),
+                Some("give it a `prompt`, a `prompt_file`, or `uses: ./other.yaml`".into()),
+            );
+            violations[0].prune.clear();
+            violations[0].fill =
+                stand_in("prompt", node.span).map(|n| (path.clone(), "prompt".into(), n));
+            violations
+        }
+        ValidationErrorKind::AnyOf { .. } if matches!(path.last(), Some(PathSegment::Key(k)) if k == "effort") =>
+        {
+            let options = serde_json::json!(crate::vocab::Effort::ALL.map(|e| e.as_str()));
+            let (message, _) = bad_enum(node, &path, &options);
+            one(
+                node.span,
+                message,
+                Some("expected one of `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, or a template over `inputs` (`{{ inputs.effort }}`)".into()),
+            )
         }
         ValidationErrorKind::Enum { options } => {
             let (message, help) = bad_enum(node, &path, options);
@@ -364,127 +388,4 @@ fn resolve_ref<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
         .and_then(|r| r.strip_prefix('#'))
         .and_then(|pointer| root.pointer(pointer))
         .unwrap_or(node)
-}
-
-fn bad_enum(node: &Node, path: &[PathSegment], options: &Value) -> (String, Option<String>) {
-    let field = field_name(path).unwrap_or_default();
-    let choices: Vec<String> = options
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    let value = node.to_json();
-    let text = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_string);
-    if text == "on-failure" {
-        return (
-            format!("invalid {field} `on-failure`; did you mean `on-request`?"),
-            Some("`on-failure` was removed from the app-server protocol: use `on-request` (the agent asks when it needs to) or `never`".into()),
-        );
-    }
-    let hint = suggest(&text, choices.iter().map(String::as_str));
-    let list: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
-    (
-        format!("invalid {field} `{text}`{hint}"),
-        Some(format!("expected one of {}", list.join(", "))),
-    )
-}
-
-fn is_duration(path: &[PathSegment]) -> bool {
-    matches!(path.last(), Some(PathSegment::Key(k)) if k == "timeout")
-}
-
-const DURATION_HELP: &str =
-    "write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `90s`, `10m`, `1h30m`";
-
-fn bad_type(node: &Node, path: &[PathSegment], kind: &TypeKind) -> (String, Option<String>) {
-    if is_duration(path) {
-        let text = node.to_json().to_string();
-        return (
-            format!("invalid duration `{text}`"),
-            Some(DURATION_HELP.into()),
-        );
-    }
-    let expected = match kind {
-        TypeKind::Single(t) => article(&t.to_string()),
-        TypeKind::Multiple(set) => {
-            let names: Vec<String> = set.iter().map(|t| article(&t.to_string())).collect();
-            names.join(" or ")
-        }
-    };
-    let field = match path.last() {
-        Some(PathSegment::Key(k)) => format!(" for `{k}`"),
-        Some(PathSegment::Index(_)) => format!(" in `{}`", field_name(path).unwrap_or_default()),
-        None => " at the top level".into(),
-    };
-    (
-        format!("expected {expected}{field}, found {}", node.describe()),
-        None,
-    )
-}
-
-fn article(json_type: &str) -> String {
-    match json_type {
-        "object" => "a mapping".into(),
-        "array" => "a list".into(),
-        "integer" => "an integer".into(),
-        "null" => "null".into(),
-        other => format!("a {other}"),
-    }
-}
-
-fn bad_pattern(
-    node: &Node,
-    path: &[PathSegment],
-    error: &ValidationError<'_>,
-) -> (Span, String, Option<String>) {
-    let text = error.instance().as_str().unwrap_or_default().to_string();
-    if is_duration(path) {
-        return (
-            node.span,
-            format!("invalid duration `{text}`"),
-            Some(DURATION_HELP.into()),
-        );
-    }
-    let (message, help) = bad_name(&text, &path[..path.len().saturating_sub(1)]);
-    (node.span, message, help)
-}
-
-fn bad_name(name: &str, parent: &[PathSegment]) -> (String, Option<String>) {
-    let what = match parent.first() {
-        Some(PathSegment::Key(k)) if k == "steps" && parent.len() == 1 => "step id",
-        Some(PathSegment::Key(k)) if k == "threads" && parent.len() == 1 => "thread name",
-        Some(PathSegment::Key(k)) if k == "inputs" && parent.len() == 1 => "input name",
-        Some(PathSegment::Key(k)) if k == "outputs" && parent.len() == 1 => "output name",
-        Some(PathSegment::Key(k)) if k == "env" => "environment variable name",
-        _ => "name",
-    };
-    if name == "fresh" {
-        return (
-            format!("`fresh` is reserved and cannot be a {what}"),
-            Some("`thread: fresh` means a new thread for every turn; choose another name".into()),
-        );
-    }
-    let fixed: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    (
-        format!("invalid {what} `{name}`"),
-        Some(format!(
-            "names start with a letter or `_` and hold only letters, digits and `_` (templates read them as `a.b`), e.g. `{fixed}`"
-        )),
-    )
-}
-
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

@@ -1,10 +1,15 @@
-//! Semantic checks across the file: `needs` and thread names resolve, and every template
-//! and expression compiles and reads only what its context holds. (Cycles and forks are
-//! the planner's checks.)
+//! Semantic checks across the file: `needs`, thread and pool names resolve, and every
+//! template and expression compiles and reads only what its context holds (also in the
+//! files it includes). (Cycles and forks are the planner's checks; the composition
+//! checks, `uses`, `with` and `network`, are in [`super::compose_checks`].)
 
+use std::sync::Arc;
+
+use super::compose_checks;
 use super::diagnostic::{Diagnostic, Diagnostics, suggest};
 use super::model::{Step, ThreadRef, Workflow};
 use super::refs::{self, Kind, Reference};
+use super::source::SourceFile;
 use super::spanned::Spanned;
 
 /// The fields of `steps.<id>` (the type-check says which kinds of step have which).
@@ -22,15 +27,35 @@ const LOOP_FIELDS: &[&str] = &["index", "index0", "length", "first", "last"];
 /// The fields of `iteration` in a step with `loop`.
 const ITERATION_FIELDS: &[&str] = &["number", "previous"];
 
+/// The fields of `run`.
+const RUN_FIELDS: &[&str] = &["id", "dir"];
+
 /// Run every semantic check on `workflow`, adding what fails to `out`.
 pub fn validate(workflow: &Workflow, out: &mut Diagnostics) {
     for step in &workflow.steps {
         check_needs(workflow, step, out);
         check_thread(workflow, step, out);
         check_step_code(workflow, step, out);
+        compose_checks::check_step(workflow, step, out);
     }
     check_outputs(workflow, out);
     super::tree_checks::check(workflow, out);
+    let env = crate::template::environment();
+    for (what, code) in compose_checks::policy_templates(workflow) {
+        let scope = Scope {
+            step: None,
+            names: Vec::new(),
+            in_loop: false,
+            only_inputs: true,
+            in_iteration: false,
+            conflict: false,
+        };
+        let site = Site {
+            file: &workflow.source,
+            role: what,
+        };
+        check_code(workflow, &env, code, Kind::Template, &scope, &site, out);
+    }
 }
 
 fn step_ids(workflow: &Workflow) -> impl Iterator<Item = &str> {
@@ -87,6 +112,14 @@ struct Scope<'a> {
     in_iteration: bool,
     /// Whether `conflict` is defined (the prompt of a repair step).
     conflict: bool,
+    /// A `model` or `effort` template: decided before any step runs, so it reads no step.
+    only_inputs: bool,
+}
+
+/// Where a piece of code is written, and what messages call it.
+struct Site<'a> {
+    file: &'a Arc<SourceFile>,
+    role: &'a str,
 }
 
 fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
@@ -107,8 +140,13 @@ fn check_step_code(workflow: &Workflow, step: &Step, out: &mut Diagnostics) {
             in_loop,
             in_iteration: per_unit && step.looping.is_some(),
             conflict: role == "prompt" && workflow.repair_of(&step.id.value).is_some(),
+            only_inputs: false,
         };
-        check_code(workflow, &env, code, kind, &scope, role, out);
+        let site = Site {
+            file: step.file_of(role, workflow),
+            role,
+        };
+        check_code(workflow, &env, code, kind, &scope, &site, out);
     }
 }
 
@@ -120,6 +158,11 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
         in_loop: false,
         in_iteration: false,
         conflict: false,
+        only_inputs: false,
+    };
+    let site = Site {
+        file: &workflow.source,
+        role: "output",
     };
     for output in &workflow.outputs {
         check_code(
@@ -128,7 +171,7 @@ fn check_outputs(workflow: &Workflow, out: &mut Diagnostics) {
             &output.template,
             Kind::Template,
             &scope,
-            "output",
+            &site,
             out,
         );
     }
@@ -140,27 +183,38 @@ fn check_code(
     code: &Spanned<String>,
     kind: Kind,
     scope: &Scope<'_>,
-    role: &str,
+    site: &Site<'_>,
     out: &mut Diagnostics,
 ) {
-    match refs::analyze(env, &workflow.source, code, kind) {
+    let in_place = |d: Diagnostic| {
+        if Arc::ptr_eq(site.file, &workflow.source) {
+            d
+        } else {
+            d.in_file(site.file)
+        }
+    };
+    match refs::analyze_with(env, site.file, code, kind, &workflow.templates) {
         Err(mut syntax) => {
             let whose = match scope.step {
-                Some(step) => format!("`{role}` of step `{}`", step.id.value),
-                None => "output".to_string(),
+                Some(step) => format!("`{}` of step `{}`", site.role, step.id.value),
+                None => format!("`{}`", site.role),
             };
             syntax.message = format!("syntax error in {whose}: {}", syntax.message);
-            out.push(syntax);
+            out.push(in_place(syntax));
         }
         Ok(references) => {
             for reference in references {
                 if is_function(env, &reference) {
                     continue;
                 }
-                let found = unknown_function(workflow, env, &reference)
+                let file = reference.file.as_ref().unwrap_or(site.file);
+                let found = unknown_function(file, env, &reference)
                     .or_else(|| check_reference(workflow, &reference, scope));
                 if let Some(d) = found {
-                    out.push(d);
+                    out.push(match &reference.file {
+                        Some(included) => d.in_file(included),
+                        None => in_place(d),
+                    });
                 }
             }
         }
@@ -176,6 +230,12 @@ fn check_reference(
     let span = reference.span;
     let second = path.get(1).map(String::as_str);
     let fail = |message: String| Some(Diagnostic::new(span, message));
+    if scope.only_inputs && matches!(path[0].as_str(), "steps" | "loop") {
+        return fail(format!(
+            "`{}` is read before any step runs: a `model` or `effort` template reads `inputs`, `env`, `workflow` and `run`",
+            path[0]
+        ));
+    }
     match path[0].as_str() {
         "inputs" => {
             let name = second?;
@@ -194,11 +254,21 @@ fn check_reference(
             "unknown field `workflow.{}`; `workflow` has `name` and `description`",
             second?
         )),
-        "run" if matches!(second, None | Some("id")) => None,
-        "run" => fail(format!(
-            "unknown field `run.{}`; did you mean `run.id`?",
-            second?
-        )),
+        "run" if second.is_none_or(|f| RUN_FIELDS.contains(&f)) => None,
+        "run" => {
+            let field = second?;
+            let fields = RUN_FIELDS
+                .iter()
+                .map(|f| format!("run.{f}"))
+                .collect::<Vec<_>>();
+            let hint = suggest(&format!("run.{field}"), fields.iter().map(String::as_str));
+            let hint = if hint.is_empty() {
+                "; `run` has `id` and `dir`".to_string()
+            } else {
+                hint
+            };
+            fail(format!("unknown field `run.{field}`{hint}"))
+        }
         "env" => check_env(workflow, reference),
         "loop" if scope.in_loop => match second {
             Some(f) if !LOOP_FIELDS.contains(&f) => fail(format!(
@@ -260,14 +330,14 @@ fn is_function(env: &minijinja::Environment<'static>, reference: &Reference) -> 
 /// An unknown name that is called (`rnage(3)`) is an unknown function, not an unknown
 /// variable.
 fn unknown_function(
-    workflow: &Workflow,
+    file: &SourceFile,
     env: &minijinja::Environment<'static>,
     reference: &Reference,
 ) -> Option<Diagnostic> {
     let [name] = reference.path.as_slice() else {
         return None;
     };
-    let after = workflow.source.text.get(reference.span.end..).unwrap_or("");
+    let after = file.text.get(reference.span.end..).unwrap_or("");
     if !after.trim_start().starts_with('(') {
         return None;
     }

@@ -70,7 +70,7 @@ impl Example {
 }
 
 /// The five examples.
-pub const EXAMPLES: [Example; 5] = [
+pub const EXAMPLES: [Example; 6] = [
     Example {
         name: "hello",
         workspace: "fixtures/geometry",
@@ -109,6 +109,13 @@ pub const EXAMPLES: [Example; 5] = [
             "The ttl is inclusive: an entry is gone at exactly its ttl.",
         )],
         model: fix_tests,
+    },
+    Example {
+        name: "audit-crate",
+        workspace: "fixtures/geometry",
+        inputs: &[],
+        gates: &[],
+        model: audit,
     },
 ];
 
@@ -412,6 +419,58 @@ fn fix_tests(request: &MockRequest) -> MockReply {
             "`Cache::live` counted every entry, expired ones too; it now counts the entries \
              younger than the ttl at `now`, as `tests::live_counts_entries_that_have_not_expired` \
              expects.",
+        ),
+    }
+}
+
+/// `audit-crate` and its part `parts/verify.yaml`: survey, test, summary, notes, report.
+fn audit(request: &MockRequest) -> MockReply {
+    let text = prompt(request);
+    let calls = calls_so_far(request);
+    if text.starts_with("List the public items") {
+        return match calls {
+            0 => MockReply::command("cat src/lib.rs src/shapes.rs"),
+            _ => MockReply::Json(json!({"items": [
+                {"name": "Shape", "kind": "trait", "documented": true},
+                {"name": "total_area", "kind": "fn", "documented": true},
+                {"name": "Point", "kind": "struct", "documented": true},
+                {"name": "Circle", "kind": "struct", "documented": true},
+                {"name": "Rect", "kind": "struct", "documented": true}
+            ]})),
+        };
+    }
+    if text.starts_with("Run `cargo test") {
+        return match calls {
+            0 => MockReply::command("cargo test '' 2>&1 | grep 'test result'"),
+            _ => MockReply::Json(json!({"passed": 4, "failed": 0})),
+        };
+    }
+    if text.starts_with("In one sentence") {
+        return MockReply::text(
+            "Yes: all 4 tests pass and every one of the 5 public items is documented.",
+        );
+    }
+    if text.starts_with("Write these findings") {
+        return match calls {
+            0 => MockReply::command(
+                "cat > \"$WEFT_RUN_DIR/findings.md\" <<'EOF'\n\
+                 F1. `Shape` (trait): documented (src/shapes.rs:6)\n\
+                 F2. `total_area` (fn): documented (src/shapes.rs:14)\n\
+                 F3. `Point` (struct): documented (src/shapes.rs:20)\n\
+                 F4. `Circle` (struct): documented (src/shapes.rs:39)\n\
+                 F5. `Rect` (struct): documented (src/shapes.rs:63)\n\
+                 F6. verification: 4 tests passed, 0 failed\n\
+                 EOF",
+            ),
+            _ => MockReply::text("Wrote 6 findings to findings.md in the run's directory."),
+        };
+    }
+    match calls {
+        0 => MockReply::command("cat \"$WEFT_RUN_DIR/findings.md\""),
+        _ => MockReply::text(
+            "Ready to release: the five public items (`Shape`, `total_area`, `Point`, `Circle`, \
+             `Rect`) are all documented (src/shapes.rs:6-63), and all 4 tests pass. \
+             Nothing blocks the release.",
         ),
     }
 }

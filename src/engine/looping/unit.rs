@@ -14,7 +14,7 @@ use super::{IterationBody, IterationRecord};
 use crate::engine::agent::{AgentEvent, StopReason, ThreadOpen, Usage};
 use crate::engine::context::{with_iteration, with_output};
 use crate::engine::event::Status;
-use crate::engine::script::{Ended, Invocation, run};
+use crate::engine::script::{Ended, Invocation, render_env, run};
 use crate::engine::spec::{LoopSpec, UntilSpec};
 use crate::engine::threads::ThreadSource;
 use crate::engine::unit::{
@@ -31,6 +31,10 @@ pub(in crate::engine) struct UntilRun {
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
     pub timeout: Option<Duration>,
+    /// The workflow file its `env` templates are written in.
+    pub scope: usize,
+    /// The run's own directory (`WEFT_RUN_DIR`).
+    pub run_dir: Option<PathBuf>,
 }
 
 /// A step's unit that repeats its body.
@@ -229,13 +233,14 @@ impl UntilRun {
         renderer: &Renderer,
         link: &UnitLink,
     ) -> Result<bool, String> {
-        let mut env = Vec::new();
-        for (name, template) in &self.env {
-            let value = renderer
-                .render(template, context)
-                .map_err(|e| format!("`env.{name}` could not be rendered: {e}"))?;
-            env.push((name.clone(), value));
-        }
+        let env = render_env(
+            &self.env,
+            self.scope,
+            self.run_dir.as_deref(),
+            context,
+            renderer,
+        )
+        .map_err(|(name, e)| format!("`env.{name}` could not be rendered: {e}"))?;
         let invocation = Invocation {
             argv: self.shell.argv(&self.script),
             env,

@@ -4,4 +4,4 @@ mod process;
 mod unit;
 
 pub(super) use process::{Ended, Invocation, run};
-pub(super) use unit::ScriptBody;
+pub(super) use unit::{ScriptBody, render_env};

@@ -3,6 +3,7 @@
 //! with its `shell` in its `cwd` until it succeeds or its attempts, time or the run end.
 //! A non-zero exit fails it, naming the exit code and the tail of stderr.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use crate::engine::threads::ThreadSource;
 use crate::engine::unit::{
     Unit, UnitError, UnitFuture, UnitKey, UnitLink, UnitMsg, UnitResult, describe_stop_as,
 };
-use crate::template::Renderer;
+use crate::template::{Renderer, TemplateError};
 use crate::vocab::OutputFormat;
 
 /// How many lines of stderr a failure names.
@@ -45,6 +46,8 @@ pub(in crate::engine) struct ScriptBody {
     pub schema: Option<Arc<OutputSchema>>,
     pub retry_delay: Duration,
     pub renderer: Arc<Renderer>,
+    /// The run's own directory (`WEFT_RUN_DIR`).
+    pub run_dir: Option<PathBuf>,
 }
 
 impl IterationBody for ScriptBody {
@@ -54,7 +57,18 @@ impl IterationBody for ScriptBody {
         iteration: Option<u32>,
         _thread: Option<ThreadSource>,
     ) -> Result<Box<dyn Unit>, UnitError> {
-        let env = render_env(&self.step, context, &self.renderer)?;
+        let step = &self.step;
+        let env = render_env(
+            &step.env,
+            step.scope,
+            self.run_dir.as_deref(),
+            context,
+            &self.renderer,
+        )
+        .map_err(|(_, source)| UnitError::Render {
+            what: "`env` value",
+            source,
+        })?;
         Ok(Box::new(ScriptUnit {
             key: self.key,
             script: self.script.run.clone(),
@@ -73,24 +87,27 @@ impl IterationBody for ScriptBody {
     }
 }
 
-/// The step's `env`, each value rendered in `context`.
-fn render_env(
-    step: &StepSpec,
+/// A script's environment: `env` (names and value templates), each value rendered in
+/// `context` in the workflow file of `scope`, and `WEFT_RUN_DIR` when the run has its
+/// own directory. A value that does not render names its variable.
+pub(in crate::engine) fn render_env(
+    env: &[(String, String)],
+    scope: usize,
+    run_dir: Option<&Path>,
     context: &Value,
     renderer: &Renderer,
-) -> Result<Vec<(String, String)>, UnitError> {
-    step.env
-        .iter()
-        .map(|(name, template)| {
-            renderer
-                .render(template, context)
-                .map(|value| (name.clone(), value))
-                .map_err(|source| UnitError::Render {
-                    what: "`env` value",
-                    source,
-                })
-        })
-        .collect()
+) -> Result<Vec<(String, String)>, (String, TemplateError)> {
+    let mut out = Vec::with_capacity(env.len() + 1);
+    if let Some(dir) = run_dir {
+        out.push(("WEFT_RUN_DIR".to_string(), dir.display().to_string()));
+    }
+    for (name, template) in env {
+        let value = renderer
+            .render_in(scope, template, context)
+            .map_err(|e| (name.clone(), e))?;
+        out.push((name.clone(), value));
+    }
+    Ok(out)
 }
 
 impl Unit for ScriptUnit {

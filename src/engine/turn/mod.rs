@@ -6,4 +6,4 @@ mod one_turn;
 mod unit;
 
 pub(super) use attempts::backoff;
-pub(super) use unit::TurnBody;
+pub(super) use unit::{TurnBody, render_policies};

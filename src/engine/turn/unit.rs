@@ -1,6 +1,7 @@
 //! [`TurnUnit`]: made by a [`TurnBody`] from a step (its prompt rendered, its thread
 //! decided), then run as a [`Unit`]: open or continue the thread, then the attempts.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::engine::threads::{ThreadBook, ThreadSource};
 use crate::engine::unit::{Unit, UnitError, UnitFuture, UnitKey, UnitLink, UnitResult};
 use crate::template::Renderer;
+use crate::vocab::Effort;
 
 /// A step (or fan-out element) ready to run as turns: its prompt is rendered, its
 /// thread decided.
@@ -44,6 +46,8 @@ pub(in crate::engine) struct TurnBody<A> {
     pub schema: Option<Arc<OutputSchema>>,
     pub retry_delay: Duration,
     pub renderer: Arc<Renderer>,
+    /// The run's own directory: a `workspace-write` turn may write there too.
+    pub run_dir: Option<PathBuf>,
 }
 
 impl<A: Agent> TurnBody<A> {
@@ -53,7 +57,7 @@ impl<A: Agent> TurnBody<A> {
         let resume_id = match &self.step.thread {
             ThreadMode::Resume(template) => Some(
                 self.renderer
-                    .render(template, context)
+                    .render_in(self.step.scope, template, context)
                     .map_err(|source| UnitError::Render {
                         what: "`resume` thread id",
                         source,
@@ -77,20 +81,30 @@ impl<A: Agent> IterationBody for TurnBody<A> {
         let step = &self.step;
         let prompt = self
             .renderer
-            .render(&step.prompt, context)
+            .render_in(step.scope, &step.prompt, context)
             .map_err(|source| UnitError::Render {
                 what: "prompt",
                 source,
             })?;
+        let (model, effort) = render_policies(step, &self.renderer, context)?;
         let mut turn = turn_spec(step, self.key.index);
         turn.label.iteration = iteration;
+        turn.writable_roots = self.run_dir.iter().cloned().collect();
         Ok(Box::new(TurnUnit {
             agent: self.agent.clone(),
             key: self.key,
             prompt,
             thread: thread.unwrap_or(ThreadSource::Open(ThreadOpen::Start)),
-            options: thread_options(step),
-            turn,
+            options: ThreadOptions {
+                model: model.clone(),
+                effort,
+                ..thread_options(step)
+            },
+            turn: TurnSpec {
+                model,
+                effort,
+                ..turn
+            },
             schema: self.schema.clone(),
             timeout: step.timeout,
             retries: step.retries,
@@ -140,6 +154,48 @@ impl<A: Agent> Unit for TurnUnit<A> {
     }
 }
 
+/// The step's model and effort, its templates rendered in `context` (what `weft run`
+/// checks before it starts, and each unit renders when it starts).
+pub(in crate::engine) fn render_policies(
+    step: &StepSpec,
+    renderer: &Renderer,
+    context: &Value,
+) -> Result<(Option<String>, Option<Effort>), UnitError> {
+    let render = |what: &'static str, template: &str| {
+        renderer
+            .render_in(step.scope, template, context)
+            .map(|text| text.trim().to_string())
+            .map_err(|source| UnitError::Render { what, source })
+    };
+    let model = match &step.model_template {
+        Some(template) => {
+            let name = render("`model`", template)?;
+            if name.is_empty() {
+                return Err(UnitError::Policy {
+                    what: "model",
+                    value: name,
+                    expected: "the model names".into(),
+                });
+            }
+            Some(name)
+        }
+        None => step.model.clone(),
+    };
+    let effort = match &step.effort_template {
+        Some(template) => {
+            let text = render("`effort`", template)?;
+            let effort = Effort::parse(&text).ok_or_else(|| UnitError::Policy {
+                what: "effort",
+                value: text.clone(),
+                expected: Effort::ALL.map(Effort::as_str).join(", "),
+            })?;
+            Some(effort)
+        }
+        None => step.effort,
+    };
+    Ok((model, effort))
+}
+
 /// The options a step's thread opens with (the plan merged them from `defaults`, the
 /// named thread and the step).
 fn thread_options(step: &StepSpec) -> ThreadOptions {
@@ -150,6 +206,7 @@ fn thread_options(step: &StepSpec) -> ThreadOptions {
         cwd: Some(step.cwd.clone()),
         approval: step.approval,
         sandbox: step.sandbox,
+        config: step.config.clone(),
     }
 }
 
@@ -173,5 +230,7 @@ fn turn_spec(step: &StepSpec, index: Option<usize>) -> TurnSpec {
             &step.approve_commands,
             &step.approve_files,
         )),
+        network: step.network,
+        writable_roots: Vec::new(),
     }
 }

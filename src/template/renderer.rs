@@ -1,26 +1,14 @@
-//! Templates and expressions: one minijinja environment (strict undefined, no escaping),
-//! used to check every template of a workflow when it loads and to render them at run time.
-//!
-//! Context (built by the engine): `inputs`, `steps.<id>.{output,status,thread_id,usage}`,
-//! the `for_each` element (named by `as`) and `loop.{index,index0,length}`, `workflow.name`,
-//! `run.id`, `env.<NAME>` for the allow-listed names. Model output is data: it is passed in
-//! the context as values and never compiled.
+//! [`Renderer`]: renders the templates and evaluates the expressions of one run, each in
+//! the environment of the workflow file it is written in (its template files).
 
-use minijinja::syntax::SyntaxConfig;
+use std::sync::Arc;
+
 use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value as JinjaValue};
+use minijinja::{Environment, ErrorKind, Value as JinjaValue};
 use serde_json::Value;
 
-/// The environment every workflow template is compiled in.
-pub fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
-        env.set_syntax(syntax);
-    }
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env
-}
+use super::environment::{environment, environment_with};
+use super::files::TemplateSource;
 
 /// Why a template or expression could not be rendered: minijinja's error, shown as its
 /// kind, detail and line.
@@ -44,6 +32,9 @@ impl From<minijinja::Error> for TemplateError {
 /// Renders templates and evaluates expressions against a JSON context; one per run.
 pub struct Renderer {
     env: Environment<'static>,
+    /// One environment per workflow file of the run (a sub-workflow's templates include
+    /// from its own directory), by scope index; scope 0 is the workflow run.
+    scoped: Vec<Environment<'static>>,
 }
 
 impl Default for Renderer {
@@ -53,10 +44,20 @@ impl Default for Renderer {
 }
 
 impl Renderer {
+    /// A renderer without template files (`{% include %}` finds nothing).
     pub fn new() -> Self {
-        let mut env = environment();
-        env.add_filter("tojson", tojson);
-        Self { env }
+        Self {
+            env: environment(),
+            scoped: Vec::new(),
+        }
+    }
+
+    /// A renderer whose scope `i` includes from `sources[i]`.
+    pub fn with_sources(sources: Vec<Arc<TemplateSource>>) -> Self {
+        Self {
+            env: environment(),
+            scoped: sources.into_iter().map(environment_with).collect(),
+        }
     }
 
     /// The environment every render of a run uses (its filters, tests and functions).
@@ -64,10 +65,24 @@ impl Renderer {
         &self.env
     }
 
-    /// Renders a template.
+    fn scope(&self, scope: usize) -> &Environment<'static> {
+        self.scoped.get(scope).unwrap_or(&self.env)
+    }
+
+    /// Renders a template (of the workflow run, scope 0).
     pub fn render(&self, template: &str, context: &Value) -> Result<String, TemplateError> {
+        self.render_in(0, template, context)
+    }
+
+    /// Renders a template written in the workflow file of scope `scope`.
+    pub fn render_in(
+        &self,
+        scope: usize,
+        template: &str,
+        context: &Value,
+    ) -> Result<String, TemplateError> {
         Ok(self
-            .env
+            .scope(scope)
             .render_str(template, JinjaValue::from(Serde(context)))?)
     }
 
@@ -93,6 +108,16 @@ impl Renderer {
     /// Renders a workflow output: a template that is one `{{ expression }}` keeps the
     /// expression's JSON value (a list stays a list); anything else renders to a string.
     pub fn render_value(&self, template: &str, context: &Value) -> Result<Value, TemplateError> {
+        self.render_value_in(0, template, context)
+    }
+
+    /// [`Renderer::render_value`] of a template written in scope `scope`'s file.
+    pub fn render_value_in(
+        &self,
+        scope: usize,
+        template: &str,
+        context: &Value,
+    ) -> Result<Value, TemplateError> {
         let trimmed = template.trim();
         if let Some(inner) = trimmed
             .strip_prefix("{{")
@@ -101,13 +126,8 @@ impl Renderer {
         {
             return self.eval(inner.trim(), context);
         }
-        self.render(template, context).map(Value::String)
+        self.render_in(scope, template, context).map(Value::String)
     }
-}
-
-fn tojson(value: JinjaValue) -> Result<String, minijinja::Error> {
-    serde_json::to_string(&value)
-        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
 }
 
 fn describe(err: &minijinja::Error) -> String {
@@ -126,6 +146,28 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use serde_json::json;
+
+    #[test]
+    fn each_scope_includes_from_its_own_files() {
+        let source = |root: &str, text: &str| {
+            Arc::new(TemplateSource {
+                root: root.into(),
+                files: [("part.md".to_string(), text.to_string())].into(),
+            })
+        };
+        let r = Renderer::with_sources(vec![source("/a", "A{{ n }}"), source("/b", "B")]);
+        let ctx = json!({"n": 1});
+        assert_eq!(
+            r.render_in(0, "{% include 'part.md' %}", &ctx).unwrap(),
+            "A1"
+        );
+        assert_eq!(
+            r.render_in(1, "{% include 'part.md' %}", &ctx).unwrap(),
+            "B"
+        );
+        let missing = Renderer::new().render("{% include 'part.md' %}", &ctx);
+        assert!(missing.unwrap_err().to_string().contains("not found"));
+    }
 
     #[test]
     fn strict_undefined_fails_instead_of_printing_nothing() {
