@@ -12,6 +12,7 @@ mod items;
 mod models;
 mod options;
 mod protocol;
+mod release;
 mod requests;
 mod retry;
 mod rpc;
@@ -33,6 +34,7 @@ pub use items::{
 };
 pub use models::{ModelInfo, ModelList, ModelListOptions};
 pub use options::{ThreadListOptions, ThreadOptions, TurnOptions};
+pub use release::Unsubscribed;
 pub use protocol::{
     ApprovalPolicy, NetworkAccess, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection,
     ThreadSortKey, ThreadSourceKind,
