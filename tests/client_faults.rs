@@ -125,7 +125,9 @@ async fn a_thread_closed_under_a_running_turn_fails_the_turn_at_once() {
     let thread = within(thread).await.unwrap().unwrap();
     let turn = tokio::spawn(async move { thread.run("work", TurnOptions::default()).await });
     server.start_turn("tu").await;
-    server.notify("thread/closed", json!({"threadId": "th"})).await;
+    server
+        .notify("thread/closed", json!({"threadId": "th"}))
+        .await;
     let failed = within(turn).await.unwrap();
     let Err(Error::ThreadClosed { thread_id, turn_id }) = failed else {
         panic!("expected the closed thread to fail the turn, got {failed:?}");

@@ -34,11 +34,11 @@ pub use items::{
 };
 pub use models::{ModelInfo, ModelList, ModelListOptions};
 pub use options::{ThreadListOptions, ThreadOptions, TurnOptions};
-pub use release::Unsubscribed;
 pub use protocol::{
     ApprovalPolicy, NetworkAccess, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection,
     ThreadSortKey, ThreadSourceKind,
 };
+pub use release::Unsubscribed;
 pub use requests::{
     BoxFuture, DeclineAll, FnHandler, ServerRequest, ServerRequestHandler, ServerRequestKind,
     ServerResponse, handler_fn,

@@ -17,7 +17,11 @@ use crate::vocab::{Approval, Effort, Sandbox};
 pub enum ThreadOpen {
     Start,
     Fork(String),
+    /// Someone's existing thread (a `resume:` step).
     Resume(String),
+    /// A thread of this run opened again by id: a named thread from an earlier session,
+    /// or one the run released.
+    Reopen(String),
 }
 
 /// The options of a thread being opened.
@@ -169,4 +173,11 @@ pub trait Agent: Send + Sync + 'static {
         events: mpsc::UnboundedSender<AgentEvent>,
         stop: watch::Receiver<Option<StopReason>>,
     ) -> impl Future<Output = Result<TurnOutcome, AgentError>> + Send;
+
+    /// Lets go of a thread that nothing in the run uses again, so that the agent can free
+    /// what it holds for it. No turn runs on it. A failure only means it stays loaded.
+    fn release_thread(
+        &self,
+        thread_id: String,
+    ) -> impl Future<Output = Result<(), AgentError>> + Send;
 }

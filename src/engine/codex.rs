@@ -20,6 +20,8 @@ use crate::client::{
     TurnStatus,
 };
 
+mod reopen;
+
 /// How long an interrupted turn may take to confirm that it stopped.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(15);
 
@@ -136,8 +138,9 @@ impl Agent for CodexAgent {
         };
         let thread = match how {
             ThreadOpen::Start => self.client.thread_start(opts).await,
-            ThreadOpen::Fork(id) => self.client.thread_fork(&id, opts).await,
+            ThreadOpen::Fork(id) => self.reopened(&id, opts, true).await,
             ThreadOpen::Resume(id) => self.client.thread_resume(&id, opts).await,
+            ThreadOpen::Reopen(id) => self.reopened(&id, opts, false).await,
         }
         .map_err(classify)?;
         let id = thread.id().to_string();
@@ -174,6 +177,10 @@ impl Agent for CodexAgent {
         self.active_turns.end(&turn.thread_id);
         self.approvals.unregister(&turn.thread_id);
         outcome
+    }
+
+    async fn release_thread(&self, thread_id: String) -> Result<(), AgentError> {
+        self.release(&thread_id).await.map_err(classify)
     }
 }
 

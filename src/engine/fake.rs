@@ -55,6 +55,9 @@ pub struct FakeAgent {
     script: Script,
     pub opened: Mutex<Vec<(ThreadOpen, ThreadOptions, String)>>,
     pub turns: Mutex<Vec<SeenTurn>>,
+    pub released: Mutex<Vec<String>>,
+    /// Everything done to threads, in order: `open THREAD`, `turn THREAD`, `release THREAD`.
+    pub log: Mutex<Vec<String>>,
     next_id: AtomicUsize,
     running: AtomicUsize,
     pub peak: AtomicUsize,
@@ -66,6 +69,8 @@ impl FakeAgent {
             script: Box::new(script),
             opened: Mutex::new(Vec::new()),
             turns: Mutex::new(Vec::new()),
+            released: Mutex::new(Vec::new()),
+            log: Mutex::new(Vec::new()),
             next_id: AtomicUsize::new(1),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -79,6 +84,10 @@ impl FakeAgent {
     pub fn opened(&self) -> Vec<(ThreadOpen, ThreadOptions, String)> {
         self.opened.lock().unwrap().clone()
     }
+
+    pub fn released(&self) -> Vec<String> {
+        self.released.lock().unwrap().clone()
+    }
 }
 
 impl Agent for FakeAgent {
@@ -88,9 +97,14 @@ impl Agent for FakeAgent {
         options: ThreadOptions,
     ) -> Result<String, AgentError> {
         let id = match &how {
-            ThreadOpen::Resume(id) => id.clone(),
+            ThreadOpen::Resume(id) | ThreadOpen::Reopen(id) => id.clone(),
             _ => format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst)),
         };
+        let from = match &how {
+            ThreadOpen::Fork(parent) => format!(" from {parent}"),
+            _ => String::new(),
+        };
+        self.log.lock().unwrap().push(format!("open {id}{from}"));
         self.opened.lock().unwrap().push((how, options, id.clone()));
         Ok(id)
     }
@@ -118,6 +132,10 @@ impl Agent for FakeAgent {
             });
             verdict.approved
         });
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("turn {}", turn.thread_id));
         self.turns.lock().unwrap().push(SeenTurn {
             thread_id: turn.thread_id.clone(),
             input: turn.input.clone(),
@@ -147,5 +165,14 @@ impl Agent for FakeAgent {
             final_response: plan.answer,
             usage,
         })
+    }
+
+    async fn release_thread(&self, thread_id: String) -> Result<(), AgentError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("release {thread_id}"));
+        self.released.lock().unwrap().push(thread_id);
+        Ok(())
     }
 }

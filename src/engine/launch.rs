@@ -2,6 +2,8 @@
 //! Every step is a turn today ([`TurnUnit`], which needs the agent and the step's compiled
 //! output schema); a new kind is a new unit type and one more arm here.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,12 +25,20 @@ pub(super) struct UnitInput<'a> {
     pub context: &'a Value,
     pub threads: &'a ThreadBook,
     pub renderer: &'a Renderer,
+    /// Whether the unit lets go of its own thread (fresh or forked) when it ends.
+    pub release: bool,
 }
+
+/// Work the scheduler starts and forgets (it waits for it at the end of the run).
+pub(super) type Chore = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
 pub(super) trait MakeUnit: Send {
     /// The unit for `input`, or why it cannot start (a template did not render).
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError>;
+
+    /// Lets go of a named thread nothing uses any more.
+    fn release(&self, thread_id: String) -> Chore;
 }
 
 /// The unit maker of a run on agent `A`.
@@ -68,8 +78,18 @@ impl<A: Agent> MakeUnit for Launcher<A> {
             renderer: input.renderer,
             schema: self.schemas[input.key.step].clone(),
             retry_delay: self.retry_delay,
+            release: input.release,
         };
         let unit = TurnUnit::prepare(self.agent.clone(), turn)?;
         Ok(Box::new(unit))
+    }
+
+    fn release(&self, thread_id: String) -> Chore {
+        let agent = self.agent.clone();
+        Box::pin(async move {
+            if let Err(err) = agent.release_thread(thread_id.clone()).await {
+                tracing::debug!(%thread_id, %err, "the thread stays loaded");
+            }
+        })
     }
 }

@@ -17,6 +17,7 @@ mod launch;
 mod outcome;
 pub mod output;
 mod policy;
+mod release;
 mod resume;
 mod scheduler;
 pub mod spec;

@@ -21,6 +21,7 @@ use super::gates::{Admission, admit, fail_if};
 use super::halt::Halt;
 use super::launch::{Launcher, MakeUnit, UnitInput};
 use super::outcome::{RunReport, StepRecord, outputs, run_status, total_usage};
+use super::release::Releases;
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
 use super::step_state::{Running, StepState};
@@ -73,6 +74,8 @@ struct Scheduler<'s> {
     renderer: Renderer,
     steps: Vec<StepState>,
     threads: ThreadBook,
+    /// Which threads are let go of, and when.
+    releases: Releases,
     /// Each unit's usage so far, over all its attempts (the run's budget counts them).
     usage: HashMap<UnitKey, Usage>,
     halt: Option<Halt>,
@@ -93,12 +96,14 @@ enum Launched {
 impl<'s> Scheduler<'s> {
     fn new(spec: RunSpec, units: Box<dyn MakeUnit>, sink: Sink<'s>) -> Self {
         let steps = spec.steps.iter().map(|_| StepState::Pending).collect();
+        let releases = Releases::new(&spec);
         Self {
             spec,
             units,
             renderer: Renderer::new(),
             steps,
             threads: ThreadBook::default(),
+            releases,
             usage: HashMap::new(),
             halt: None,
             fatal: None,
@@ -139,6 +144,7 @@ impl<'s> Scheduler<'s> {
         while let Some(report) = self.executor.next().await {
             self.on_report(report);
         }
+        self.executor.settle().await;
         self.finish(started)
     }
 
@@ -247,6 +253,7 @@ impl<'s> Scheduler<'s> {
             context: &context,
             threads: &self.threads,
             renderer: &self.renderer,
+            release: self.releases.unit(i),
         };
         match self.units.make(input) {
             Ok(unit) => {
@@ -351,6 +358,20 @@ impl<'s> Scheduler<'s> {
     fn record(&mut self, i: usize, rec: StepRecord) {
         (self.sink)(&step_finished(&rec));
         self.steps[i] = StepState::Done(rec);
+        self.release_named(i);
+    }
+
+    /// Lets go of the named threads that nothing uses now that step `i` is done.
+    fn release_named(&mut self, i: usize) {
+        let steps = &self.steps;
+        let names = self
+            .releases
+            .named_after(i, |u| matches!(steps[u], StepState::Done(_)));
+        for name in names {
+            if let Some(id) = self.threads.release(name) {
+                self.executor.background(self.units.release(id));
+            }
+        }
     }
 
     fn after_failure(&mut self, i: usize) {

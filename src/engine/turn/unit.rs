@@ -30,6 +30,8 @@ pub(in crate::engine) struct TurnUnit<A> {
     pub retries: u32,
     pub max_tokens: Option<u64>,
     pub retry_delay: Duration,
+    /// Let go of the thread when the unit ends (its own fresh or forked thread).
+    pub release: bool,
 }
 
 /// What a turn unit is made from, besides the agent.
@@ -42,6 +44,7 @@ pub(in crate::engine) struct TurnInput<'a> {
     pub renderer: &'a Renderer,
     pub schema: Option<Arc<OutputSchema>>,
     pub retry_delay: Duration,
+    pub release: bool,
 }
 
 impl<A: Agent> TurnUnit<A> {
@@ -74,6 +77,8 @@ impl<A: Agent> TurnUnit<A> {
             retries: step.retries,
             max_tokens: step.max_tokens,
             retry_delay: input.retry_delay,
+            release: input.release
+                && matches!(step.thread, ThreadMode::Fresh | ThreadMode::Fork(_)),
         })
     }
 
@@ -103,8 +108,13 @@ impl<A: Agent> TurnUnit<A> {
         let deadline = self
             .timeout
             .map(|t| tokio::time::Instant::from_std(started + t));
-        attempts(&self, link, deadline, thread_id, &mut result).await;
+        attempts(&self, link, deadline, thread_id.clone(), &mut result).await;
         result.duration = started.elapsed();
+        if self.release {
+            if let Err(err) = self.agent.release_thread(thread_id.clone()).await {
+                tracing::debug!(%thread_id, %err, "the thread stays loaded");
+            }
+        }
         result
     }
 }
