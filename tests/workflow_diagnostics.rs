@@ -400,3 +400,23 @@ fn did_you_mean_only_when_the_suggestion_is_close() {
         one(4, 5, "unknown key `nedes`; did you mean `needs`?")
     );
 }
+
+#[test]
+fn environment_values_are_checked_with_a_suggestion() {
+    let yaml = "defaults:\n  environment: snapshots\nthreads:\n  t: { environment: plain }\nsteps:\n  a: { prompt: p, environment: Plain }\n";
+    assert_eq!(
+        errors(yaml),
+        vec![
+            (
+                2,
+                16,
+                "invalid environment `snapshots`; did you mean `snapshot`?".into()
+            ),
+            (
+                6,
+                32,
+                "invalid environment `Plain`; did you mean `plain`?".into()
+            ),
+        ]
+    );
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::approvals::ApprovalRules;
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 
 /// How to get a thread for a turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct ThreadOptions {
     pub cwd: Option<PathBuf>,
     pub approval: Approval,
     pub sandbox: Sandbox,
+    /// The shell environment (`None`: the Codex configuration's).
+    pub environment: Option<Environment>,
 }
 
 /// Which step, fan-out element and attempt a turn belongs to.

@@ -87,6 +87,7 @@ pub fn run_spec(
                 continue_on_error: step.continue_on_error,
                 fail_if: step.fail_if.as_ref().map(|e| e.value.clone()),
                 max_tokens: p.max_tokens,
+                environment: p.environment,
             }
         })
         .collect();

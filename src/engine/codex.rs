@@ -20,7 +20,7 @@ use crate::client::{
     TurnStatus,
 };
 
-mod reopen;
+mod threads;
 
 /// How long an interrupted turn may take to confirm that it stopped.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(15);
@@ -134,6 +134,7 @@ impl Agent for CodexAgent {
             approval_policy: Some(options.approval.into()),
             sandbox: Some(options.sandbox.into()),
             developer_instructions: options.developer_instructions,
+            config: threads::environment_config(options.environment),
             ..client::ThreadOptions::default()
         };
         let thread = match how {

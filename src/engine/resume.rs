@@ -55,6 +55,10 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
         "continue_on_error": step.continue_on_error,
         "max_tokens": step.max_tokens,
     });
+    let mut doc = doc;
+    if let (Some(environment), Some(map)) = (step.environment, doc.as_object_mut()) {
+        map.insert("environment".into(), json!(environment));
+    }
     let digest = Sha256::digest(doc.to_string().as_bytes());
     hex(&digest[..8])
 }
@@ -154,5 +158,14 @@ mod tests {
             "another step's edit does not"
         );
         assert_eq!(before.len(), 16);
+        let mut environment = chain();
+        environment.steps[1].environment = Some(crate::vocab::Environment::Plain);
+        assert_ne!(fingerprint(&environment, 1), before);
+    }
+
+    #[test]
+    fn a_step_without_environment_keeps_the_fingerprint_older_records_have() {
+        let s = chain();
+        assert_eq!(fingerprint(&s, 0), "6fe73115d31400ad");
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 
 /// Which thread a step's turns run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub struct StepSpec {
     pub max_tokens: Option<u64>,
     /// An expression over the step's `output`; when true, a succeeded step fails.
     pub fail_if: Option<String>,
+    /// The shell environment of the threads the step opens (`None`: Codex's default).
+    pub environment: Option<Environment>,
 }
 
 impl StepSpec {
@@ -93,6 +95,7 @@ impl StepSpec {
             continue_on_error: false,
             max_tokens: None,
             fail_if: None,
+            environment: None,
         }
     }
 }

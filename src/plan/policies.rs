@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 use crate::workflow::{ApprovalRules, Step, Workflow};
 
 /// What a step's turn runs under once everything is inherited.
@@ -33,6 +33,10 @@ pub struct Policies {
     pub max_tokens: Option<u64>,
     /// Developer instructions of the step's named thread, when it starts that thread.
     pub developer_instructions: Option<String>,
+    /// The shell environment of the threads it opens; `None` leaves it to the Codex
+    /// configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +66,7 @@ impl Policies {
             approvals: options.approvals.unwrap_or_default(),
             max_tokens: options.max_tokens,
             developer_instructions: thread.and_then(|t| t.developer_instructions.clone()),
+            environment: options.environment,
         }
     }
 }

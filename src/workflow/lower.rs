@@ -178,6 +178,7 @@ fn lower_options(raw: RawOptions, out: &mut Diagnostics) -> (Options, Option<Str
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        environment: raw.environment,
     };
     (options, raw.developer_instructions)
 }
@@ -217,6 +218,7 @@ fn lower_step(id: Spanned<String>, raw: RawStep, cx: &Context<'_>, out: &mut Dia
         cwd: raw.cwd.map(PathBuf::from),
         approvals: raw.approvals,
         max_tokens: raw.max_tokens,
+        environment: raw.environment,
     };
     Step {
         id,

@@ -11,7 +11,7 @@ use super::approval_rules::ApprovalRules;
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 
 /// A loaded, valid workflow file.
 #[derive(Debug, Clone)]
@@ -97,6 +97,8 @@ pub struct Options {
     pub approvals: Option<ApprovalRules>,
     /// Token budget per turn.
     pub max_tokens: Option<u64>,
+    /// The shell environment of new threads (`None`: the Codex configuration's).
+    pub environment: Option<Environment>,
 }
 
 impl Options {
@@ -116,6 +118,7 @@ impl Options {
             cwd: over.cwd.clone().or_else(|| self.cwd.clone()),
             approvals,
             max_tokens: over.max_tokens.or(self.max_tokens),
+            environment: over.environment.or(self.environment),
         }
     }
 }

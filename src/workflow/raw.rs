@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::approval_rules::ApprovalRules;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -102,6 +102,7 @@ pub struct RawOptions {
     pub approvals: Option<ApprovalRules>,
     pub max_tokens: Option<u64>,
     pub developer_instructions: Option<String>,
+    pub environment: Option<Environment>,
 }
 
 /// One entry of `steps`.
@@ -133,4 +134,5 @@ pub struct RawStep {
     pub max_parallel: Option<Spanned<u32>>,
     pub continue_on_error: Option<bool>,
     pub fail_if: Option<Spanned<String>>,
+    pub environment: Option<Environment>,
 }

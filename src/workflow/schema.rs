@@ -28,6 +28,7 @@ const KEY_HINTS: &[(&str, &str)] = &[
     ("sandbox_mode", "sandbox"),
     ("reasoning_effort", "effort"),
     ("parallel", "max_parallel"),
+    ("shell_snapshot", "environment"),
 ];
 
 fn schema() -> &'static Value {

@@ -135,6 +135,7 @@ fn thread_options(step: &StepSpec) -> ThreadOptions {
         cwd: Some(step.cwd.clone()),
         approval: step.approval,
         sandbox: step.sandbox,
+        environment: step.environment,
     }
 }
 

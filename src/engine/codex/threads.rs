@@ -1,9 +1,22 @@
-//! Threads the engine lets go of, and threads it opens again: a released thread is
-//! forgotten here and unloaded by the app-server; one left archived by a release that was
-//! cut short is unarchived before it is forked or resumed.
+//! How the agent opens and lets go of threads: the config a thread opens with, threads
+//! opened again (one left archived by a release that was cut short is unarchived before it
+//! is forked or resumed), and released threads, forgotten here and unloaded by the
+//! app-server.
+
+use serde_json::{Map, Value};
 
 use super::CodexAgent;
 use crate::client::{self, Thread};
+use crate::vocab::Environment;
+
+/// The thread config that sets `environment` (nothing when unset: Codex's default holds).
+pub(super) fn environment_config(environment: Option<Environment>) -> Map<String, Value> {
+    let mut config = Map::new();
+    if let Some((key, on)) = environment.map(Environment::config) {
+        config.insert(key.into(), Value::Bool(on));
+    }
+    config
+}
 
 impl CodexAgent {
     /// Forks or resumes thread `id`, one of the run's own. One left archived by a release
@@ -40,5 +53,24 @@ impl CodexAgent {
         };
         drop(thread);
         self.client.thread_release(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_sets_the_shell_snapshot_feature_and_unset_sets_nothing() {
+        let config = |e| Value::Object(environment_config(e));
+        assert_eq!(
+            config(Some(Environment::Snapshot)),
+            serde_json::json!({"features.shell_snapshot": true})
+        );
+        assert_eq!(
+            config(Some(Environment::Plain)),
+            serde_json::json!({"features.shell_snapshot": false})
+        );
+        assert_eq!(config(None), serde_json::json!({}));
     }
 }
