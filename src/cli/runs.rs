@@ -33,7 +33,7 @@ fn list(store: &RunStore, out: &mut Writer) {
         "run", "workflow", "started", "status", "duration", "tokens",
     ])];
     for id in ids {
-        let row = match RunState::load(&store.run_dir(&id)) {
+        let row = match RunState::load_head(&store.run_dir(&id)) {
             Ok(s) => vec![
                 id,
                 s.workflow.clone(),

@@ -2,6 +2,7 @@
 
 mod atomic;
 mod color;
+mod elements;
 mod fanout;
 mod github;
 mod jsonl;
@@ -18,6 +19,7 @@ pub mod summary;
 
 pub use atomic::{temp_path, write_atomic};
 pub use color::Colors;
+pub use elements::{ELEMENTS_DIR, elements_file};
 pub use fanout::{EventWriter, Reporter};
 pub use github::GithubActions;
 pub use jsonl::JsonLines;

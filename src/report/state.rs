@@ -11,8 +11,9 @@ use crate::engine::agent::Usage;
 use crate::engine::event::Status;
 use crate::vocab::Effort;
 
-/// The format version of `run.json`.
-pub const RECORD_VERSION: u32 = 1;
+/// The format version of `run.json`: 2 keeps fan-out elements in logs of their own
+/// (`elements/<step>.jsonl`); version 1 records, with the elements inline, read the same.
+pub const RECORD_VERSION: u32 = 2;
 
 /// The file name of the state inside a run directory.
 pub const STATE_FILE: &str = "run.json";
@@ -128,6 +129,10 @@ pub struct StepEntry {
     /// The fan-out elements, by index.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub elements: Vec<StepEntry>,
+    /// Where the elements are kept instead, relative to the run directory
+    /// (`elements/<step>.jsonl`); [`RunState::load`] reads them into `elements`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub elements_file: Option<String>,
 }
 
 impl StepEntry {
@@ -146,6 +151,7 @@ impl StepEntry {
             duration_ms: None,
             reused: false,
             elements: Vec::new(),
+            elements_file: None,
         }
     }
 }
@@ -168,9 +174,22 @@ impl RunState {
         &mut self.steps[at]
     }
 
-    /// Reads `dir/run.json`. A missing directory, a missing file and a damaged file are
-    /// told apart; nothing is written.
+    /// Reads `dir/run.json` and the fan-out elements it keeps in logs of their own. A
+    /// missing directory, a missing file and a damaged file are told apart; nothing is
+    /// written.
     pub fn load(dir: &Path) -> Result<RunState, RecordError> {
+        let mut state = Self::load_head(dir)?;
+        for step in &mut state.steps {
+            if let Some(file) = &step.elements_file {
+                step.elements = super::elements::read(dir, file)?;
+            }
+        }
+        Ok(state)
+    }
+
+    /// Reads `dir/run.json` alone: every step, but not the elements kept in their own logs
+    /// (enough to list runs).
+    pub fn load_head(dir: &Path) -> Result<RunState, RecordError> {
         let path = dir.join(STATE_FILE);
         let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => RecordError::NotARun {
