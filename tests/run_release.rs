@@ -144,6 +144,7 @@ async fn a_named_thread_left_archived_by_a_cut_release_is_unarchived_to_continue
     let seed = engine::Seed {
         done: Vec::new(),
         threads: vec![("planner".into(), earlier.id().to_owned())],
+        elements: Vec::new(),
     };
     let (_cancel, cancelled) = tokio::sync::watch::channel(false);
     let mut sink = |_: &engine::event::RunEvent| {};

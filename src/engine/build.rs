@@ -115,6 +115,7 @@ pub fn run_spec(
         timeout: options.timeout,
         max_tokens: workflow.max_tokens,
         retry_delay: options.retry_delay,
+        shard: None,
     }
 }
 

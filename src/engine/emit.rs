@@ -4,6 +4,7 @@
 use super::agent::AgentEvent;
 use super::event::RunEvent;
 use super::outcome::StepRecord;
+use super::resume::SeedElement;
 use super::unit::{UnitMsg, UnitResult};
 
 /// The event of a running unit's message; `step` is its step's id.
@@ -74,6 +75,23 @@ pub(super) fn element_finished(step: String, result: &UnitResult) -> RunEvent {
         thread_id: result.thread_id.clone(),
         attempts: result.attempts,
         reused: false,
+    }
+}
+
+/// The `step.finished` event of a fan-out element an earlier run finished.
+pub(super) fn element_reused(element: &SeedElement) -> RunEvent {
+    let rec = &element.record;
+    RunEvent::StepFinished {
+        step: element.step.clone(),
+        index: Some(element.index),
+        status: rec.status,
+        error: rec.error.clone(),
+        output: Some(rec.output.clone()),
+        duration_ms: rec.duration_ms,
+        usage: rec.usage,
+        thread_id: rec.thread_id.clone(),
+        attempts: rec.attempts,
+        reused: true,
     }
 }
 

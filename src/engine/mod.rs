@@ -20,6 +20,7 @@ mod policy;
 mod release;
 mod resume;
 mod scheduler;
+pub mod shard;
 pub mod spec;
 mod step_state;
 mod threads;
@@ -30,7 +31,7 @@ pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
 pub use outcome::{RunReport, StepRecord};
-pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
+pub use resume::{Seed, SeedElement, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_seeded};
 
 #[cfg(test)]

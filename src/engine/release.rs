@@ -93,6 +93,7 @@ mod tests {
             timeout: None,
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
+            shard: None,
         }
     }
 

@@ -16,6 +16,20 @@ pub struct Seed {
     pub done: Vec<StepRecord>,
     /// Named threads and their ids: the next step on each continues it with `thread/resume`.
     pub threads: Vec<(String, String)>,
+    /// The elements of fan-out steps in `done`, reported one by one before their step
+    /// (`weft merge` joins them from the shards).
+    pub elements: Vec<SeedElement>,
+}
+
+/// One finished fan-out element an earlier run leaves.
+#[derive(Debug, Clone)]
+pub struct SeedElement {
+    /// Its step's id.
+    pub step: String,
+    /// Its index in the fan-out (0-based).
+    pub index: usize,
+    /// Its result.
+    pub record: StepRecord,
 }
 
 /// A short hash of everything that decides what step `i` does: its prompt, schema,
@@ -109,6 +123,7 @@ mod tests {
             timeout: None,
             max_tokens: None,
             retry_delay: std::time::Duration::ZERO,
+            shard: None,
         }
     }
 

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::agent::{Agent, AgentEvent, StopReason, Usage};
 use super::context::{run_context, with_element, with_output};
-use super::emit::{element_finished, step_finished, unit_event};
+use super::emit::{element_finished, element_reused, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
 use super::gates::{Admission, admit, fail_if};
@@ -152,6 +152,11 @@ impl<'s> Scheduler<'s> {
     /// remembers its threads as to be reopened.
     fn seed(&mut self, seed: Seed) {
         self.threads.seed(seed.threads);
+        for element in seed.elements {
+            if self.spec.index_of(&element.step).is_some() {
+                (self.sink)(&element_reused(&element));
+            }
+        }
         for mut rec in seed.done {
             let Some(i) = self.spec.index_of(&rec.id) else {
                 continue;
@@ -218,7 +223,13 @@ impl<'s> Scheduler<'s> {
             Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
             Admission::Run(items) => {
-                let running = Running::new(items);
+                let running = match (items, self.spec.shard) {
+                    (Some(items), Some(shard)) if shard.step == i => {
+                        let mine = shard.elements(items.len());
+                        Running::some_of(items, mine)
+                    }
+                    (items, _) => Running::new(items),
+                };
                 let empty = running.complete();
                 self.steps[i] = StepState::Running(running);
                 if empty {
@@ -238,14 +249,14 @@ impl<'s> Scheduler<'s> {
         let StepState::Running(running) = &mut self.steps[i] else {
             return Launched::Nothing;
         };
-        let total = running.total();
+        let length = running.length;
         let Some((key, item)) = running.take_slot(i, limit) else {
             return Launched::Nothing;
         };
         let step = &self.spec.steps[i];
         let mut context = self.context();
-        if let (Some(item), Some(slot)) = (item, key.index) {
-            context = with_element(context, &step.as_name, item, slot, total);
+        if let (Some(item), Some(index)) = (item, key.index) {
+            context = with_element(context, &step.as_name, item, index, length);
         }
         let input = UnitInput {
             key,

@@ -119,6 +119,8 @@ pub struct RunSpec {
     /// The first pause before retrying an overloaded or transiently failed turn;
     /// it doubles with each attempt (with jitter), up to 30 s.
     pub retry_delay: std::time::Duration,
+    /// Run only this shard's elements of one fan-out step.
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl RunSpec {

@@ -19,8 +19,12 @@ pub(super) enum StepState {
 
 /// A step whose units are being run.
 pub(super) struct Running {
-    /// The fan-out elements (`None`: the step is one unit).
+    /// The fan-out elements this run runs (`None`: the step is one unit).
     pub items: Option<Vec<Value>>,
+    /// The index of each of them in the whole fan-out (a shard runs some of them).
+    pub indexes: Vec<usize>,
+    /// How many elements the whole fan-out has (`loop.length`).
+    pub length: usize,
     /// The next slot to start.
     pub next: usize,
     /// Slots started and not finished.
@@ -35,6 +39,8 @@ impl Running {
         let total = items.as_ref().map_or(1, Vec::len);
         Self {
             items,
+            indexes: (0..total).collect(),
+            length: total,
             next: 0,
             active: 0,
             results: vec![None; total],
@@ -42,9 +48,27 @@ impl Running {
         }
     }
 
-    /// How many units the step has.
+    /// The fan-out's elements at `indexes` only (a shard's).
+    pub fn some_of(items: Vec<Value>, indexes: Vec<usize>) -> Self {
+        let length = items.len();
+        let picked: Vec<Value> = indexes
+            .iter()
+            .filter_map(|&i| items.get(i).cloned())
+            .collect();
+        let mut running = Self::new(Some(picked));
+        running.indexes = indexes;
+        running.length = length;
+        running
+    }
+
+    /// How many units the step runs.
     pub fn total(&self) -> usize {
         self.results.len()
+    }
+
+    /// The slot of fan-out element `index`.
+    fn slot(&self, index: Option<usize>) -> usize {
+        index.map_or(0, |ix| self.indexes.binary_search(&ix).unwrap_or(0))
     }
 
     pub fn fan_out(&self) -> bool {
@@ -59,7 +83,7 @@ impl Running {
         let slot = self.next;
         self.next += 1;
         self.active += 1;
-        let index = self.items.as_ref().map(|_| slot);
+        let index = self.items.as_ref().map(|_| self.indexes[slot]);
         let item = self.items.as_ref().map(|items| items[slot].clone());
         Some((UnitKey { step, index }, item))
     }
@@ -67,7 +91,7 @@ impl Running {
     /// Stores a unit's result; true when every slot has one.
     pub fn finish(&mut self, result: UnitResult) -> bool {
         self.active = self.active.saturating_sub(1);
-        let slot = result.key.index.unwrap_or(0);
+        let slot = self.slot(result.key.index);
         self.results[slot] = Some(result);
         self.complete()
     }
@@ -79,7 +103,7 @@ impl Running {
             if result.is_none() {
                 let key = UnitKey {
                     step,
-                    index: fan_out.then_some(slot),
+                    index: fan_out.then_some(self.indexes[slot]),
                 };
                 *result = Some(UnitResult::skipped(key, reason.to_string()));
             }

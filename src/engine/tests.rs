@@ -26,6 +26,7 @@ fn run_spec(steps: Vec<StepSpec>) -> RunSpec {
         timeout: None,
         max_tokens: None,
         retry_delay: Duration::from_millis(1),
+        shard: None,
     }
 }
 
@@ -184,6 +185,44 @@ async fn threads_are_released_once_nothing_can_use_them_and_kept_for_forks_and_r
     assert_eq!(
         turns_on_planner.next_back().map(|t| t.input),
         Some("last".into())
+    );
+}
+
+#[tokio::test]
+async fn a_shard_runs_its_own_elements_with_their_places_in_the_whole_fan_out() {
+    let agent = Arc::new(FakeAgent::new(|t| {
+        FakeTurn::answer(&format!("did {}", t.input))
+    }));
+    let mut each = step("each", "{{ loop.index }}/{{ loop.length }}:{{ item }}", &[]);
+    each.for_each = Some("['a', 'b', 'c', 'd', 'e', 'f', 'g']".into());
+    let mut spec = run_spec(vec![each]);
+    spec.shard = Some(super::shard::Shard {
+        step: 0,
+        index: 2,
+        count: 3,
+    });
+    let (report, events) = run(&agent, spec).await;
+    assert_eq!(report.status, Status::Succeeded);
+    let mut inputs: Vec<String> = agent.turns().into_iter().map(|t| t.input).collect();
+    inputs.sort();
+    assert_eq!(inputs, vec!["2/7:b", "5/7:e"]);
+    assert_eq!(
+        record(&report, "each").output,
+        json!(["did 2/7:b", "did 5/7:e"])
+    );
+    let indexes: Vec<Option<usize>> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StepFinished {
+                index: Some(ix), ..
+            } => Some(Some(*ix)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(indexes.len(), 2);
+    assert!(
+        indexes.contains(&Some(1)) && indexes.contains(&Some(4)),
+        "{indexes:?}"
     );
 }
 
@@ -577,6 +616,7 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
             duration_ms: 7,
             reused: false,
         }],
+        elements: Vec::new(),
         threads: vec![("planner".into(), "old-thread".into())],
     };
     let (_tx, cancel) = watch::channel(false);

@@ -110,9 +110,10 @@ impl RunRecorder {
             RunEvent::StepFinished {
                 step,
                 index: Some(ix),
+                reused,
                 ..
             } => {
-                let fresh = self.fan_out(step)?;
+                let fresh = !reused && self.fan_out(step)?;
                 self.elements
                     .update(step, *ix, |entry| finished(entry, event))?;
                 Ok(fresh)
