@@ -29,6 +29,8 @@ fn state() -> RunState {
         usage: Usage::default(),
         sessions: 1,
         steps: Vec::new(),
+        shard: None,
+        merged_from: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common_args::{AgentArgs, ReportArgs};
 use super::record_args::{ResumeArgs, RunsArgs, ThreadsArgs};
+use super::shard_args::{MergeArgs, ShardArgs};
 use crate::plan::Format;
 use crate::vocab::Effort;
 use crate::workflow::inputs::parse_pair;
@@ -46,6 +47,10 @@ pub enum Command {
     /// Check that this machine can run workflows: the codex binary and its version,
     /// `CODEX_HOME`, the app-server, model credentials, the sandbox (exit 1 if any fails).
     Doctor(DoctorArgs),
+    /// Join the shard runs of a fan-out (`weft run --shard K/N`) into one run, then run the
+    /// steps after the fan-out (exit codes as `run`; 2 when a shard is missing or the
+    /// shards disagree).
+    Merge(MergeArgs),
 }
 
 /// `weft doctor`.
@@ -119,6 +124,8 @@ pub struct RunArgs {
     /// its step, showing the difference; `lenient`: warn and replay the recorded answer.
     #[arg(long, value_enum, default_value_t = ReplayMode::Strict, value_name = "MODE")]
     pub replay_mode: ReplayMode,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 /// How `--replay` treats a request that differs from the cassette.

@@ -70,13 +70,18 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
         return Err(refusal(&state, &changed));
     }
     let changed: BTreeSet<String> = changed.into_iter().map(|(id, _)| id).collect();
+    let hashes = step_hashes(&spec);
+    let spec = match &state.shard {
+        Some(part) => super::shard::restrict(spec, part)?,
+        None => spec,
+    };
     let seed = seed(&state, &spec, &changed);
     let mut next = state.clone();
     next.status = RecordStatus::Running;
     next.pid = Some(std::process::id());
     next.sessions += 1;
     next.workflow_hash = engine::sha256_hex(text.as_bytes());
-    next.step_hashes = step_hashes(&spec);
+    next.step_hashes = hashes;
     next.steps.retain(|s| spec.index_of(&s.id).is_some());
     Ok(Prepared::Session(
         Box::new(spec),

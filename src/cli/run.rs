@@ -36,10 +36,17 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
         retry_delay: Duration::from_secs(1),
     };
     let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
-    let state = new_state(&workflow, &spec, &options, inputs);
+    let mut state = new_state(&workflow, &spec, &options, inputs);
+    let (mut spec, mut seed) = (spec, Seed::default());
+    if args.shard.active() {
+        let sharded = super::shard::prepare(&args.shard, spec, &args.report.runs_dir)?;
+        (spec, seed) = (sharded.spec, sharded.seed);
+        state.steps = sharded.entries;
+        state.shard = Some(sharded.record);
+    }
     let session = Session {
         spec,
-        seed: Seed::default(),
+        seed,
         state,
         workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
@@ -72,7 +79,7 @@ fn prepare(
 
 /// The record of a new run: the workflow as run (its hash and each step's fingerprint),
 /// the inputs and the options.
-fn new_state(
+pub(super) fn new_state(
     workflow: &Workflow,
     spec: &RunSpec,
     options: &RunOptions,
@@ -101,6 +108,8 @@ fn new_state(
         usage: Default::default(),
         sessions: 1,
         steps: Vec::new(),
+        shard: None,
+        merged_from: Vec::new(),
     }
 }
 
@@ -112,7 +121,7 @@ pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
 }
 
 /// `20261125-093700-k3f9`: sortable by start time, unique enough for one machine.
-fn new_run_id() -> String {
+pub(super) fn new_run_id() -> String {
     let secs = now_ms() / 1000;
     let (days, rem) = (secs / 86400, secs % 86400);
     let (y, m, d) = civil_from_days(days as i64);

@@ -30,6 +30,7 @@ mod unit;
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
 pub use codex::{CodexAgent, CodexConfig};
+pub use gates::fan_out_length;
 pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, SeedElement, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_seeded};

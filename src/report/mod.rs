@@ -12,6 +12,7 @@ mod progress;
 mod record;
 mod report_error;
 mod saver;
+mod shard_record;
 mod shared;
 mod state;
 mod store;
@@ -28,6 +29,7 @@ pub use plain::{Plain, line as plain_line};
 pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
 pub use report_error::ReportError;
+pub use shard_record::ShardRecord;
 pub use shared::SharedWriter;
 pub use state::{
     EVENTS_FILE, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState, STATE_FILE,

@@ -264,6 +264,8 @@ mod tests {
             usage: Usage::default(),
             sessions: 1,
             steps: Vec::new(),
+            shard: None,
+            merged_from: Vec::new(),
         }
     }
 

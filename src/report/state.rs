@@ -97,6 +97,12 @@ pub struct RunState {
     pub sessions: u32,
     /// Steps in the order they first started or finished.
     pub steps: Vec<StepEntry>,
+    /// The run's part in a sharded fan-out, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<super::ShardRecord>,
+    /// The shard runs `weft merge` joined into this run.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub merged_from: Vec<String>,
 }
 
 /// One step (or one fan-out element, with `index`).
