@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common_args::{AgentArgs, ReportArgs};
+use super::export::ExportArgs;
 use super::record_args::{ResumeArgs, RunsArgs, ThreadsArgs};
 use super::shard_args::{MergeArgs, ShardArgs};
 use crate::plan::Format;
@@ -51,6 +52,9 @@ pub enum Command {
     /// steps after the fan-out (exit codes as `run`; 2 when a shard is missing or the
     /// shards disagree).
     Merge(MergeArgs),
+    /// Write a CI workflow that shards the workflow's fan-out across jobs
+    /// (`weft export github-actions FILE --shards N`).
+    Export(ExportArgs),
 }
 
 /// `weft doctor`.

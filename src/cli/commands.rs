@@ -30,6 +30,7 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
         Command::Test(args) => super::test_cmd::test(&args, out),
         Command::Doctor(args) => Ok(super::doctor::doctor(&args, out)),
         Command::Merge(args) => super::merge::merge(&args, out, err),
+        Command::Export(args) => super::export::export(&args, out, err),
     };
     match result {
         Ok(code) => code,

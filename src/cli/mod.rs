@@ -5,6 +5,8 @@ mod commands;
 mod common_args;
 mod doctor;
 mod dry_run;
+mod export;
+mod github_actions;
 mod merge;
 mod merge_join;
 mod record_args;
@@ -25,5 +27,6 @@ pub use args::{
 };
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
+pub use export::{ExportArgs, ExportTarget, GithubActionsArgs};
 pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};
 pub use shard_args::{MergeArgs, ShardArgs};
