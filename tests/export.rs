@@ -255,3 +255,25 @@ fn the_readme_shows_what_the_export_writes() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(shown, out, "regenerate the README's block with `{command}`");
 }
+
+#[test]
+fn the_readmes_github_actions_examples_pass_actionlint() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.contains("runs-on:"))
+        .collect();
+    assert!(blocks.len() >= 2, "the CI example and the exported workflow");
+    let uses_action = blocks
+        .iter()
+        .any(|b| b.contains("uses: OWNER/weft@main") && b.contains("workflow: workflows/"));
+    assert!(uses_action, "the CI example uses weft's action");
+    let dir = tempfile::tempdir().unwrap();
+    for (n, block) in blocks.iter().enumerate() {
+        let file = dir.path().join(format!("readme-{n}.yml"));
+        std::fs::write(&file, block).unwrap();
+        assert_eq!(actionlint(&file), Vec::<String>::new(), "{block}");
+    }
+}
