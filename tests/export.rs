@@ -265,7 +265,10 @@ fn the_readmes_github_actions_examples_pass_actionlint() {
         .filter_map(|rest| rest.split("```").next())
         .filter(|block| block.contains("runs-on:"))
         .collect();
-    assert!(blocks.len() >= 2, "the CI example and the exported workflow");
+    assert!(
+        blocks.len() >= 2,
+        "the CI example and the exported workflow"
+    );
     let uses_action = blocks
         .iter()
         .any(|b| b.contains("uses: OWNER/weft@main") && b.contains("workflow: workflows/"));
