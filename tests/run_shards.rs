@@ -147,6 +147,20 @@ async fn three_shards_and_a_merge_give_what_one_machine_gives() {
     let record = support::cli::record(&env, id);
     let ids: Vec<String> = shards.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(record["merged_from"], json!(ids));
+    let overview = weft(&env, &["runs", "show", id]).await;
+    let overview = String::from_utf8_lossy(&overview.stdout).into_owned();
+    assert!(
+        overview.contains(&format!("merged from runs {}", ids.join(", "))),
+        "{overview}"
+    );
+    let shard = weft(&env, &["runs", "show", &ids[1]]).await;
+    let shard = String::from_utf8_lossy(&shard.stdout).into_owned();
+    assert!(
+        shard.contains(&format!(
+            "shard 2/3 of `each`, upstream steps from run {from}"
+        )),
+        "{shard}"
+    );
     let shown = weft(&env, &["runs", "show", id, "each"]).await;
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
     assert!(shown.contains("EACH 10/10 f9.rs"), "{shown}");

@@ -99,6 +99,16 @@ fn show_run(state: &RunState, out: &mut Writer) {
         state.sessions,
         tokens(&state.usage)
     );
+    if let Some(part) = &state.shard {
+        let from = part
+            .from
+            .as_ref()
+            .map(|f| format!(", upstream steps from run {f}"));
+        let _ = writeln!(out, "{}{}", part.describe(), from.unwrap_or_default());
+    }
+    if !state.merged_from.is_empty() {
+        let _ = writeln!(out, "merged from runs {}", state.merged_from.join(", "));
+    }
     let _ = writeln!(out, "inputs: {}\n", state.inputs);
     let mut rows = vec![header(&[
         "step", "status", "duration", "attempts", "tokens", "thread",
