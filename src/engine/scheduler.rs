@@ -223,13 +223,7 @@ impl<'s> Scheduler<'s> {
             Admission::Skip(reason) => self.end_early(i, Status::Skipped, reason),
             Admission::Fail(error) => self.end_early(i, Status::Failed, error),
             Admission::Run(items) => {
-                let running = match (items, self.spec.shard) {
-                    (Some(items), Some(shard)) if shard.step == i => {
-                        let mine = shard.elements(items.len());
-                        Running::some_of(items, mine)
-                    }
-                    (items, _) => Running::new(items),
-                };
+                let running = Running::admitted(items, self.spec.shard, i);
                 let empty = running.complete();
                 self.steps[i] = StepState::Running(running);
                 if empty {

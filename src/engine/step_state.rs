@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::agent::Usage;
 use super::event::Status;
 use super::outcome::StepRecord;
+use super::shard::Shard;
 use super::unit::{UnitKey, UnitResult};
 
 /// One step's state.
@@ -48,8 +49,20 @@ impl Running {
         }
     }
 
+    /// Step `step` with the elements it was admitted with; of a sharded fan-out, the
+    /// shard's elements only.
+    pub fn admitted(items: Option<Vec<Value>>, shard: Option<Shard>, step: usize) -> Self {
+        match (items, shard) {
+            (Some(items), Some(shard)) if shard.step == step => {
+                let mine = shard.elements(items.len());
+                Self::some_of(items, mine)
+            }
+            (items, _) => Self::new(items),
+        }
+    }
+
     /// The fan-out's elements at `indexes` only (a shard's).
-    pub fn some_of(items: Vec<Value>, indexes: Vec<usize>) -> Self {
+    fn some_of(items: Vec<Value>, indexes: Vec<usize>) -> Self {
         let length = items.len();
         let picked: Vec<Value> = indexes
             .iter()
