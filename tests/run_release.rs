@@ -156,3 +156,36 @@ async fn a_named_thread_left_archived_by_a_cut_release_is_unarchived_to_continue
     assert!(last.user_texts().contains(&"FIRST remember this".into()));
     within(agent.close()).await;
 }
+
+#[tokio::test]
+async fn the_most_recent_released_threads_stay_loaded_up_to_the_limit() {
+    let env = TestEnv::start(model).await;
+    let path = env.work().join("many.yaml");
+    let text = "steps:\n  each:\n    for_each: \"[1, 2, 3, 4, 5, 6, 7, 8]\"\n    prompt: EACH {{ item }}\n";
+    std::fs::write(&path, text).unwrap();
+    let (workflow, plan) = weft::plan::load(&path).unwrap();
+    let options = RunOptions {
+        jobs: 2,
+        workdir: env.work(),
+        ..RunOptions::default()
+    };
+    let spec = engine::run_spec(&workflow, &plan, Map::new(), &options);
+    let config = CodexConfig {
+        codex_bin: Some(codex_bin()),
+        codex_home: Some(env.codex_home()),
+        env: vec![("TMPDIR".into(), env.tmp().display().to_string())],
+        idle_threads: 3,
+        ..CodexConfig::default()
+    };
+    let agent = Arc::new(within(CodexAgent::start(config)).await.unwrap());
+    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
+    let mut sink = |_: &engine::event::RunEvent| {};
+    let report = within(engine::execute(agent.clone(), spec, cancelled, &mut sink)).await;
+    assert_eq!(report.status, Status::Succeeded, "{:?}", report.steps);
+    assert_eq!(
+        loaded(&agent).await.len(),
+        3,
+        "8 elements, the last 3 kept loaded"
+    );
+    within(agent.close()).await;
+}

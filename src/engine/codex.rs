@@ -22,6 +22,8 @@ use crate::client::{
 
 mod threads;
 
+pub use threads::IDLE_THREADS;
+
 /// How long an interrupted turn may take to confirm that it stopped.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(15);
 
@@ -36,12 +38,18 @@ pub struct CodexConfig {
     pub idle_timeout: Option<Duration>,
     /// Filled with the label of every running turn, by thread id.
     pub active_turns: ActiveTurns,
+    /// How many released threads stay loaded (the most recent ones) before the oldest is
+    /// unloaded; 0 unloads each at once. See [`CodexAgent::release`].
+    pub idle_threads: usize,
 }
 
 /// The engine's agent: one app-server, many threads.
 pub struct CodexAgent {
     client: Client,
     threads: Mutex<HashMap<String, Thread>>,
+    /// Released threads still loaded, oldest first, and how many may be.
+    idle: Mutex<std::collections::VecDeque<String>>,
+    idle_limit: usize,
     approvals: Arc<Approvals>,
     active_turns: ActiveTurns,
 }
@@ -76,6 +84,8 @@ impl CodexAgent {
         Ok(Self {
             client,
             threads: Mutex::new(HashMap::new()),
+            idle: Mutex::default(),
+            idle_limit: config.idle_threads,
             approvals,
             active_turns: config.active_turns,
         })

@@ -29,7 +29,7 @@ mod unit;
 
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
-pub use codex::{CodexAgent, CodexConfig};
+pub use codex::{CodexAgent, CodexConfig, IDLE_THREADS};
 pub use gates::fan_out_length;
 pub use outcome::{RunReport, StepRecord};
 pub use resume::{Seed, SeedElement, fingerprint, kept_steps, sha256_hex};

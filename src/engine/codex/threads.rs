@@ -9,6 +9,10 @@ use super::CodexAgent;
 use crate::client::{self, Thread};
 use crate::vocab::Environment;
 
+/// How many released threads `weft run` lets stay loaded: enough that a short run pays
+/// nothing for releasing, few enough that the app-server's memory still follows `--jobs`.
+pub const IDLE_THREADS: usize = 16;
+
 /// The thread config that sets `environment` (nothing when unset: Codex's default holds).
 pub(super) fn environment_config(environment: Option<Environment>) -> Map<String, Value> {
     let mut config = Map::new();
@@ -28,6 +32,9 @@ impl CodexAgent {
         opts: client::ThreadOptions,
         fork: bool,
     ) -> Result<Thread, client::Error> {
+        if !fork {
+            self.reclaim(id);
+        }
         let open = |opts| async move {
             if fork {
                 self.client.thread_fork(id, opts).await
@@ -44,15 +51,33 @@ impl CodexAgent {
         }
     }
 
-    /// Forgets thread `id` and has the app-server unload it
-    /// ([`client::Client::thread_release`]).
+    /// Forgets thread `id`, which nothing uses again, and has the app-server unload it
+    /// ([`client::Client::thread_release`]); the most recent `idle_threads` released stay
+    /// loaded until more come, since unloading costs the app-server work that a short run
+    /// need not pay.
     pub(super) async fn release(&self, id: &str) -> Result<(), client::Error> {
         let thread = {
             let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
             threads.remove(id)
         };
         drop(thread);
-        self.client.thread_release(id).await
+        let oldest = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push_back(id.to_string());
+            (idle.len() > self.idle_limit)
+                .then(|| idle.pop_front())
+                .flatten()
+        };
+        match oldest {
+            Some(oldest) => self.client.thread_release(&oldest).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Takes thread `id` back from the released ones (it is opened again).
+    fn reclaim(&self, id: &str) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|t| t != id);
     }
 }
 
