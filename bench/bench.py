@@ -16,9 +16,9 @@ usage: bench.py WEFT_BIN [--rounds R] [--validate-only]
 4. `weft validate` of a 1,000-step workflow whose every prompt reads the step before it
    through its output schema: load, plan, type-check and render-check, whole process.
 5. (`--scale-only` runs 5 and 6 alone) A fan-out of 50 and of 2,000 one-turn elements at
-   `--jobs 50`: wall time per element, weft's peak memory and the app-server's (the
-   largest child weft reaped), with and without releasing finished threads
-   (`WEFT_BEFORE=PATH` also runs an earlier weft binary, for comparison).
+   `--jobs 50`: run time (median), time per element, weft's peak memory and the
+   app-server's (the largest child weft reaped; the highest of the rounds).
+   `WEFT_BEFORE=PATH` runs an earlier weft binary too, alternating with this one.
 6. 50 one-turn fresh-thread steps with `environment: snapshot` against `plain`.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
@@ -201,28 +201,34 @@ def fanout_workflow(root: Path, n: int) -> tuple[Path, Path]:
     return wf, items
 
 
-def fanout(root: Path, env: dict, weft: str, label: str) -> list[str]:
+def fanout_once(root: Path, env: dict, weft: str, n: int) -> tuple[float, int, int]:
+    wf, items = fanout_workflow(root, n)
+    out = subprocess.run([weft, "run", str(wf), "--inputs", str(items), "--jobs", "50",
+                          "--output", "json", "--progress", "plain", "--runs-dir", str(root / "runs")],
+                         env=dict(env, WEFT_PEAK_RSS="1"), capture_output=True, text=True,
+                         cwd=env["BENCH_TMP"])
+    if out.returncode != 0:
+        raise SystemExit(f"weft failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    mine, child = peaks(out.stderr)
+    return json.loads(out.stdout)["duration_ms"] / 1000, mine, child
+
+
+def fanout(root: Path, env: dict, wefts: list[tuple[str, str]]) -> list[str]:
+    """Each weft in turn (rotating order), 5 rounds at 50 elements and 2 at 2,000; medians."""
     lines = []
     for n in (50, 2000):
-        wf, items = fanout_workflow(root, n)
-        rounds = []
-        for _ in range(3 if n <= 50 else 1):
-            t0 = time.perf_counter()
-            out = subprocess.run([weft, "run", str(wf), "--inputs", str(items), "--jobs", "50",
-                                  "--output", "json", "--progress", "plain",
-                                  "--runs-dir", str(root / "runs")],
-                                 env=dict(env, WEFT_PEAK_RSS="1"), capture_output=True, text=True,
-                                 cwd=env["BENCH_TMP"])
-            wall = time.perf_counter() - t0
-            if out.returncode != 0:
-                raise SystemExit(f"weft failed ({out.returncode}):\n{out.stderr[-2000:]}")
-            run = json.loads(out.stdout)["duration_ms"] / 1000
-            mine, child = peaks(out.stderr)
-            rounds.append((run, wall, mine, child))
-        run, wall, mine, child = sorted(rounds)[len(rounds) // 2]
-        lines.append(f"| {label} | {n} | {run:.1f} s | {run / n * 1000:.0f} ms | {mine / 1024:.0f} MiB "
-                     f"| {child / 1024:.0f} MiB |")
-        print(lines[-1], flush=True)
+        runs = {label: [] for label, _ in wefts}
+        for r in range(5 if n <= 50 else 2):
+            order = wefts[r % len(wefts):] + wefts[:r % len(wefts)]
+            for label, weft in order:
+                runs[label].append(fanout_once(root, env, weft, n))
+        for label, _ in wefts:
+            run = median([x[0] for x in runs[label]])
+            mine = max(x[1] for x in runs[label])
+            child = max(x[2] for x in runs[label])
+            lines.append(f"| {label} | {n} | {run:.1f} s | {run / n * 1000:.0f} ms | {mine / 1024:.0f} MiB "
+                         f"| {child / 1024:.0f} MiB |")
+            print(lines[-1], flush=True)
     return lines
 
 
@@ -253,9 +259,10 @@ def scale_only():
             env["CODEX_HOME"] = str(codex_home(root, 18793))
             print("| weft | elements | run | per element | weft peak | app-server peak |\n|---|---|---|---|---|---|",
                   flush=True)
-            fan = fanout(root, env, WEFT, "releases threads")
+            wefts = [("this weft", WEFT)]
             if os.environ.get("WEFT_BEFORE"):
-                fan += fanout(root, env, os.environ["WEFT_BEFORE"], "keeps threads (before)")
+                wefts.append(("WEFT_BEFORE", os.environ["WEFT_BEFORE"]))
+            fan = fanout(root, env, wefts)
             print("\n| 50 one-turn fresh-thread steps | median | min | max |\n|---|---|---|---|", flush=True)
             envs = environments(root, env)
         finally:
