@@ -208,6 +208,21 @@ async fn a_failed_shard_fails_the_merge_and_is_named() {
     let (code, _, log) = run_json(&env, &["merge", ids[0], ids[2]]).await;
     assert_eq!(code, Some(2));
     assert!(log.contains("shard 2/3 of `each` is missing"), "{log}");
+
+    let moved = env.work().join("moved.yaml");
+    std::fs::rename(&file, &moved).unwrap();
+    let (code, _, log) = run_json(&env, &["merge", ids[0], ids[1], ids[2]]).await;
+    assert_eq!(code, Some(2));
+    assert!(
+        log.contains("which is not here: pass the workflow file with `--workflow FILE`"),
+        "{log}"
+    );
+    std::fs::write(&moved, format!("{WORKFLOW}# edited\n")).unwrap();
+    let moved = moved.display().to_string();
+    let args = ["merge", ids[0], ids[1], ids[2], "--workflow", &moved];
+    let (code, _, log) = run_json(&env, &args).await;
+    assert_eq!(code, Some(2));
+    assert!(log.contains("is not the workflow the shards ran"), "{log}");
 }
 
 #[tokio::test]

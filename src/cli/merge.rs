@@ -29,6 +29,12 @@ pub fn merge(args: &MergeArgs, out: &mut Writer, err: &mut Writer) -> Result<i32
         .map(|s| s.step.clone())
         .unwrap_or_default();
     let path = args.workflow.clone().unwrap_or(first.workflow_path.clone());
+    if args.workflow.is_none() && !path.exists() {
+        return Err(Error::Usage(format!(
+            "the shards ran `{}`, which is not here: pass the workflow file with `--workflow FILE`",
+            path.display()
+        )));
+    }
     let checked = super::commands::load_checked(&path)?;
     let workflow = checked.workflow;
     if engine::sha256_hex(workflow.source.text.as_bytes()) != first.workflow_hash {
