@@ -177,9 +177,13 @@ pub trait Agent: Send + Sync + 'static {
     ) -> impl Future<Output = Result<TurnOutcome, AgentError>> + Send;
 
     /// Lets go of a thread that nothing in the run uses again, so that the agent can free
-    /// what it holds for it. No turn runs on it. A failure only means it stays loaded.
+    /// what it holds for it. No turn runs on it. A failure only means it stays loaded. An
+    /// agent that holds nothing per thread has nothing to do (the default).
     fn release_thread(
         &self,
         thread_id: String,
-    ) -> impl Future<Output = Result<(), AgentError>> + Send;
+    ) -> impl Future<Output = Result<(), AgentError>> + Send {
+        let _ = thread_id;
+        async { Ok(()) }
+    }
 }
