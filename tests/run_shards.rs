@@ -379,5 +379,13 @@ async fn what_cannot_be_sharded_is_refused_before_anything_runs() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
     }
+    let file = write(&env.work(), "ok.yaml", WORKFLOW);
+    let out = weft(&env, &["run", &file, "--shard-step", "each"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`--shard-step` goes with `--shard K/N`"),
+        "{}",
+        stderr(&out)
+    );
     assert!(env.mock.requests().is_empty());
 }

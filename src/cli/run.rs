@@ -38,6 +38,11 @@ pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Er
     let spec = engine::run_spec(&workflow, &plan, inputs.clone(), &options);
     let mut state = new_state(&workflow, &spec, &options, inputs);
     let (mut spec, mut seed) = (spec, Seed::default());
+    if args.shard.shard_step.is_some() && !args.shard.active() {
+        return Err(Error::Usage(
+            "`--shard-step` goes with `--shard K/N` or `--upstream-only`".into(),
+        ));
+    }
     if args.shard.active() {
         let sharded = super::shard::prepare(&args.shard, spec, &args.report.runs_dir)?;
         (spec, seed) = (sharded.spec, sharded.seed);
