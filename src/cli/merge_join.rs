@@ -180,8 +180,8 @@ pub(super) fn join(runs: &[ShardRun], count: usize, step: &str, length: usize) -
         }
     }
     let elements: Vec<StepEntry> = slots.into_iter().flatten().collect();
+    let record = fan_out_record(runs, step, &elements);
     Joined {
-        record: fan_out_record(runs, step, &elements),
         elements: elements
             .iter()
             .map(|e| SeedElement {
@@ -190,7 +190,8 @@ pub(super) fn join(runs: &[ShardRun], count: usize, step: &str, length: usize) -
                 record: element_record(e),
             })
             .collect(),
-        entry: fan_out_entry(runs, step, elements),
+        entry: fan_out_entry(runs, &record, elements),
+        record,
     }
 }
 
@@ -239,12 +240,12 @@ fn fan_out_record(runs: &[ShardRun], step: &str, elements: &[StepEntry]) -> Step
     }
 }
 
-fn fan_out_entry(runs: &[ShardRun], step: &str, elements: Vec<StepEntry>) -> StepEntry {
-    let record = fan_out_record(runs, step, &elements);
+fn fan_out_entry(runs: &[ShardRun], record: &StepRecord, elements: Vec<StepEntry>) -> StepEntry {
+    let step = record.id.as_str();
     let mut entry = StepEntry::new(step, None);
     entry.status = RecordStatus::from(record.status);
-    entry.output = record.output;
-    entry.error = record.error;
+    entry.output = record.output.clone();
+    entry.error = record.error.clone();
     entry.usage = record.usage;
     entry.attempts = record.attempts;
     entry.duration_ms = Some(record.duration_ms);
