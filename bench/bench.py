@@ -15,6 +15,11 @@ usage: bench.py WEFT_BIN [--rounds R] [--validate-only]
 3. weft's own peak resident memory (not the app-server's) at 50 concurrent steps.
 4. `weft validate` of a 1,000-step workflow whose every prompt reads the step before it
    through its output schema: load, plan, type-check and render-check, whole process.
+5. (`--scale-only` runs 5 and 6 alone) A fan-out of 50 and of 2,000 one-turn elements at
+   `--jobs 50`: run time (median), time per element, weft's peak memory and the
+   app-server's (the largest child weft reaped; the highest of the rounds).
+   `WEFT_BEFORE=PATH` runs an earlier weft binary too, alternating with this one.
+6. 50 one-turn fresh-thread steps with `environment: snapshot` against `plain`.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -181,10 +186,97 @@ def validate_bench(root: Path) -> list[str]:
             f"| {min(times) * 1000:.0f} ms | {max(times) * 1000:.0f} ms |"]
 
 
+def peaks(stderr: str) -> tuple[int, int]:
+    def kib(prefix):
+        return int([l for l in stderr.splitlines() if l.startswith(prefix)][-1].split()[3])
+    return kib("weft peak rss:"), kib("child peak rss:")
+
+
+def fanout_workflow(root: Path, n: int) -> tuple[Path, Path]:
+    wf = root / f"fanout-{n}.yaml"
+    wf.write_text("name: fanout\ninputs:\n  items: { type: array }\nsteps:\n"
+                  "  each:\n    for_each: inputs.items\n    prompt: \"task {{ item }}\"\n")
+    items = root / f"fanout-{n}.json"
+    items.write_text(json.dumps({"items": list(range(n))}))
+    return wf, items
+
+
+def fanout_once(root: Path, env: dict, weft: str, n: int) -> tuple[float, int, int]:
+    wf, items = fanout_workflow(root, n)
+    out = subprocess.run([weft, "run", str(wf), "--inputs", str(items), "--jobs", "50",
+                          "--output", "json", "--progress", "plain", "--runs-dir", str(root / "runs")],
+                         env=dict(env, WEFT_PEAK_RSS="1"), capture_output=True, text=True,
+                         cwd=env["BENCH_TMP"])
+    if out.returncode != 0:
+        raise SystemExit(f"weft failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    mine, child = peaks(out.stderr)
+    return json.loads(out.stdout)["duration_ms"] / 1000, mine, child
+
+
+def fanout(root: Path, env: dict, wefts: list[tuple[str, str]]) -> list[str]:
+    """Each weft in turn (rotating order), 5 rounds at 50 elements and 2 at 2,000; medians."""
+    lines = []
+    for n in (50, 2000):
+        runs = {label: [] for label, _ in wefts}
+        for r in range(5 if n <= 50 else 2):
+            order = wefts[r % len(wefts):] + wefts[:r % len(wefts)]
+            for label, weft in order:
+                runs[label].append(fanout_once(root, env, weft, n))
+        for label, _ in wefts:
+            run = median([x[0] for x in runs[label]])
+            mine = max(x[1] for x in runs[label])
+            child = max(x[2] for x in runs[label])
+            lines.append(f"| {label} | {n} | {run:.1f} s | {run / n * 1000:.0f} ms | {mine / 1024:.0f} MiB "
+                         f"| {child / 1024:.0f} MiB |")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def environments(root: Path, env: dict) -> list[str]:
+    lines = []
+    times = {"snapshot": [], "plain": []}
+    for r in range(ROUNDS):
+        for mode in (["snapshot", "plain"] if r % 2 == 0 else ["plain", "snapshot"]):
+            wf = root / f"env-{mode}.yaml"
+            steps = "".join(f"  s{i}:\n    prompt: task {i}\n" for i in range(50))
+            wf.write_text(f"name: env-{mode}\ndefaults:\n  environment: {mode}\nsteps:\n{steps}")
+            times[mode].append(run_weft(wf, env, jobs=50)[0])
+    for mode in ("snapshot", "plain"):
+        lines.append(f"| `environment: {mode}` | {median(times[mode]):.2f} s | {min(times[mode]):.2f} s "
+                     f"| {max(times[mode]):.2f} s |")
+    return lines
+
+
 VALIDATE_HEADER = ["## weft validate", "", "| workflow | median | min | max |", "|---|---|---|---|"]
 
 
+def scale_only():
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = dict(os.environ, BENCH_TMP=tmp, TMPDIR=str(root))
+        mock = start_mock(18793)
+        try:
+            env["CODEX_HOME"] = str(codex_home(root, 18793))
+            print("| weft | elements | run | per element | weft peak | app-server peak |\n|---|---|---|---|---|---|",
+                  flush=True)
+            wefts = [("this weft", WEFT)]
+            if os.environ.get("WEFT_BEFORE"):
+                wefts.append(("WEFT_BEFORE", os.environ["WEFT_BEFORE"]))
+            fan = fanout(root, env, wefts)
+            print("\n| 50 one-turn fresh-thread steps | median | min | max |\n|---|---|---|---|", flush=True)
+            envs = environments(root, env)
+        finally:
+            mock.terminate()
+    print("\n".join(["", "## A fan-out at --jobs 50", "",
+                     "| weft | elements | run | per element | weft peak | app-server peak |", "|---|---|---|---|---|---|",
+                     *fan, "", "## environment", "", "| 50 one-turn fresh-thread steps | median | min | max |",
+                     "|---|---|---|---|", *envs]))
+
+
 def main():
+    if "--scale-only" in sys.argv:
+        scale_only()
+        return
     if "--validate-only" in sys.argv:
         with tempfile.TemporaryDirectory() as tmp:
             print("\n".join([*VALIDATE_HEADER, *validate_bench(Path(tmp))]))

@@ -118,6 +118,24 @@ async fn a_silent_turn_trips_the_watchdog_and_is_interrupted() {
 }
 
 #[tokio::test]
+async fn a_thread_closed_under_a_running_turn_fails_the_turn_at_once() {
+    let (client, mut server) = Scripted::connect(ClientConfig::default()).await;
+    let thread = tokio::spawn(async move { client.thread_start(ThreadOptions::default()).await });
+    server.start_thread("th").await;
+    let thread = within(thread).await.unwrap().unwrap();
+    let turn = tokio::spawn(async move { thread.run("work", TurnOptions::default()).await });
+    server.start_turn("tu").await;
+    server
+        .notify("thread/closed", json!({"threadId": "th"}))
+        .await;
+    let failed = within(turn).await.unwrap();
+    let Err(Error::ThreadClosed { thread_id, turn_id }) = failed else {
+        panic!("expected the closed thread to fail the turn, got {failed:?}");
+    };
+    assert_eq!((thread_id.as_str(), turn_id.as_str()), ("th", "tu"));
+}
+
+#[tokio::test]
 async fn server_request_ids_and_client_ids_do_not_collide() {
     let (client, mut server) = Scripted::connect(ClientConfig::default()).await;
     let call = tokio::spawn(async move { client.request("thread/list", json!({})).await });

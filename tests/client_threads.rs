@@ -134,3 +134,67 @@ async fn server_rejections_are_typed() {
         "{missing:?}"
     );
 }
+
+/// The ids of the threads the app-server has loaded (`thread/loaded/list`).
+async fn loaded(client: &weft::client::Client) -> Vec<String> {
+    let reply = within(client.request("thread/loaded/list", serde_json::json!({})))
+        .await
+        .unwrap();
+    serde_json::from_value(reply["data"].clone()).unwrap()
+}
+
+#[tokio::test]
+async fn a_released_thread_is_unloaded_and_stays_resumable_listed_and_forkable() {
+    let env = TestEnv::start(echo).await;
+    let client = env.client().await;
+    let kept = within(client.thread_start(ThreadOptions::default()))
+        .await
+        .unwrap();
+    let gone = within(client.thread_start(ThreadOptions::default()))
+        .await
+        .unwrap();
+    within(gone.run("remember the word kumquat", TurnOptions::default()))
+        .await
+        .unwrap();
+    let mut both = vec![kept.id().to_owned(), gone.id().to_owned()];
+    both.sort();
+    let mut before = loaded(&client).await;
+    before.sort();
+    assert_eq!(before, both);
+
+    within(client.thread_release(gone.id())).await.unwrap();
+    assert_eq!(loaded(&client).await, vec![kept.id().to_owned()]);
+    let listed = within(client.thread_list(ThreadListOptions::default()))
+        .await
+        .unwrap();
+    assert!(
+        listed.data.iter().any(|t| t.id == gone.id()),
+        "still listed, not archived: {:?}",
+        listed.data
+    );
+    let again = within(client.thread_unsubscribe(gone.id())).await.unwrap();
+    assert_eq!(again, weft::client::Unsubscribed::NotLoaded);
+
+    let fork = within(client.thread_fork(gone.id(), ThreadOptions::default()))
+        .await
+        .unwrap();
+    within(fork.run("and in the fork?", TurnOptions::default()))
+        .await
+        .unwrap();
+    let resumed = within(client.thread_resume(gone.id(), ThreadOptions::default()))
+        .await
+        .unwrap();
+    assert_eq!(resumed.info().turns.len(), 1);
+    within(resumed.run("what was the word?", TurnOptions::default()))
+        .await
+        .unwrap();
+    for request in env.mock.requests().iter().rev().take(2) {
+        assert!(
+            request
+                .user_texts()
+                .contains(&"remember the word kumquat".to_owned()),
+            "the history survived the release: {:?}",
+            request.user_texts()
+        );
+    }
+}

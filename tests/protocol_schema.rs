@@ -71,6 +71,7 @@ async fn everything_weft_sends_is_valid_for_the_codex_schema() {
         "thread/resume",
         "thread/start",
         "thread/unarchive",
+        "thread/unsubscribe",
         "turn/interrupt",
         "turn/start",
         "turn/steer",
@@ -204,6 +205,8 @@ async fn exercise_every_method(client: &Client) {
     client.thread_read("thr", true).await.unwrap();
     client.thread_archive("thr").await.unwrap();
     client.thread_unarchive("thr").await.unwrap();
+    client.thread_unsubscribe("thr").await.unwrap();
+    client.thread_release("thr").await.unwrap();
     thread.set_name("a name").await.unwrap();
     thread.compact().await.unwrap();
     exercise_turns(&thread, &efforts, &approvals).await;
@@ -396,6 +399,7 @@ fn answer(message: &Value, wire: &Mutex<Wire>) -> Vec<Value> {
             vec![reply(json!({ "thread": thread }))]
         }
         "thread/list" | "model/list" => vec![reply(json!({"data": []}))],
+        "thread/unsubscribe" => vec![reply(json!({"status": "unsubscribed"}))],
         "turn/start" => vec![reply(json!({"turn": {"id": "turn"}})), turn_done("turn")],
         "thread/compact/start" => vec![reply(json!({})), turn_done("compaction")],
         "account/login/start" => vec![reply(match message["params"]["type"].as_str() {
@@ -823,6 +827,14 @@ fn enum_problems(dir: &Path) -> Vec<String> {
         ),
         ("MessagePhase", vec!["final_answer".into()]),
         ("CancelLoginAccountStatus", vec!["canceled".into()]),
+        (
+            "ThreadUnsubscribeStatus",
+            vec![
+                "unsubscribed".into(),
+                "notSubscribed".into(),
+                "notLoaded".into(),
+            ],
+        ),
     ];
     let mut problems = Vec::new();
     for (name, values) in expected {

@@ -470,3 +470,23 @@ fn conflict_is_only_defined_in_a_repair_steps_prompt() {
         )
     );
 }
+
+#[test]
+fn environment_values_are_checked_with_a_suggestion() {
+    let yaml = "defaults:\n  environment: snapshots\nthreads:\n  t: { environment: plain }\nsteps:\n  a: { prompt: p, environment: Plain }\n";
+    assert_eq!(
+        errors(yaml),
+        vec![
+            (
+                2,
+                16,
+                "invalid environment `snapshots`; did you mean `snapshot`?".into()
+            ),
+            (
+                6,
+                32,
+                "invalid environment `Plain`; did you mean `plain`?".into()
+            ),
+        ]
+    );
+}

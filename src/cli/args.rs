@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common_args::{AgentArgs, ReportArgs};
+use super::export::ExportArgs;
 use super::record_args::{ResumeArgs, RunsArgs, ThreadsArgs};
+use super::shard_args::{MergeArgs, ShardArgs};
 use crate::plan::Format;
 use crate::vocab::Effort;
 use crate::workflow::inputs::parse_pair;
@@ -48,6 +50,13 @@ pub enum Command {
     /// Check that this machine can run workflows: the codex binary and its version,
     /// `CODEX_HOME`, the app-server, model credentials, the sandbox (exit 1 if any fails).
     Doctor(DoctorArgs),
+    /// Join the shard runs of a fan-out (`weft run --shard K/N`) into one run, then run the
+    /// steps after the fan-out (exit codes as `run`; 2 when a shard is missing or the
+    /// shards disagree).
+    Merge(MergeArgs),
+    /// Write a CI workflow that shards the workflow's fan-out across jobs
+    /// (`weft export github-actions FILE --shards N`).
+    Export(ExportArgs),
 }
 
 /// `weft doctor`.
@@ -124,6 +133,8 @@ pub struct RunArgs {
     /// Answers to gates, given before they are reached.
     #[command(flatten)]
     pub gates: super::gate_args::GateArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 /// How `--replay` treats a request that differs from the cassette.

@@ -29,6 +29,8 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
         Command::Threads(args) => super::threads::threads(&args, out),
         Command::Test(args) => super::test_cmd::test(&args, out),
         Command::Doctor(args) => Ok(super::doctor::doctor(&args, out)),
+        Command::Merge(args) => super::merge::merge(&args, out, err),
+        Command::Export(args) => super::export::export(&args, out, err),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,11 @@ pub struct AgentArgs {
     /// Fail a turn when the agent sends nothing for this long.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::args::parse_duration_arg)]
     pub idle_timeout: std::time::Duration,
+    /// How many threads weft is done with may stay loaded in the app-server before it
+    /// unloads the oldest: more is quicker (unloading costs the app-server about 10 ms per
+    /// thread, one thread at a time), fewer takes less memory (about 1 MB per thread).
+    #[arg(long, value_name = "N", default_value_t = crate::engine::IDLE_THREADS, env = "WEFT_IDLE_THREADS")]
+    pub idle_threads: usize,
 }
 
 /// What a run shows (stderr, stdout) and writes (records, events, JUnit).

@@ -14,7 +14,7 @@ use super::tape::TapeSetup;
 use crate::cassette::Cassette;
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
-use crate::engine::{self, IterationRecord, RunOptions, Seed, StepRecord};
+use crate::engine::{self, IterationRecord, RunOptions, Seed};
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::redact::{RedactingWriter, Redactor};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
@@ -108,6 +108,11 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
         return Err(refusal(&state, &changed));
     }
     let changed: BTreeSet<String> = changed.into_iter().map(|(id, _)| id).collect();
+    let hashes = step_hashes(&spec);
+    let spec = match &state.shard {
+        Some(part) => super::shard::restrict(spec, part)?,
+        None => spec,
+    };
     let seed = seed(&state, &spec, &changed);
     let mut spec = spec;
     spec.gates = args.gates.resolve(&spec)?;
@@ -125,7 +130,7 @@ fn prepare(args: &ResumeArgs) -> Result<Prepared, Error> {
     next.pid = Some(std::process::id());
     next.sessions += 1;
     next.workflow_hash = engine::sha256_hex(text.as_bytes());
-    next.step_hashes = step_hashes(&spec);
+    next.step_hashes = hashes;
     next.steps.retain(|s| spec.index_of(&s.id).is_some());
     next.secret_env = secret_env;
     Ok(Prepared::Session(Box::new(Ready {
@@ -227,22 +232,10 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
     let kept = engine::kept_steps(spec, &succeeded, changed);
     let mut seed = Seed::default();
     for entry in state.steps.iter().filter(|s| kept.contains(&s.id)) {
-        let mut rec = StepRecord::early(&entry.id, Status::Succeeded, String::new());
-        rec.error = None;
-        rec.output = entry.output.clone();
-        rec.thread_id = entry.thread_id.clone();
-        rec.usage = entry.usage;
-        rec.attempts = entry.attempts;
-        rec.duration_ms = entry.duration_ms.unwrap_or(0);
-        rec.reused = true;
-        rec.exit_code = entry.exit_code.clone();
-        rec.stderr = entry.stderr.clone();
-        rec.patch = entry.patch.clone();
-        if let Some(i) = spec.index_of(&entry.id) {
-            if spec.steps[i].looping.is_some() {
-                rec.iterations = Some(entry.iteration_outputs());
-            }
-        }
+        let loops = spec
+            .index_of(&entry.id)
+            .is_some_and(|i| spec.steps[i].looping.is_some());
+        let rec = super::shard::kept(entry, loops);
         seed.done.push(rec);
     }
     seed.iterations = unfinished_loops(state, spec, &kept, changed);

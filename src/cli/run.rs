@@ -76,10 +76,22 @@ fn execute(
     }
     spec.gates = args.gates.resolve(&spec)?;
     engine::check_policies(&spec).map_err(Error::Usage)?;
-    let state = new_state(&workflow, &spec, &options, inputs);
+    let mut state = new_state(&workflow, &spec, &options, inputs);
+    let mut seed = Seed::default();
+    if args.shard.shard_step.is_some() && !args.shard.active() {
+        return Err(Error::Usage(
+            "`--shard-step` goes with `--shard K/N` or `--upstream-only`".into(),
+        ));
+    }
+    if args.shard.active() {
+        let sharded = super::shard::prepare(&args.shard, spec, &args.report.runs_dir)?;
+        (spec, seed) = (sharded.spec, sharded.seed);
+        state.steps = sharded.entries;
+        state.shard = Some(sharded.record);
+    }
     let session = Session {
         spec,
-        seed: Seed::default(),
+        seed,
         state,
         workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
@@ -156,7 +168,7 @@ pub(super) fn set_secret_env(workflow: &Workflow) -> Vec<String> {
 
 /// The record of a new run: the workflow as run (its hash and each step's fingerprint),
 /// the inputs and the options.
-fn new_state(
+pub(super) fn new_state(
     workflow: &Workflow,
     spec: &RunSpec,
     options: &RunOptions,
@@ -186,6 +198,8 @@ fn new_state(
         sessions: 1,
         steps: Vec::new(),
         secret_env: set_secret_env(workflow),
+        shard: None,
+        merged_from: Vec::new(),
     }
 }
 
@@ -197,7 +211,7 @@ pub(super) fn step_hashes(spec: &RunSpec) -> BTreeMap<String, String> {
 }
 
 /// `20261125-093700-k3f9`: sortable by start time, unique enough for one machine.
-fn new_run_id() -> String {
+pub(super) fn new_run_id() -> String {
     let secs = now_ms() / 1000;
     let (days, rem) = (secs / 86400, secs % 86400);
     let (y, m, d) = civil_from_days(days as i64);

@@ -43,7 +43,7 @@ fn list(store: &RunStore, out: &mut Writer) {
         "run", "workflow", "started", "status", "duration", "tokens",
     ])];
     for id in ids {
-        let row = match RunState::load(&store.run_dir(&id)) {
+        let row = match RunState::load_head(&store.run_dir(&id)) {
             Ok(s) => vec![
                 id,
                 s.workflow.clone(),
@@ -151,6 +151,16 @@ fn show_run(state: &RunState, out: &mut Writer) {
         state.sessions,
         tokens(&state.usage)
     );
+    if let Some(part) = &state.shard {
+        let from = part
+            .from
+            .as_ref()
+            .map(|f| format!(", upstream steps from run {f}"));
+        let _ = writeln!(out, "{}{}", part.describe(), from.unwrap_or_default());
+    }
+    if !state.merged_from.is_empty() {
+        let _ = writeln!(out, "merged from runs {}", state.merged_from.join(", "));
+    }
     let _ = writeln!(out, "inputs: {}\n", state.inputs);
     let mut rows = vec![header(&[
         "step", "status", "duration", "attempts", "tokens", "thread",

@@ -199,6 +199,7 @@ pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
         config_overrides: args.config.clone(),
         idle_timeout: Some(args.idle_timeout),
         active_turns: Default::default(),
+        idle_threads: args.idle_threads,
     }
 }
 

@@ -290,6 +290,16 @@ impl Client {
         self.inner.turn_idle_timeout
     }
 
+    /// Drops the turn slot of a thread the client lets go of.
+    pub(crate) fn forget_turn_slot(&self, thread_id: &str) {
+        let mut slots = self
+            .inner
+            .turn_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        slots.remove(thread_id);
+    }
+
     /// The semaphore that lets one turn at a time run on a thread.
     pub(crate) fn turn_slot(&self, thread_id: &str) -> Arc<Semaphore> {
         let mut slots = self

@@ -97,6 +97,14 @@ pub enum Error {
         /// The idle limit that passed.
         idle: Duration,
     },
+    /// The app-server closed (unloaded) the thread while one of its turns was running.
+    #[error("the app-server closed thread `{thread_id}` while turn `{turn_id}` was running")]
+    ThreadClosed {
+        /// The closed thread.
+        thread_id: String,
+        /// The turn that was running on it.
+        turn_id: String,
+    },
     /// A request got no reply in time.
     #[error("`{method}` got no reply within {after:?}")]
     RequestTimeout {

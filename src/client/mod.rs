@@ -12,6 +12,7 @@ mod items;
 mod models;
 mod options;
 mod protocol;
+mod release;
 mod requests;
 mod retry;
 mod rpc;
@@ -37,6 +38,7 @@ pub use protocol::{
     ApprovalPolicy, NetworkAccess, ReasoningEffort, SandboxMode, SandboxPolicy, SortDirection,
     ThreadSortKey, ThreadSourceKind,
 };
+pub use release::Unsubscribed;
 pub use requests::{
     BoxFuture, DeclineAll, FnHandler, ServerRequest, ServerRequestHandler, ServerRequestKind,
     ServerResponse, handler_fn,

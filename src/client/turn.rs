@@ -208,6 +208,13 @@ impl TurnHandle {
         if !self.is_mine(&params) {
             return None;
         }
+        if method == "thread/closed" {
+            self.finish(Err(Error::ThreadClosed {
+                thread_id: self.controller.thread_id.clone(),
+                turn_id: self.controller.turn_id.clone(),
+            }));
+            return None;
+        }
         if let (Some(idle), Some(timer)) = (self.idle, self.idle_timer.as_mut()) {
             timer.as_mut().reset(Instant::now() + idle);
         }

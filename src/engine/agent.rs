@@ -10,14 +10,18 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use super::approvals::ApprovalRules;
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 
 /// How to get a thread for a turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThreadOpen {
     Start,
     Fork(String),
+    /// Someone's existing thread (a `resume:` step).
     Resume(String),
+    /// A thread of this run opened again by id: a named thread from an earlier session,
+    /// or one the run released.
+    Reopen(String),
 }
 
 /// The options of a thread being opened.
@@ -31,6 +35,8 @@ pub struct ThreadOptions {
     pub sandbox: Sandbox,
     /// Codex config overrides for the thread (`thread/start` `config`).
     pub config: Option<Map<String, Value>>,
+    /// The shell environment (`None`: the Codex configuration's).
+    pub environment: Option<Environment>,
 }
 
 /// Which step, fan-out element, loop iteration and attempt a turn belongs to.
@@ -177,6 +183,17 @@ pub trait Agent: Send + Sync + 'static {
         events: mpsc::UnboundedSender<AgentEvent>,
         stop: watch::Receiver<Option<StopReason>>,
     ) -> impl Future<Output = Result<TurnOutcome, AgentError>> + Send;
+
+    /// Lets go of a thread that nothing in the run uses again, so that the agent can free
+    /// what it holds for it. No turn runs on it. A failure only means it stays loaded. An
+    /// agent that holds nothing per thread has nothing to do (the default).
+    fn release_thread(
+        &self,
+        thread_id: String,
+    ) -> impl Future<Output = Result<(), AgentError>> + Send {
+        let _ = thread_id;
+        async { Ok(()) }
+    }
 }
 
 /// The agent of a run without turns (only scripts and gates): no app-server is started,

@@ -99,6 +99,7 @@ pub fn run_spec(
         run_dir: options.run_dir.clone(),
         scopes,
         pools,
+        shard: None,
     }
 }
 
@@ -156,6 +157,7 @@ fn step_spec(plan: &Plan, i: usize, options: &RunOptions) -> StepSpec {
         config: p.config.clone(),
         network: p.network,
         templates: step_templates(plan.workflow_of(i), step),
+        environment: p.environment,
         kind: unit_kind(&step.kind),
         env: step
             .env

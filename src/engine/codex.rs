@@ -20,6 +20,10 @@ use crate::client::{
     TurnStatus,
 };
 
+mod threads;
+
+pub use threads::IDLE_THREADS;
+
 /// How long an interrupted turn may take to confirm that it stopped.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(15);
 
@@ -34,12 +38,18 @@ pub struct CodexConfig {
     pub idle_timeout: Option<Duration>,
     /// Filled with the label of every running turn, by thread id.
     pub active_turns: ActiveTurns,
+    /// How many released threads stay loaded (the most recent ones) before the oldest is
+    /// unloaded; 0 unloads each at once. See [`CodexAgent::release`].
+    pub idle_threads: usize,
 }
 
 /// The engine's agent: one app-server, many threads.
 pub struct CodexAgent {
     client: Client,
     threads: Mutex<HashMap<String, Thread>>,
+    /// Released threads still loaded, oldest first, and how many may be.
+    idle: Mutex<std::collections::VecDeque<String>>,
+    idle_limit: usize,
     approvals: Arc<Approvals>,
     active_turns: ActiveTurns,
 }
@@ -74,6 +84,8 @@ impl CodexAgent {
         Ok(Self {
             client,
             threads: Mutex::new(HashMap::new()),
+            idle: Mutex::default(),
+            idle_limit: config.idle_threads,
             approvals,
             active_turns: config.active_turns,
         })
@@ -132,13 +144,14 @@ impl Agent for CodexAgent {
             approval_policy: Some(options.approval.into()),
             sandbox: Some(options.sandbox.into()),
             developer_instructions: options.developer_instructions,
-            config: options.config.unwrap_or_default(),
+            config: threads::thread_config(options.config, options.environment),
             ..client::ThreadOptions::default()
         };
         let thread = match how {
             ThreadOpen::Start => self.client.thread_start(opts).await,
-            ThreadOpen::Fork(id) => self.client.thread_fork(&id, opts).await,
+            ThreadOpen::Fork(id) => self.reopened(&id, opts, true).await,
             ThreadOpen::Resume(id) => self.client.thread_resume(&id, opts).await,
+            ThreadOpen::Reopen(id) => self.reopened(&id, opts, false).await,
         }
         .map_err(classify)?;
         let id = thread.id().to_string();
@@ -175,6 +188,10 @@ impl Agent for CodexAgent {
         self.active_turns.end(&turn.thread_id);
         self.approvals.unregister(&turn.thread_id);
         outcome
+    }
+
+    async fn release_thread(&self, thread_id: String) -> Result<(), AgentError> {
+        self.release(&thread_id).await.map_err(classify)
     }
 }
 

@@ -264,8 +264,7 @@ async fn a_failed_part_fails_the_call_and_a_resume_keeps_what_succeeded() {
         calling(json!("x")),
         Seed {
             done: kept,
-            threads: Vec::new(),
-            iterations: Default::default(),
+            ..Default::default()
         },
     )
     .await;

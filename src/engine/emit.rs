@@ -7,6 +7,7 @@ use super::agent::AgentEvent;
 use super::event::RunEvent;
 use super::kinds::Kind;
 use super::outcome::StepRecord;
+use super::resume::SeedElement;
 use super::unit::{UnitMsg, UnitResult};
 
 /// The event of a running unit's message; `step` is its step's id, `kind` its kind.
@@ -104,6 +105,28 @@ pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) ->
         stderr: script.then(|| result.stderr.clone().map_or(Value::Null, Value::String)),
         iterations: result.iterations.clone().map(Value::Array),
         patch: result.patch.clone(),
+    }
+}
+
+/// The `step.finished` event of a fan-out element an earlier run finished.
+pub(super) fn element_reused(element: &SeedElement) -> RunEvent {
+    let rec = &element.record;
+    RunEvent::StepFinished {
+        step: element.step.clone(),
+        index: Some(element.index),
+        status: rec.status,
+        error: rec.error.clone(),
+        output: Some(rec.output.clone()),
+        duration_ms: rec.duration_ms,
+        usage: rec.usage,
+        thread_id: rec.thread_id.clone(),
+        attempts: rec.attempts,
+        reused: true,
+        kind: rec.kind,
+        exit_code: rec.exit_code.clone(),
+        stderr: rec.stderr.clone(),
+        iterations: rec.iterations.clone(),
+        patch: rec.patch.clone().map(Box::new),
     }
 }
 

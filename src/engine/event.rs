@@ -137,7 +137,8 @@ pub enum RunEvent {
         /// How many turns the step (or element) took; 0 when it never started.
         #[serde(default)]
         attempts: u32,
-        /// The step succeeded in an earlier session of this run and was kept by `weft resume`.
+        /// Kept, not run again: the step succeeded in an earlier session of this run
+        /// (`weft resume`), or the step or element ran in a shard (`weft merge`).
         #[serde(skip_serializing_if = "std::ops::Not::not", default)]
         reused: bool,
         /// `script` or `gate` (absent for a turn).

@@ -2,6 +2,8 @@
 //! at once, and takes their messages and results in order (a unit's messages before its
 //! result).
 
+use std::future::Future;
+
 use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinError, JoinSet};
 
@@ -21,6 +23,8 @@ pub(super) enum Report {
 /// The running units of one run.
 pub(super) struct Executor {
     tasks: JoinSet<UnitResult>,
+    /// Work that reports nothing (releasing threads); the run waits for it at its end.
+    background: JoinSet<()>,
     stop: watch::Sender<Option<StopReason>>,
     tx: mpsc::UnboundedSender<(UnitKey, UnitMsg)>,
     rx: mpsc::UnboundedReceiver<(UnitKey, UnitMsg)>,
@@ -31,6 +35,7 @@ impl Executor {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             tasks: JoinSet::new(),
+            background: JoinSet::new(),
             stop: watch::channel(None).0,
             tx,
             rx,
@@ -47,6 +52,16 @@ impl Executor {
             stop: self.stop.subscribe(),
         };
         self.tasks.spawn(unit.run(link));
+    }
+
+    /// Runs `work` beside the units; [`Executor::settle`] waits for it.
+    pub(super) fn background(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        self.background.spawn(work);
+    }
+
+    /// Waits for the background work.
+    pub(super) async fn settle(&mut self) {
+        while self.background.join_next().await.is_some() {}
     }
 
     /// Asks every running unit (and every unit started later) to stop, for `reason`.

@@ -75,6 +75,9 @@ pub struct FakeAgent {
     pub turns: Mutex<Vec<SeenTurn>>,
     /// Every turn as the engine asked for it.
     pub specs: Mutex<Vec<TurnSpec>>,
+    pub released: Mutex<Vec<String>>,
+    /// Everything done to threads, in order: `open THREAD`, `turn THREAD`, `release THREAD`.
+    pub log: Mutex<Vec<String>>,
     next_id: AtomicUsize,
     running: AtomicUsize,
     pub peak: AtomicUsize,
@@ -87,6 +90,8 @@ impl FakeAgent {
             opened: Mutex::new(Vec::new()),
             turns: Mutex::new(Vec::new()),
             specs: Mutex::new(Vec::new()),
+            released: Mutex::new(Vec::new()),
+            log: Mutex::new(Vec::new()),
             next_id: AtomicUsize::new(1),
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
@@ -104,6 +109,11 @@ impl FakeAgent {
     pub fn specs(&self) -> Vec<TurnSpec> {
         self.specs.lock().unwrap().clone()
     }
+
+    /// The threads the engine let go of, in order.
+    pub fn released(&self) -> Vec<String> {
+        self.released.lock().unwrap().clone()
+    }
 }
 
 impl Agent for FakeAgent {
@@ -113,9 +123,14 @@ impl Agent for FakeAgent {
         options: ThreadOptions,
     ) -> Result<String, AgentError> {
         let id = match &how {
-            ThreadOpen::Resume(id) => id.clone(),
+            ThreadOpen::Resume(id) | ThreadOpen::Reopen(id) => id.clone(),
             _ => format!("t{}", self.next_id.fetch_add(1, Ordering::SeqCst)),
         };
+        let from = match &how {
+            ThreadOpen::Fork(parent) => format!(" from {parent}"),
+            _ => String::new(),
+        };
+        self.log.lock().unwrap().push(format!("open {id}{from}"));
         self.opened.lock().unwrap().push((how, options, id.clone()));
         Ok(id)
     }
@@ -144,6 +159,10 @@ impl Agent for FakeAgent {
             });
             verdict.approved
         });
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("turn {}", turn.thread_id));
         self.turns.lock().unwrap().push(SeenTurn {
             thread_id: turn.thread_id.clone(),
             input: turn.input.clone(),
@@ -186,5 +205,14 @@ impl Agent for FakeAgent {
             final_response: plan.answer,
             usage,
         })
+    }
+
+    async fn release_thread(&self, thread_id: String) -> Result<(), AgentError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("release {thread_id}"));
+        self.released.lock().unwrap().push(thread_id);
+        Ok(())
     }
 }

@@ -5,9 +5,10 @@
 
 use serde_json::Value;
 
+use super::context::scope_context;
 use super::event::Status;
 use super::outcome::StepRecord;
-use super::spec::StepSpec;
+use super::spec::{RunSpec, StepSpec};
 use crate::template::Renderer;
 use crate::vocab::Join;
 
@@ -51,6 +52,38 @@ pub(super) fn admit(
         Ok(Value::Array(items)) => Admission::Run(Some(items)),
         Ok(other) => Admission::Fail(format!("`for_each` gave {}, not a list", json_kind(&other))),
         Err(e) => Admission::Fail(format!("`for_each` could not be evaluated: {e}")),
+    }
+}
+
+/// How many elements fan-out step `step` of `spec` has, given its upstream steps' records
+/// (`done`): `Ok(None)` when it would not run (a false `if`, an upstream failure), an
+/// error when its `if` or `for_each` fails. `weft merge` checks the shards against it.
+pub fn fan_out_length(
+    spec: &RunSpec,
+    step: usize,
+    done: &[StepRecord],
+) -> Result<Option<usize>, String> {
+    let me = &spec.steps[step];
+    let upstream: Vec<(&StepSpec, &StepRecord)> = me
+        .upstream
+        .iter()
+        .filter_map(|&u| {
+            let rec = done.iter().find(|r| r.id == spec.steps[u].id)?;
+            Some((&spec.steps[u], rec))
+        })
+        .collect();
+    if me.scope != 0 {
+        return Err(format!(
+            "step `{}` is in a called workflow: only a fan-out of the run's own workflow has a length to check",
+            me.id
+        ));
+    }
+    let renderer = Renderer::new();
+    let context = scope_context(spec, 0, &spec.inputs, done.iter());
+    match admit(me, &upstream, &renderer, &context) {
+        Admission::Run(items) => Ok(Some(items.map_or(1, |i| i.len()))),
+        Admission::Skip(_) | Admission::Wait(_) => Ok(None),
+        Admission::Fail(error) => Err(error),
     }
 }
 

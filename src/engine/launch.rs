@@ -7,6 +7,8 @@
 //! wrapped by [`Trees::wrap`].
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,12 +38,20 @@ pub(super) struct UnitInput<'a> {
     pub saved: Vec<IterationRecord>,
     /// The merge tree a repair step works in.
     pub within: Option<&'a MergeTree>,
+    /// Whether the unit lets go of its own thread (fresh or forked) when it ends.
+    pub release: bool,
 }
+
+/// Work the scheduler starts and forgets (it waits for it at the end of the run).
+pub(super) type Chore = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Makes units; the scheduler holds one without knowing the kinds behind it.
 pub(super) trait MakeUnit: Send {
     /// The unit for `input`, or why it cannot start (a template did not render).
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError>;
+
+    /// Lets go of a named thread nothing uses any more.
+    fn release(&self, thread_id: String) -> Chore;
 }
 
 /// The unit maker of a run on agent `A`.
@@ -132,6 +142,7 @@ impl<A: Agent> Launcher<A> {
                     retry_delay: self.retry_delay,
                     renderer,
                     run_dir: self.run_dir.clone(),
+                    release: input.release && step.looping.is_none(),
                 };
                 let thread = body.thread(input.context, input.threads)?;
                 (Box::new(body), Some(thread))
@@ -147,6 +158,15 @@ impl<A: Agent> MakeUnit for Launcher<A> {
         let step = placed.as_ref().map_or(input.step, |p| p.step());
         let unit = self.unit(UnitInput { step, ..input })?;
         Ok(self.trees.wrap(key, placed, unit))
+    }
+
+    fn release(&self, thread_id: String) -> Chore {
+        let agent = self.agent.clone();
+        Box::pin(async move {
+            if let Err(err) = agent.release_thread(thread_id.clone()).await {
+                tracing::debug!(%thread_id, %err, "the thread stays loaded");
+            }
+        })
     }
 }
 

@@ -23,9 +23,11 @@ pub mod output;
 mod policy;
 mod pools;
 mod preflight;
+mod release;
 mod resume;
 mod scheduler;
 mod script;
+pub mod shard;
 pub mod spec;
 mod step_state;
 mod threads;
@@ -35,11 +37,12 @@ mod unit;
 
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
-pub use codex::{CodexAgent, CodexConfig};
+pub use codex::{CodexAgent, CodexConfig, IDLE_THREADS};
+pub use gates::fan_out_length;
 pub use looping::IterationRecord;
 pub use outcome::{RunReport, StepRecord};
 pub use preflight::check_policies;
-pub use resume::{Seed, fingerprint, kept_steps, sha256_hex};
+pub use resume::{Seed, SeedElement, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_gated, execute_seeded};
 
 #[cfg(test)]

@@ -21,6 +21,20 @@ pub struct Seed {
     /// The finished iterations of loops that did not end, by step id and fan-out element:
     /// each continues after its last one.
     pub iterations: Vec<(String, Option<usize>, Vec<IterationRecord>)>,
+    /// The elements of fan-out steps in `done`, reported one by one before their step
+    /// (`weft merge` joins them from the shards).
+    pub elements: Vec<SeedElement>,
+}
+
+/// One finished fan-out element an earlier run leaves.
+#[derive(Debug, Clone)]
+pub struct SeedElement {
+    /// Its step's id.
+    pub step: String,
+    /// Its index in the fan-out (0-based).
+    pub index: usize,
+    /// Its result.
+    pub record: StepRecord,
 }
 
 /// A short hash of everything that decides what step `i` does: its prompt, schema,
@@ -74,6 +88,9 @@ pub fn fingerprint(spec: &RunSpec, i: usize) -> String {
     let mut doc = doc;
     if let Some(kind) = kind_fingerprint(step) {
         doc["kind"] = kind;
+    }
+    if let (Some(environment), Some(map)) = (step.environment, doc.as_object_mut()) {
+        map.insert("environment".into(), json!(environment));
     }
     let doc = with_tree(doc, spec, i);
     let digest = Sha256::digest(doc.to_string().as_bytes());
@@ -220,5 +237,16 @@ mod tests {
             "another step's edit does not"
         );
         assert_eq!(before.len(), 16);
+        let mut environment = chain();
+        environment.steps[1].environment = Some(crate::vocab::Environment::Plain);
+        assert_ne!(fingerprint(&environment, 1), before);
+    }
+
+    #[test]
+    fn a_step_without_environment_keeps_the_fingerprint_older_records_have() {
+        // The fingerprint of a plain turn as records kept it before `environment` existed:
+        // a step without one must not look changed to `weft resume`.
+        let s = chain();
+        assert_eq!(fingerprint(&s, 0), "157be20679b86a2c");
     }
 }

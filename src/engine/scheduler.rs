@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::agent::{Agent, AgentEvent, StopReason, Usage};
 use super::context::{with_element, with_output};
-use super::emit::{element_finished, step_finished, unit_event};
+use super::emit::{element_finished, element_reused, step_finished, unit_event};
 use super::event::{RunEvent, Status};
 use super::executor::{Executor, Report};
 use super::gate::{Gatekeeper, NoGatekeeper};
@@ -24,6 +24,7 @@ use super::launch::{Launcher, MakeUnit, UnitInput};
 use super::looping::IterationRecord;
 use super::outcome::{RunReport, StepRecord};
 use super::pools::PoolBook;
+use super::release::Releases;
 use super::resume::Seed;
 use super::spec::{RunSpec, StepSpec};
 use super::step_state::{Running, StepState};
@@ -95,6 +96,8 @@ struct Scheduler<'s> {
     /// Loops' iterations an earlier session finished, by unit.
     saved: HashMap<UnitKey, Vec<IterationRecord>>,
     threads: ThreadBook,
+    /// Which threads are let go of, and when.
+    releases: Releases,
     /// Each unit's usage so far, over all its attempts (the run's budget counts them).
     usage: HashMap<UnitKey, Usage>,
     halt: Option<Halt>,
@@ -123,6 +126,7 @@ impl<'s> Scheduler<'s> {
         let sources = spec.scopes.iter().map(|s| s.templates.clone()).collect();
         let mut scope_inputs = vec![None; spec.scopes.len().max(1)];
         scope_inputs[0] = Some(spec.inputs.clone());
+        let releases = Releases::new(&spec);
         Self {
             scope_inputs,
             pools: PoolBook::default(),
@@ -132,6 +136,7 @@ impl<'s> Scheduler<'s> {
             steps,
             saved: HashMap::new(),
             threads: ThreadBook::default(),
+            releases,
             usage: HashMap::new(),
             halt: None,
             fatal: None,
@@ -172,6 +177,7 @@ impl<'s> Scheduler<'s> {
         while let Some(report) = self.executor.next().await {
             self.on_report(report);
         }
+        self.executor.settle().await;
         self.finish(started)
     }
 
@@ -182,6 +188,11 @@ impl<'s> Scheduler<'s> {
         for (id, index, iterations) in seed.iterations {
             if let Some(step) = self.spec.index_of(&id) {
                 self.saved.insert(UnitKey { step, index }, iterations);
+            }
+        }
+        for element in seed.elements {
+            if self.spec.index_of(&element.step).is_some() {
+                (self.sink)(&element_reused(&element));
             }
         }
         for mut rec in seed.done {
@@ -263,7 +274,7 @@ impl<'s> Scheduler<'s> {
             Admission::Wait(reason) => self.end_early(i, Status::Waiting, reason),
             Admission::Run(_) if self.spec.steps[i].call.is_some() => self.open_call(i),
             Admission::Run(items) => {
-                let running = Running::new(items);
+                let running = Running::admitted(items, self.spec.shard, i);
                 let empty = running.complete();
                 self.steps[i] = StepState::Running(running);
                 if empty {
@@ -283,15 +294,15 @@ impl<'s> Scheduler<'s> {
         let StepState::Running(running) = &mut self.steps[i] else {
             return Launched::Nothing;
         };
-        let total = running.total();
+        let length = running.length;
         let Some((key, item)) = running.take_slot(i, limit) else {
             return Launched::Nothing;
         };
         self.pools.take(&self.spec, i);
         let step = &self.spec.steps[i];
         let mut context = self.context_for(step.scope);
-        if let (Some(item), Some(slot)) = (item, key.index) {
-            context = with_element(context, &step.as_name, item, slot, total);
+        if let (Some(item), Some(index)) = (item, key.index) {
+            context = with_element(context, &step.as_name, item, index, length);
         }
         let input = UnitInput {
             key,
@@ -301,6 +312,7 @@ impl<'s> Scheduler<'s> {
             renderer: &self.renderer,
             saved: self.saved.remove(&key).unwrap_or_default(),
             within: None,
+            release: self.releases.unit(i),
         };
         match self.units.make(input) {
             Ok(unit) => {
@@ -422,8 +434,22 @@ impl<'s> Scheduler<'s> {
         (self.sink)(&step_finished(&rec));
         self.steps[i] = StepState::Done(Box::new(rec));
         self.repaired(i);
+        self.release_named(i);
         if let Some(p) = self.spec.steps[i].parent {
             self.close_call(p);
+        }
+    }
+
+    /// Lets go of the named threads that nothing uses now that step `i` is done.
+    fn release_named(&mut self, i: usize) {
+        let steps = &self.steps;
+        let names = self
+            .releases
+            .named_after(i, |u| matches!(steps[u], StepState::Done(_)));
+        for name in names {
+            if let Some(id) = self.threads.release(name) {
+                self.executor.background(self.units.release(id));
+            }
         }
     }
 

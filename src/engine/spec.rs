@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 pub use super::kinds::{GateAnswer, GateSpec, Kind, LoopSpec, ScriptSpec, UnitKind, UntilSpec};
 use super::tree::TreeSetup;
 use crate::template::TemplateSource;
-use crate::vocab::{Approval, Effort, Isolation, Join, Sandbox, Shell};
+use crate::vocab::{Approval, Effort, Environment, Isolation, Join, Sandbox, Shell};
 use crate::workflow::Input;
 
 /// Which thread a step's turns run on.
@@ -98,6 +98,8 @@ pub struct StepSpec {
     pub network: bool,
     /// The template files its templates read (name, text): part of its fingerprint.
     pub templates: Vec<(String, String)>,
+    /// The shell environment of the threads the step opens (`None`: Codex's default).
+    pub environment: Option<Environment>,
 }
 
 /// What a step that `uses` a workflow gives it and takes back.
@@ -183,6 +185,7 @@ impl StepSpec {
             config: None,
             network: false,
             templates: Vec::new(),
+            environment: None,
         }
     }
 
@@ -230,11 +233,13 @@ pub struct RunSpec {
     pub scopes: Vec<ScopeSpec>,
     /// Named pools and how many units of their steps may run at once.
     pub pools: Vec<(String, usize)>,
+    /// Run only this shard's elements of one fan-out step.
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl RunSpec {
     /// A run `run_id` of `steps` with the defaults (4 jobs, no inputs, limits, outputs,
-    /// gate answers, trees, run directory or pools; a 1 ms pause between retries), for
+    /// gate answers, trees, run directory, pools or shard; a 1 ms pause between retries), for
     /// tests and builders.
     pub fn new(workflow_name: &str, run_id: &str, steps: Vec<StepSpec>) -> Self {
         Self {
@@ -254,6 +259,7 @@ impl RunSpec {
             run_dir: None,
             scopes: Vec::new(),
             pools: Vec::new(),
+            shard: None,
         }
     }
 

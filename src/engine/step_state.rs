@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::agent::Usage;
 use super::event::Status;
 use super::outcome::StepRecord;
+use super::shard::Shard;
 use super::spec::{StepSpec, UnitKind};
 use super::tree::Conflict;
 use super::unit::{UnitKey, UnitResult};
@@ -33,8 +34,12 @@ pub(super) enum Closing {
 
 /// A step whose units are being run.
 pub(super) struct Running {
-    /// The fan-out elements (`None`: the step is one unit).
+    /// The fan-out elements this run runs (`None`: the step is one unit).
     pub items: Option<Vec<Value>>,
+    /// The index of each of them in the whole fan-out (a shard runs some of them).
+    pub indexes: Vec<usize>,
+    /// How many elements the whole fan-out has (`loop.length`).
+    pub length: usize,
     /// The next slot to start.
     pub next: usize,
     /// Slots started and not finished.
@@ -51,6 +56,8 @@ impl Running {
         let total = items.as_ref().map_or(1, Vec::len);
         Self {
             items,
+            indexes: (0..total).collect(),
+            length: total,
             next: 0,
             active: 0,
             results: vec![None; total],
@@ -59,9 +66,39 @@ impl Running {
         }
     }
 
-    /// How many units the step has.
+    /// Step `step` with the elements it was admitted with; of a sharded fan-out, the
+    /// shard's elements only.
+    pub fn admitted(items: Option<Vec<Value>>, shard: Option<Shard>, step: usize) -> Self {
+        match (items, shard) {
+            (Some(items), Some(shard)) if shard.step == step => {
+                let mine = shard.elements(items.len());
+                Self::some_of(items, mine)
+            }
+            (items, _) => Self::new(items),
+        }
+    }
+
+    /// The fan-out's elements at `indexes` only (a shard's).
+    fn some_of(items: Vec<Value>, indexes: Vec<usize>) -> Self {
+        let length = items.len();
+        let picked: Vec<Value> = indexes
+            .iter()
+            .filter_map(|&i| items.get(i).cloned())
+            .collect();
+        let mut running = Self::new(Some(picked));
+        running.indexes = indexes;
+        running.length = length;
+        running
+    }
+
+    /// How many units the step runs.
     pub fn total(&self) -> usize {
         self.results.len()
+    }
+
+    /// The slot of fan-out element `index`.
+    fn slot(&self, index: Option<usize>) -> usize {
+        index.map_or(0, |ix| self.indexes.binary_search(&ix).unwrap_or(0))
     }
 
     pub fn fan_out(&self) -> bool {
@@ -76,7 +113,7 @@ impl Running {
         let slot = self.next;
         self.next += 1;
         self.active += 1;
-        let index = self.items.as_ref().map(|_| slot);
+        let index = self.items.as_ref().map(|_| self.indexes[slot]);
         let item = self.items.as_ref().map(|items| items[slot].clone());
         Some((UnitKey { step, index }, item))
     }
@@ -84,7 +121,7 @@ impl Running {
     /// Stores a unit's result; true when every slot has one.
     pub fn finish(&mut self, result: UnitResult) -> bool {
         self.active = self.active.saturating_sub(1);
-        let slot = result.key.index.unwrap_or(0);
+        let slot = self.slot(result.key.index);
         self.results[slot] = Some(result);
         self.complete()
     }
@@ -96,7 +133,7 @@ impl Running {
             if result.is_none() {
                 let key = UnitKey {
                     step,
-                    index: fan_out.then_some(slot),
+                    index: fan_out.then_some(self.indexes[slot]),
                 };
                 *result = Some(UnitResult::skipped(key, reason.to_string()));
             }

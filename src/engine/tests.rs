@@ -122,6 +122,101 @@ async fn a_named_thread_is_one_conversation_and_fresh_steps_get_new_threads() {
 }
 
 #[tokio::test]
+async fn threads_are_released_once_nothing_can_use_them_and_kept_for_forks_and_resumes() {
+    let agent = Arc::new(FakeAgent::new(|t| {
+        if t.input == "list" {
+            FakeTurn::answer(r#"{"files": ["a", "b", "c"]}"#)
+        } else {
+            FakeTurn::answer("ok")
+        }
+    }));
+    let mut list = on_planner(step("list", "list", &[]), ThreadMode::Named);
+    list.output_schema =
+        Some(json!({"type": "object", "properties": {"files": {"type": "array"}}}));
+    let mut each = step("each", "{{ item }}", &[0]);
+    each.for_each = Some("steps.list.output.files".into());
+    let branch = on_planner(step("branch", "branch", &[1]), ThreadMode::Fork);
+    let last = on_planner(step("last", "last", &[2]), ThreadMode::Named);
+    let keep = step("keep", "keep", &[]);
+    let mut again = step("again", "again", &[4]);
+    again.thread = ThreadMode::Resume("{{ steps.keep.thread_id }}".into());
+    let spec = run_spec(vec![list, each, branch, last, keep, again]);
+    let (report, _) = run(&agent, spec).await;
+    assert_eq!(report.status, Status::Succeeded);
+    let thread = |id: &str| record(&report, id).thread_id.clone().unwrap();
+    let opened = agent.opened();
+    let each_threads: Vec<String> = opened
+        .iter()
+        .filter(|(how, _, _)| *how == ThreadOpen::Start)
+        .map(|(_, _, id)| id.clone())
+        .filter(|id| *id != thread("list") && *id != thread("keep"))
+        .collect();
+    assert_eq!(each_threads.len(), 3, "{opened:?}");
+    let mut released = agent.released();
+    released.sort();
+    let mut expected = each_threads;
+    expected.extend([thread("branch"), thread("list")]);
+    expected.sort();
+    assert_eq!(
+        released, expected,
+        "the elements, the fork and the planner; not `keep`, which `again` resumes"
+    );
+    let log = agent.log.lock().unwrap().clone();
+    let at = |line: String| log.iter().position(|l| *l == line).unwrap();
+    let planner = thread("list");
+    let released_at = at(format!("release {planner}"));
+    assert!(
+        at(format!("open {} from {planner}", thread("branch"))) < released_at,
+        "{log:?}"
+    );
+    let last_turn = log.iter().rposition(|l| *l == format!("turn {planner}"));
+    assert!(last_turn < Some(released_at), "{log:?}");
+    let mut turns_on_planner = agent.turns().into_iter().filter(|t| t.thread_id == planner);
+    assert_eq!(
+        turns_on_planner.next_back().map(|t| t.input),
+        Some("last".into())
+    );
+}
+
+#[tokio::test]
+async fn a_shard_runs_its_own_elements_with_their_places_in_the_whole_fan_out() {
+    let agent = Arc::new(FakeAgent::new(|t| {
+        FakeTurn::answer(&format!("did {}", t.input))
+    }));
+    let mut each = step("each", "{{ loop.index }}/{{ loop.length }}:{{ item }}", &[]);
+    each.for_each = Some("['a', 'b', 'c', 'd', 'e', 'f', 'g']".into());
+    let mut spec = run_spec(vec![each]);
+    spec.shard = Some(super::shard::Shard {
+        step: 0,
+        index: 2,
+        count: 3,
+    });
+    let (report, events) = run(&agent, spec).await;
+    assert_eq!(report.status, Status::Succeeded);
+    let mut inputs: Vec<String> = agent.turns().into_iter().map(|t| t.input).collect();
+    inputs.sort();
+    assert_eq!(inputs, vec!["2/7:b", "5/7:e"]);
+    assert_eq!(
+        record(&report, "each").output,
+        json!(["did 2/7:b", "did 5/7:e"])
+    );
+    let indexes: Vec<Option<usize>> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StepFinished {
+                index: Some(ix), ..
+            } => Some(Some(*ix)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(indexes.len(), 2);
+    assert!(
+        indexes.contains(&Some(1)) && indexes.contains(&Some(4)),
+        "{indexes:?}"
+    );
+}
+
+#[tokio::test]
 async fn fan_out_respects_max_parallel_and_keeps_input_order() {
     let agent = Arc::new(FakeAgent::new(|t| {
         if t.input == "list" {
@@ -507,6 +602,7 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
     survey_done.duration_ms = 7;
     let seed = Seed {
         done: vec![survey_done],
+        elements: Vec::new(),
         threads: vec![("planner".into(), "old-thread".into())],
         iterations: Vec::new(),
     };
@@ -525,7 +621,7 @@ async fn a_seeded_run_keeps_done_steps_and_resumes_their_named_thread() {
     let opened: Vec<ThreadOpen> = agent.opened().into_iter().map(|(how, ..)| how).collect();
     assert_eq!(
         opened,
-        vec![ThreadOpen::Resume("old-thread".into())],
+        vec![ThreadOpen::Reopen("old-thread".into())],
         "reopened once"
     );
     assert!(agent.turns().iter().all(|t| t.thread_id == "old-thread"));
@@ -577,6 +673,10 @@ impl super::launch::MakeUnit for MakeShouts {
             key: input.key,
             text,
         }))
+    }
+
+    fn release(&self, _thread_id: String) -> super::launch::Chore {
+        Box::pin(async {})
     }
 }
 

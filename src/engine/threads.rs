@@ -39,7 +39,7 @@ impl ThreadBook {
             ThreadMode::Fresh => ThreadSource::Open(ThreadOpen::Start),
             ThreadMode::Named(name) => match self.ids.get(name) {
                 Some(id) if self.reopen.contains(id) => {
-                    ThreadSource::Open(ThreadOpen::Resume(id.clone()))
+                    ThreadSource::Open(ThreadOpen::Reopen(id.clone()))
                 }
                 Some(id) => ThreadSource::Existing(id.clone()),
                 None => ThreadSource::Open(ThreadOpen::Start),
@@ -56,6 +56,17 @@ impl ThreadBook {
                 }
             }
         }
+    }
+
+    /// The id of named thread `name` when this session has it open, to release it; any
+    /// later use of the name opens it again with `thread/resume`.
+    pub fn release(&mut self, name: &str) -> Option<String> {
+        let id = self.ids.get(name)?;
+        if self.reopen.contains(id) {
+            return None;
+        }
+        self.reopen.insert(id.clone());
+        Some(id.clone())
     }
 
     /// A unit of a step on `mode` ran on `thread_id`.
@@ -104,12 +115,19 @@ mod tests {
         seeded.seed(vec![("planner".into(), "old".into())]);
         assert_eq!(
             seeded.source(&named, None),
-            ThreadSource::Open(ThreadOpen::Resume("old".into()))
+            ThreadSource::Open(ThreadOpen::Reopen("old".into()))
         );
         seeded.record(&named, "old");
         assert_eq!(
             seeded.source(&named, None),
             ThreadSource::Existing("old".into())
+        );
+        assert_eq!(seeded.release("planner").as_deref(), Some("old"));
+        assert_eq!(seeded.release("planner"), None, "released once");
+        assert_eq!(
+            seeded.source(&named, None),
+            ThreadSource::Open(ThreadOpen::Reopen("old".into())),
+            "a released thread opens again by id"
         );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::vocab::{Approval, Effort, Sandbox};
+use crate::vocab::{Approval, Effort, Environment, Sandbox};
 use crate::workflow::{ApprovalRules, Step, Workflow};
 
 /// What a step's turn runs under once everything is inherited.
@@ -48,6 +48,10 @@ pub struct Policies {
     pub config: Option<Map<String, Value>>,
     /// Network access in the `workspace-write` sandbox.
     pub network: bool,
+    /// The shell environment of the threads it opens; `None` leaves it to the Codex
+    /// configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
 }
 
 fn serialize_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -84,6 +88,7 @@ impl Policies {
             effort_template: options.effort_template.map(|t| t.value),
             config: options.config.map(|c| c.value),
             network: options.network.is_some_and(|n| n.value),
+            environment: options.environment,
         }
     }
 }

@@ -83,6 +83,7 @@ fn policies_text(step: &PlannedStep, kind: &StepKind) -> String {
     parts.push(format!("retries {}", p.retries));
     parts.extend(p.cwd.as_ref().map(|c| format!("cwd {}", c.display())));
     parts.extend(p.max_tokens.map(|m| format!("max_tokens {m}")));
+    parts.extend(p.environment.map(|e| format!("environment {}", e.as_str())));
     parts.join(", ")
 }
 

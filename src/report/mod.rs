@@ -2,6 +2,7 @@
 
 mod atomic;
 mod color;
+mod elements;
 mod fanout;
 mod github;
 mod jsonl;
@@ -13,6 +14,7 @@ mod record;
 mod redaction;
 mod report_error;
 mod saver;
+mod shard_record;
 mod shared;
 mod state;
 mod store;
@@ -20,6 +22,7 @@ pub mod summary;
 
 pub use atomic::{temp_path, write_atomic};
 pub use color::Colors;
+pub use elements::{ELEMENTS_DIR, elements_file};
 pub use fanout::{EventWriter, Reporter};
 pub use github::GithubActions;
 pub use jsonl::JsonLines;
@@ -30,6 +33,7 @@ pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
 pub use redaction::EventRedactor;
 pub use report_error::ReportError;
+pub use shard_record::ShardRecord;
 pub use shared::SharedWriter;
 pub use state::{
     EVENTS_FILE, FILES_DIR, RECORD_VERSION, RecordError, RecordStatus, RecordedOptions, RunState,

@@ -100,9 +100,16 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             patch,
             ..
         } => {
+            if *reused && index.is_some() && *status == Status::Succeeded {
+                return None;
+            }
             if *reused {
+                let why = error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
                 return Some(format!(
-                    "{} {} in an earlier session (kept)",
+                    "{} {} in an earlier session (kept){why}",
                     label(step, *index),
                     status.as_str()
                 ));
@@ -220,5 +227,47 @@ fn one_line(text: &str, max: usize) -> String {
     match line.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &line[..at]),
         None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(index: Option<usize>, status: Status, error: Option<&str>) -> RunEvent {
+        RunEvent::StepFinished {
+            step: "each".into(),
+            index,
+            status,
+            error: error.map(str::to_owned),
+            output: None,
+            duration_ms: 5,
+            usage: Default::default(),
+            thread_id: None,
+            attempts: 1,
+            reused: true,
+            kind: Default::default(),
+            exit_code: None,
+            stderr: None,
+            iterations: None,
+            patch: None,
+        }
+    }
+
+    #[test]
+    fn a_merge_names_its_step_and_the_elements_that_failed_not_every_element() {
+        assert_eq!(line(&kept(Some(3), Status::Succeeded, None), false), None);
+        assert_eq!(
+            line(
+                &kept(Some(4), Status::Failed, Some("shard 2/3 did not finish it")),
+                false
+            )
+            .as_deref(),
+            Some("[each#4] failed in an earlier session (kept): shard 2/3 did not finish it")
+        );
+        assert_eq!(
+            line(&kept(None, Status::Succeeded, None), false).as_deref(),
+            Some("[each] succeeded in an earlier session (kept)")
+        );
     }
 }

@@ -1,15 +1,19 @@
 //! The run record: `<runs-dir>/<run-id>/run.json` (the run's [`RunState`], rewritten
-//! atomically whenever a step starts or finishes) and `events.jsonl` (every event, appended).
+//! atomically whenever a step starts or finishes), `elements/<step>.jsonl` (each fan-out
+//! element as it starts and finishes, appended) and `events.jsonl` (every event, appended).
 //!
 //! `run.json` is written by a [`Saver`] thread, newest state first, so that the run never
-//! waits on fsync; the end of the run waits until the final state is on disk.
+//! waits on fsync; the end of the run waits until the final state is on disk. An element
+//! changes only its log, so a fan-out of any length costs the same per element.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::atomic::write_atomic;
+use super::elements::{ElementLogs, elements_file};
 use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
 use super::{EventWriter, ReportError};
@@ -24,17 +28,30 @@ pub struct RunRecorder {
     /// Time run in earlier sessions.
     earlier_ms: u64,
     saver: Saver,
+    elements: ElementLogs,
+    /// The fan-out steps that started their elements in this session.
+    fanned_out: HashSet<String>,
 }
 
 impl RunRecorder {
     /// Creates `dir` (if needed) and writes `state`, for a new run or a resumed one
     /// (whose events are appended to the existing log).
-    pub fn create(dir: &Path, state: RunState) -> io::Result<Self> {
+    /// An earlier session's elements (inline in a version 1 record, or read from their
+    /// logs) go to logs of their own.
+    pub fn create(dir: &Path, mut state: RunState) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let events = OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join(EVENTS_FILE))?;
+        let mut elements = ElementLogs::new(dir);
+        state.version = super::state::RECORD_VERSION;
+        for step in &mut state.steps {
+            if step.elements_file.is_some() || !step.elements.is_empty() {
+                elements.reset(&step.id, std::mem::take(&mut step.elements))?;
+                step.elements_file = Some(elements_file(&step.id));
+            }
+        }
         let text = serde_json::to_vec_pretty(&state).map_err(io::Error::other)?;
         write_atomic(&dir.join(STATE_FILE), &text)?;
         Ok(Self {
@@ -43,6 +60,8 @@ impl RunRecorder {
             state,
             events: Some(events),
             saver: Saver::new(dir.join(STATE_FILE))?,
+            elements,
+            fanned_out: HashSet::new(),
         })
     }
 
@@ -71,26 +90,36 @@ impl RunRecorder {
         Ok(())
     }
 
-    /// Updates the state; true when it changed in a way worth saving.
-    fn apply(&mut self, event: &RunEvent) -> bool {
+    /// Updates the state; true when `run.json` changed in a way worth saving (an element
+    /// changes only its log).
+    fn apply(&mut self, event: &RunEvent) -> io::Result<bool> {
         match event {
             RunEvent::StepStarted { step, index, .. } => {
-                started(unit_entry(self.state.step_mut(step), *index, true), event);
+                self.unit(step, *index, |entry| started(entry, event))
             }
             RunEvent::IterationFinished { step, index, .. } => {
-                iterated(unit_entry(self.state.step_mut(step), *index, false), event);
+                self.unit(step, *index, |entry| iterated(entry, event))
             }
             RunEvent::GateWaiting {
                 step,
                 index,
                 question,
-            } => {
-                let entry = unit_entry(self.state.step_mut(step), *index, false);
+            } => self.unit(step, *index, |entry| {
                 entry.status = RecordStatus::Waiting;
                 entry.prompt = Some(question.clone());
+            }),
+            RunEvent::StepFinished {
+                step,
+                index: Some(ix),
+                reused: true,
+                ..
+            } => {
+                self.elements
+                    .update(step, *ix, |entry| finished(entry, event))?;
+                Ok(false)
             }
             RunEvent::StepFinished { step, index, .. } => {
-                finished(unit_entry(self.state.step_mut(step), *index, false), event);
+                self.unit(step, *index, |entry| finished(entry, event))
             }
             RunEvent::RunFinished {
                 status,
@@ -101,10 +130,27 @@ impl RunRecorder {
                 self.state.duration_ms = Some(self.earlier_ms + duration_ms);
                 self.state.usage = *usage;
                 self.state.pid = None;
+                Ok(true)
             }
-            _ => return false,
+            _ => Ok(false),
         }
-        true
+    }
+
+    /// Changes the entry of `step` (`index` none) or of one of its elements (in its log);
+    /// true when `run.json` changed.
+    fn unit(
+        &mut self,
+        step: &str,
+        index: Option<usize>,
+        change: impl FnOnce(&mut StepEntry),
+    ) -> io::Result<bool> {
+        let Some(ix) = index else {
+            change(self.state.step_mut(step));
+            return Ok(true);
+        };
+        let fresh = self.fan_out(step)?;
+        self.elements.update(step, ix, change)?;
+        Ok(fresh)
     }
 }
 
@@ -129,7 +175,9 @@ fn started(entry: &mut StepEntry, event: &RunEvent) {
             entry.prompt = prompt.clone();
         }
         (0 | 1, _) => {
+            let file = entry.elements_file.take();
             *entry = StepEntry::new(step, *index);
+            entry.elements_file = file;
             entry.prompt = prompt.clone();
             entry.started_at_ms = Some(now_ms());
         }
@@ -215,40 +263,31 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
     }
 }
 
-/// The entry of a step (`index` none) or of one of its elements. On a step's first
-/// start in this session its old elements are dropped (but for their loops' iterations,
-/// which a resumed loop continues after).
-fn unit_entry(entry: &mut StepEntry, index: Option<usize>, starting: bool) -> &mut StepEntry {
-    let Some(ix) = index else { return entry };
-    if starting && entry.status != RecordStatus::Running {
-        let id = entry.id.clone();
-        let old = std::mem::take(&mut entry.elements);
-        *entry = StepEntry::new(&id, None);
+impl RunRecorder {
+    /// Makes `step` a running fan-out with a new element log, unless it is one already in
+    /// this session (its first element to start or end drops an earlier session's, but for
+    /// their loops' iterations, which a resumed loop continues after); true when it was not.
+    fn fan_out(&mut self, step: &str) -> io::Result<bool> {
+        if !self.fanned_out.insert(step.to_string()) {
+            return Ok(false);
+        }
+        let entry = self.state.step_mut(step);
+        *entry = StepEntry::new(step, None);
         entry.started_at_ms = Some(now_ms());
-        entry.elements = old
+        entry.elements_file = Some(elements_file(step));
+        let kept = self
+            .elements
+            .entries(step)
             .into_iter()
             .filter(|e| !e.iterations.is_empty())
             .map(|e| StepEntry {
                 iterations: e.iterations,
-                ..StepEntry::new(&id, e.index)
+                ..StepEntry::new(step, e.index)
             })
             .collect();
+        self.elements.reset(step, kept)?;
+        Ok(true)
     }
-    let at = match entry.elements.iter().position(|e| e.index == Some(ix)) {
-        Some(at) => at,
-        None => {
-            entry
-                .elements
-                .push(StepEntry::new(&entry.id.clone(), Some(ix)));
-            entry.elements.sort_by_key(|e| e.index);
-            entry
-                .elements
-                .iter()
-                .position(|e| e.index == Some(ix))
-                .unwrap_or(0)
-        }
-    };
-    &mut entry.elements[at]
 }
 
 impl EventWriter for RunRecorder {
@@ -258,7 +297,14 @@ impl EventWriter for RunRecorder {
                 let _ = writeln!(file, "{line}");
             }
         }
-        if self.apply(event) {
+        let changed = self.apply(event).map_err(|source| ReportError {
+            what: format!(
+                "cannot write the fan-out elements of the run record in {}",
+                self.dir.display()
+            ),
+            source,
+        })?;
+        if changed {
             self.save(matches!(event, RunEvent::RunFinished { .. }))?;
         }
         Ok(())
@@ -277,6 +323,7 @@ mod tests {
     use super::*;
     use crate::engine::agent::Usage;
     use crate::engine::event::Status;
+    use crate::report::RECORD_VERSION;
     use serde_json::json;
 
     fn state() -> RunState {
@@ -297,6 +344,8 @@ mod tests {
             sessions: 1,
             steps: Vec::new(),
             secret_env: Vec::new(),
+            shard: None,
+            merged_from: Vec::new(),
         }
     }
 
@@ -363,6 +412,81 @@ mod tests {
         let events = fs::read_to_string(run_dir.join(EVENTS_FILE)).unwrap();
         assert_eq!(events.lines().count(), 5);
         assert!(!run_dir.join(".run.json.tmp").exists());
+    }
+
+    fn element_started(step: &str, index: usize) -> RunEvent {
+        RunEvent::StepStarted {
+            step: step.into(),
+            index: Some(index),
+            thread_id: Some(format!("t{index}")),
+            attempt: 1,
+            prompt: Some(format!("element {index}")),
+            kind: Default::default(),
+            iteration: None,
+        }
+    }
+
+    #[test]
+    fn elements_go_to_their_own_log_and_run_json_does_not_grow_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut rec = RunRecorder::create(&run_dir, state()).unwrap();
+        rec.write_event(&element_started("each", 0)).unwrap();
+        rec.flush().unwrap();
+        let first = fs::read(run_dir.join(STATE_FILE)).unwrap();
+        for i in 1..200 {
+            rec.write_event(&element_started("each", i)).unwrap();
+            rec.write_event(&finished("each", Some(i), json!(i)))
+                .unwrap();
+        }
+        rec.flush().unwrap();
+        assert_eq!(fs::read(run_dir.join(STATE_FILE)).unwrap(), first);
+        let saved = RunState::load(&run_dir).unwrap();
+        let each = saved.step("each").unwrap();
+        assert_eq!(each.elements.len(), 200);
+        assert_eq!(each.elements[7].output, json!(7));
+        assert_eq!(each.elements[7].prompt.as_deref(), Some("element 7"));
+        assert_eq!(each.elements_file.as_deref(), Some("elements/each.jsonl"));
+    }
+
+    #[test]
+    fn a_resumed_record_keeps_earlier_elements_until_the_fan_out_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut old = state();
+        old.version = 1;
+        let mut each = StepEntry::new("each", None);
+        each.elements = (0..3).map(|i| StepEntry::new("each", Some(i))).collect();
+        old.steps.push(each);
+        let text = serde_json::to_vec_pretty(&old).unwrap();
+        fs::create_dir_all(&run_dir).unwrap();
+        fs::write(run_dir.join(STATE_FILE), text).unwrap();
+        let inline = RunState::load(&run_dir).unwrap();
+        assert_eq!(
+            inline.step("each").unwrap().elements.len(),
+            3,
+            "version 1 reads"
+        );
+
+        let mut rec = RunRecorder::create(&run_dir, inline).unwrap();
+        rec.flush().unwrap();
+        let moved = RunState::load(&run_dir).unwrap();
+        assert_eq!(moved.version, RECORD_VERSION);
+        assert_eq!(moved.step("each").unwrap().elements.len(), 3);
+        let head = RunState::load_head(&run_dir).unwrap();
+        assert!(head.step("each").unwrap().elements.is_empty());
+
+        rec.write_event(&element_started("each", 1)).unwrap();
+        rec.flush().unwrap();
+        let again = RunState::load(&run_dir).unwrap();
+        let indexes: Vec<_> = again
+            .step("each")
+            .unwrap()
+            .elements
+            .iter()
+            .map(|e| e.index)
+            .collect();
+        assert_eq!(indexes, vec![Some(1)], "the new session's elements only");
     }
 
     #[test]

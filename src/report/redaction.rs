@@ -268,8 +268,15 @@ impl Redact for RunState {
             sessions: _,
             steps,
             secret_env: _,
+            shard,
+            merged_from,
         } = self;
         run_id.redact(r);
+        if let Some(shard) = shard {
+            shard.step.redact(r);
+            shard.from.redact(r);
+        }
+        merged_from.redact(r);
         workflow.redact(r);
         inputs.redact(r);
         options.model.redact(r);
@@ -298,8 +305,10 @@ impl Redact for StepEntry {
             stderr,
             iterations,
             patch,
+            elements_file,
         } = self;
         id.redact(r);
+        elements_file.redact(r);
         prompt.redact(r);
         output.redact(r);
         error.redact(r);

@@ -15,8 +15,9 @@ use crate::engine::spec::Kind;
 use crate::engine::tree::Patch;
 use crate::vocab::Effort;
 
-/// The format version of `run.json`.
-pub const RECORD_VERSION: u32 = 1;
+/// The format version of `run.json`: 2 keeps fan-out elements in logs of their own
+/// (`elements/<step>.jsonl`); version 1 records, with the elements inline, read the same.
+pub const RECORD_VERSION: u32 = 2;
 
 /// The file name of the state inside a run directory.
 pub const STATE_FILE: &str = "run.json";
@@ -112,6 +113,12 @@ pub struct RunState {
     /// only: values are never recorded); `weft resume` needs them set again.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub secret_env: Vec<String>,
+    /// The run's part in a sharded fan-out, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shard: Option<super::ShardRecord>,
+    /// The shard runs `weft merge` joined into this run.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub merged_from: Vec<String>,
 }
 
 /// One step (or one fan-out element, with `index`).
@@ -160,6 +167,10 @@ pub struct StepEntry {
     /// A loop's finished iterations, in order: `weft resume` continues after the last.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub iterations: Vec<IterationRecord>,
+    /// Where the elements are kept instead, relative to the run directory
+    /// (`elements/<step>.jsonl`); [`RunState::load`] reads them into `elements`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub elements_file: Option<String>,
 }
 
 impl StepEntry {
@@ -183,6 +194,7 @@ impl StepEntry {
             exit_code: None,
             stderr: None,
             iterations: Vec::new(),
+            elements_file: None,
         }
     }
 
@@ -217,9 +229,22 @@ impl RunState {
         &mut self.steps[at]
     }
 
-    /// Reads `dir/run.json`. A missing directory, a missing file and a damaged file are
-    /// told apart; nothing is written.
+    /// Reads `dir/run.json` and the fan-out elements it keeps in logs of their own. A
+    /// missing directory, a missing file and a damaged file are told apart; nothing is
+    /// written.
     pub fn load(dir: &Path) -> Result<RunState, RecordError> {
+        let mut state = Self::load_head(dir)?;
+        for step in &mut state.steps {
+            if let Some(file) = &step.elements_file {
+                step.elements = super::elements::read(dir, file)?;
+            }
+        }
+        Ok(state)
+    }
+
+    /// Reads `dir/run.json` alone: every step, but not the elements kept in their own logs
+    /// (enough to list runs).
+    pub fn load_head(dir: &Path) -> Result<RunState, RecordError> {
         let path = dir.join(STATE_FILE);
         let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => RecordError::NotARun {

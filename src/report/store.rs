@@ -83,7 +83,7 @@ impl RunStore {
 }
 
 fn started_at(dir: &Path) -> Option<u64> {
-    RunState::load(dir).ok().map(|s| s.started_at_ms)
+    RunState::load_head(dir).ok().map(|s| s.started_at_ms)
 }
 
 /// Whether process `pid` exists (a run recorded as running may have died).

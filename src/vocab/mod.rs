@@ -3,6 +3,7 @@
 //! It imports nothing else from weft.
 
 mod duration;
+mod environment;
 mod glob;
 mod isolation;
 mod join;
@@ -10,6 +11,7 @@ mod policy;
 mod steps;
 
 pub use duration::{format_duration, parse_duration};
+pub use environment::Environment;
 pub use glob::{Glob, glob_match};
 pub use isolation::Isolation;
 pub use join::Join;

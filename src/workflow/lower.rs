@@ -210,6 +210,7 @@ fn lower_options(
         developer_instructions: raw.developer_instructions.clone(),
         config: raw.config.and_then(|c| lower_config(c, at, cx, out)),
         network: raw.network,
+        environment: raw.environment,
     };
     (options, raw.developer_instructions.map(|d| d.value))
 }
@@ -299,6 +300,7 @@ fn step_options(id: &str, raw: &mut RawStep, cx: &Context<'_>, out: &mut Diagnos
         developer_instructions: raw.developer_instructions.take(),
         config: (raw.config.take()).and_then(|c| lower_config(c, &at, cx, out)),
         network: raw.network.take(),
+        environment: raw.environment.take(),
         tree: TreeOptions {
             isolation: raw.isolation.take(),
             writes: raw.writes.take(),

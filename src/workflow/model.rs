@@ -15,7 +15,7 @@ use super::spanned::Spanned;
 pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
 pub use super::templates::TemplateFiles;
 use super::tree_options::TreeOptions;
-use crate::vocab::{Approval, Effort, Join, Sandbox, Shell};
+use crate::vocab::{Approval, Effort, Environment, Join, Sandbox, Shell};
 
 /// A loaded, valid workflow file.
 #[derive(Debug, Clone)]
@@ -127,6 +127,8 @@ pub struct Options {
     pub config: Option<Spanned<Map<String, Value>>>,
     /// Network access inside a `workspace-write` sandbox.
     pub network: Option<Spanned<bool>>,
+    /// The shell environment of new threads (`None`: the Codex configuration's).
+    pub environment: Option<Environment>,
 }
 
 impl Options {
@@ -167,6 +169,7 @@ impl Options {
             approvals,
             max_tokens: over.max_tokens.or(self.max_tokens),
             tree: self.tree.overlay(&over.tree),
+            environment: over.environment.or(self.environment),
         }
     }
 }

@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::approval_rules::ApprovalRules;
 use super::env_entry::RawEnvEntry;
 use super::spanned::{Entries, Spanned};
-use crate::vocab::{Approval, Isolation, Join, LoopThread, OnMax, OutputFormat, Sandbox};
+use crate::vocab::{
+    Approval, Environment, Isolation, Join, LoopThread, OnMax, OutputFormat, Sandbox,
+};
 
 /// The top level of a workflow file.
 #[derive(Debug, Deserialize)]
@@ -111,6 +113,7 @@ pub struct RawOptions {
     pub network: Option<Spanned<bool>>,
     pub isolation: Option<Spanned<Isolation>>,
     pub writes: Option<Spanned<Vec<String>>>,
+    pub environment: Option<Environment>,
 }
 
 /// One entry of `steps`.
@@ -163,6 +166,7 @@ pub struct RawStep {
     pub network: Option<Spanned<bool>>,
     pub join: Option<Spanned<Join>>,
     pub pool: Option<Spanned<String>>,
+    pub environment: Option<Environment>,
 }
 
 /// `loop:` of a step.

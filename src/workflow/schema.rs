@@ -34,6 +34,7 @@ const KEY_HINTS: &[(&str, &str)] = &[
     ("write", "writes"),
     ("on_conflicts", "on_conflict"),
     ("repair", "on_conflict"),
+    ("shell_snapshot", "environment"),
 ];
 
 fn schema() -> &'static Value {

@@ -143,6 +143,7 @@ impl Scheduler<'_> {
             renderer: &self.renderer,
             saved: Vec::new(),
             within: tree.as_ref(),
+            release: self.releases.unit(r),
         };
         match self.units.make(input) {
             Ok(unit) => self.executor.start(key, unit),

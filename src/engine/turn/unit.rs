@@ -35,6 +35,8 @@ pub(in crate::engine) struct TurnUnit<A> {
     pub retry_delay: Duration,
     /// The loop iteration it is, in a step with `loop`.
     pub iteration: Option<u32>,
+    /// Let go of the thread when the unit ends (its own fresh or forked thread).
+    pub release: bool,
 }
 
 /// Makes the turn units of one step (each element, each iteration): renders the prompt
@@ -48,6 +50,9 @@ pub(in crate::engine) struct TurnBody<A> {
     pub renderer: Arc<Renderer>,
     /// The run's own directory: a `workspace-write` turn may write there too.
     pub run_dir: Option<PathBuf>,
+    /// Let go of each unit's thread when it ends (a fresh or forked thread, not a loop's:
+    /// its next iteration may continue it).
+    pub release: bool,
 }
 
 impl<A: Agent> TurnBody<A> {
@@ -111,6 +116,7 @@ impl<A: Agent> IterationBody for TurnBody<A> {
             max_tokens: step.max_tokens,
             retry_delay: self.retry_delay,
             iteration,
+            release: self.release && matches!(step.thread, ThreadMode::Fresh | ThreadMode::Fork(_)),
         }))
     }
 }
@@ -142,8 +148,13 @@ impl<A: Agent> TurnUnit<A> {
         let deadline = self
             .timeout
             .map(|t| tokio::time::Instant::from_std(started + t));
-        attempts(&self, link, deadline, thread_id, &mut result).await;
+        attempts(&self, link, deadline, thread_id.clone(), &mut result).await;
         result.duration = started.elapsed();
+        if self.release {
+            if let Err(err) = self.agent.release_thread(thread_id.clone()).await {
+                tracing::debug!(%thread_id, %err, "the thread stays loaded");
+            }
+        }
         result
     }
 }
@@ -207,6 +218,7 @@ fn thread_options(step: &StepSpec) -> ThreadOptions {
         approval: step.approval,
         sandbox: step.sandbox,
         config: step.config.clone(),
+        environment: step.environment,
     }
 }
 
