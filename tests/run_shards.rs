@@ -371,6 +371,18 @@ async fn what_cannot_be_sharded_is_refused_before_anything_runs() {
             "step `plan` has no `for_each`",
         ),
     ];
+    write(
+        &env.work(),
+        "part.yaml",
+        "steps:\n  p: { prompt: P, for_each: '[1, 2]' }\n",
+    );
+    let calls = "steps:\n  part: { uses: ./part.yaml }\n";
+    let mut cases = cases.to_vec();
+    cases.push((
+        calls,
+        vec!["--shard-step", "part/p"],
+        "the workflow `uses` other workflows: sharding one is not supported yet",
+    ));
     for (text, extra, expected) in cases {
         let file = write(&env.work(), "bad.yaml", text);
         let mut args = vec!["run", file.as_str(), "--shard", "1/2"];

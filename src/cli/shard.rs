@@ -211,3 +211,28 @@ pub(super) fn brief(value: &Value) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::spec::StepSpec;
+
+    fn fan_out(on_conflict: Option<usize>) -> RunSpec {
+        let mut each = StepSpec::new("each", "E");
+        each.for_each = Some("[1, 2]".into());
+        each.on_conflict = on_conflict;
+        let mut fix = StepSpec::new("fix", "F");
+        fix.repairs = Some(0);
+        RunSpec::new("w", "r", vec![each, fix])
+    }
+
+    #[test]
+    fn a_fan_out_with_a_repair_step_is_not_sharded() {
+        assert_eq!(fan_out_step(&fan_out(None), Some("each")).unwrap(), 0);
+        let err = fan_out_step(&fan_out(Some(1)), Some("each")).unwrap_err();
+        assert!(
+            err.to_string().contains("has an `on_conflict` repair step"),
+            "{err}"
+        );
+    }
+}
