@@ -110,24 +110,19 @@ pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) ->
 
 /// The `step.finished` event of a fan-out element an earlier run finished.
 pub(super) fn element_reused(element: &SeedElement) -> RunEvent {
-    let rec = &element.record;
-    RunEvent::StepFinished {
-        step: element.step.clone(),
-        index: Some(element.index),
-        status: rec.status,
-        error: rec.error.clone(),
-        output: Some(rec.output.clone()),
-        duration_ms: rec.duration_ms,
-        usage: rec.usage,
-        thread_id: rec.thread_id.clone(),
-        attempts: rec.attempts,
-        reused: true,
-        kind: rec.kind,
-        exit_code: rec.exit_code.clone(),
-        stderr: rec.stderr.clone(),
-        iterations: rec.iterations.clone(),
-        patch: rec.patch.clone().map(Box::new),
+    let mut event = step_finished(&element.record);
+    if let RunEvent::StepFinished {
+        step,
+        index,
+        reused,
+        ..
+    } = &mut event
+    {
+        step.clone_from(&element.step);
+        *index = Some(element.index);
+        *reused = true;
     }
+    event
 }
 
 /// The `step.finished` event of a step's record.
