@@ -14,7 +14,7 @@ use super::tape::TapeSetup;
 use crate::cassette::Cassette;
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
-use crate::engine::{self, IterationRecord, RunOptions, Seed};
+use crate::engine::{self, IterationRecord, RunOptions, Seed, SeedElement};
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::redact::{RedactingWriter, Redactor};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
@@ -239,6 +239,7 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         seed.done.push(rec);
     }
     seed.iterations = unfinished_loops(state, spec, &kept, changed);
+    seed.elements = finished_elements(state, spec, &kept, changed);
     for entry in &state.steps {
         let Some(i) = spec.index_of(&entry.id) else {
             continue;
@@ -256,6 +257,35 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         }
     }
     seed
+}
+
+/// The elements that succeeded of the fan-out steps that run again but may keep them
+/// ([`engine::element_steps`]); each is kept if its index still has the same item.
+fn finished_elements(
+    state: &RunState,
+    spec: &RunSpec,
+    kept: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> Vec<SeedElement> {
+    let steps = engine::element_steps(spec, kept, changed);
+    let entries = state.steps.iter().filter(|s| steps.contains(&s.id));
+    entries
+        .flat_map(|entry| {
+            let loops = spec
+                .index_of(&entry.id)
+                .is_some_and(|i| spec.steps[i].looping.is_some());
+            entry
+                .elements
+                .iter()
+                .filter(|e| e.status == RecordStatus::Succeeded && e.item.is_some())
+                .map(move |e| SeedElement {
+                    step: entry.id.clone(),
+                    index: e.index.unwrap_or(0),
+                    record: super::shard::kept(e, loops),
+                    item: e.item.clone(),
+                })
+        })
+        .collect()
 }
 
 /// The loops of steps that run again and had not ended (their condition never held, and

@@ -156,6 +156,7 @@ fn started(event: &RunEvent) -> String {
         prompt,
         kind,
         iteration,
+        ..
     } = event
     else {
         return String::new();
