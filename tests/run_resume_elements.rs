@@ -82,13 +82,26 @@ async fn kill_at(
     signal: i32,
 ) -> serde_json::Value {
     ledger.lock().unwrap().stall = Some(prompt.to_string());
-    let before = ledger.lock().unwrap().sent.get(prompt).copied().unwrap_or(0);
+    let before = ledger
+        .lock()
+        .unwrap()
+        .sent
+        .get(prompt)
+        .copied()
+        .unwrap_or(0);
     let mut cmd = command(env, args);
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().expect("spawn weft");
     wait_until(Duration::from_secs(90), || {
-        ledger.lock().unwrap().sent.get(prompt).copied().unwrap_or(0) > before
+        ledger
+            .lock()
+            .unwrap()
+            .sent
+            .get(prompt)
+            .copied()
+            .unwrap_or(0)
+            > before
     })
     .await;
     support::send_signal(child.id().expect("pid"), signal);
@@ -103,7 +116,11 @@ async fn kill_at(
 }
 
 fn succeeded_elements(env: &TestEnv, id: &str) -> usize {
-    let path = env.work().join(".weft/runs").join(id).join("elements/each.jsonl");
+    let path = env
+        .work()
+        .join(".weft/runs")
+        .join(id)
+        .join("elements/each.jsonl");
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut last = HashMap::new();
     for line in text.lines() {
@@ -123,7 +140,10 @@ async fn a_fan_out_killed_again_and_again_never_sends_a_finished_turn_twice() {
     // Killed while element 2 runs (1 finished), then 4 (3 finished), then 6 (5 finished),
     // then interrupted with Ctrl-C while `after` runs.
     let killed = kill_at(&env, &ledger, &["run", &file], "EACH f2", libc::SIGKILL).await;
-    assert_eq!(killed["status"], "running", "SIGKILL: no chance to say otherwise");
+    assert_eq!(
+        killed["status"], "running",
+        "SIGKILL: no chance to say otherwise"
+    );
     let id = run_ids(&env).pop().unwrap();
     assert_eq!(succeeded_elements(&env, &id), 1, "element 1 is on disk");
     let resume = ["resume", id.as_str()];
@@ -156,7 +176,10 @@ async fn a_fan_out_killed_again_and_again_never_sends_a_finished_turn_twice() {
     for i in 1..=6 {
         let times = ledger.sent[&format!("EACH f{i}")];
         let expected = if i % 2 == 0 { 2 } else { 1 };
-        assert_eq!(times, expected, "EACH f{i}: only the killed turn runs again");
+        assert_eq!(
+            times, expected,
+            "EACH f{i}: only the killed turn runs again"
+        );
     }
     assert_eq!(ledger.sent["LIST the files"], 1);
     assert_eq!(ledger.sent[after], 2);

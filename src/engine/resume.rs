@@ -195,7 +195,10 @@ pub fn element_steps(
     let same_inputs = |i: usize| {
         let step = &spec.steps[i];
         !changed.contains(&step.id)
-            && step.upstream.iter().all(|&u| kept.contains(&spec.steps[u].id))
+            && step
+                .upstream
+                .iter()
+                .all(|&u| kept.contains(&spec.steps[u].id))
     };
     spec.steps
         .iter()

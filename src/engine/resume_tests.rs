@@ -94,10 +94,7 @@ async fn finished_elements_are_kept_and_only_the_others_run() {
         json!(["kept 0", "do-b", "kept 2", "do-d", "kept 4", "do-f"])
     );
     assert!(!each.reused, "the step itself ran");
-    assert_eq!(
-        sent(&agent)[3],
-        "AFTER kept 0,do-b,kept 2,do-d,kept 4,do-f"
-    );
+    assert_eq!(sent(&agent)[3], "AFTER kept 0,do-b,kept 2,do-d,kept 4,do-f");
     let started: Vec<Value> = events
         .iter()
         .filter_map(|e| match e {
