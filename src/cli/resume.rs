@@ -260,32 +260,42 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
 }
 
 /// The elements that succeeded of the fan-out steps that run again but may keep them
-/// ([`engine::element_steps`]); each is kept if its index still has the same item.
+/// ([`engine::element_steps`]); each is kept if its index still has the same item. The
+/// elements with a loop's iterations of every step that runs again go too (as not
+/// succeeded, so never kept whole): a loop continues only if its item is the same.
 fn finished_elements(
     state: &RunState,
     spec: &RunSpec,
     kept: &BTreeSet<String>,
     changed: &BTreeSet<String>,
 ) -> Vec<SeedElement> {
-    let steps = engine::element_steps(spec, kept, changed);
-    let entries = state.steps.iter().filter(|s| steps.contains(&s.id));
-    entries
-        .flat_map(|entry| {
-            let loops = spec
-                .index_of(&entry.id)
-                .is_some_and(|i| spec.steps[i].looping.is_some());
-            entry
-                .elements
-                .iter()
-                .filter(|e| e.status == RecordStatus::Succeeded && e.item.is_some())
-                .map(move |e| SeedElement {
-                    step: entry.id.clone(),
-                    index: e.index.unwrap_or(0),
-                    record: super::shard::kept(e, loops),
-                    item: e.item.clone(),
-                })
-        })
-        .collect()
+    let keeping = engine::element_steps(spec, kept, changed);
+    let again = |id: &String| !kept.contains(id) && !changed.contains(id);
+    let mut out = Vec::new();
+    for entry in state.steps.iter().filter(|s| again(&s.id)) {
+        let Some(i) = spec.index_of(&entry.id) else {
+            continue;
+        };
+        let loops = spec.steps[i].looping.is_some();
+        let whole = keeping.contains(&entry.id);
+        for e in entry.elements.iter().filter(|e| e.item.is_some()) {
+            let succeeded = whole && e.status == RecordStatus::Succeeded;
+            if !succeeded && e.iterations.is_empty() {
+                continue;
+            }
+            let mut record = super::shard::kept(e, loops);
+            if !succeeded {
+                record.status = Status::Failed;
+            }
+            out.push(SeedElement {
+                step: entry.id.clone(),
+                index: e.index.unwrap_or(0),
+                record,
+                item: e.item.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The loops of steps that run again and had not ended (their condition never held, and

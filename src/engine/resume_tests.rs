@@ -11,8 +11,10 @@ use tokio::sync::watch;
 
 use super::event::{RunEvent, Status};
 use super::fake::{FakeAgent, FakeTurn};
-use super::spec::{RunSpec, StepSpec};
+use super::looping::IterationRecord;
+use super::spec::{LoopSpec, RunSpec, StepSpec, UntilSpec};
 use super::{RunReport, Seed, SeedElement, StepRecord, execute_seeded};
+use crate::vocab::{LoopThread, OnMax};
 
 fn fan_out(list: &str) -> RunSpec {
     let mut each = StepSpec::new("each", "DO {{ item }}");
@@ -147,4 +149,77 @@ async fn a_failed_element_of_an_earlier_session_is_not_kept() {
     let (_, events) = run(&agent, fan_out("['a', 'b']"), seed).await;
     assert_eq!(sent(&agent)[..2], ["DO a", "DO b"]);
     assert!(reused(&events).is_empty());
+}
+
+fn iteration(n: u32) -> IterationRecord {
+    IterationRecord {
+        number: n,
+        status: Status::Succeeded,
+        output: json!(format!("n={n}")),
+        error: None,
+        usage: Default::default(),
+        thread_id: Some("old".into()),
+        attempts: 1,
+        duration_ms: 1,
+        ended: false,
+    }
+}
+
+/// A fan-out of loops over `list`: element `item` answers `n=<iteration>` and ends at 2.
+fn loops(list: &str) -> (Arc<FakeAgent>, RunSpec) {
+    let agent = Arc::new(FakeAgent::new(|t| {
+        let n = t.input.split_whitespace().nth(1).unwrap_or("?");
+        FakeTurn::answer(&format!("n={n}"))
+    }));
+    let mut step = StepSpec::new("each", "TRY {{ iteration.number }} {{ item }}");
+    step.for_each = Some(list.into());
+    step.max_parallel = Some(1);
+    step.looping = Some(LoopSpec {
+        max_iterations: 3,
+        until: UntilSpec::Expression("iteration.number == 2".into()),
+        thread: LoopThread::Same,
+        on_max: OnMax::Fail,
+    });
+    (agent, RunSpec::new("loops", "run-1", vec![step]))
+}
+
+#[tokio::test]
+async fn loops_in_elements_keep_what_finished_and_continue_what_did_not() {
+    let (agent, spec) = loops("['a', 'b', 'c']");
+    let mut done = element(0, Some(json!("a")));
+    done.record.output = json!("n=2");
+    done.record.iterations = Some(json!(["n=1", "n=2"]));
+    let mut halfway = element(1, Some(json!("b")));
+    halfway.record.status = Status::Failed;
+    let seed = Seed {
+        elements: vec![done, halfway],
+        iterations: vec![("each".into(), Some(1), vec![iteration(1)])],
+        ..Seed::default()
+    };
+    let (report, _) = run(&agent, spec, seed).await;
+    assert_eq!(report.status, Status::Succeeded);
+    assert_eq!(sent(&agent), vec!["TRY 2 b", "TRY 1 c", "TRY 2 c"]);
+    let each = report.steps.iter().find(|s| s.id == "each").unwrap();
+    assert_eq!(each.output, json!(["n=2", "n=2", "n=2"]));
+    assert_eq!(
+        each.iterations,
+        Some(json!([["n=1", "n=2"], ["n=1", "n=2"], ["n=1", "n=2"]]))
+    );
+}
+
+#[tokio::test]
+async fn a_loop_whose_element_has_another_item_now_starts_over() {
+    let (agent, spec) = loops("['a', 'B']");
+    let mut halfway = element(1, Some(json!("b")));
+    halfway.record.status = Status::Failed;
+    let seed = Seed {
+        elements: vec![halfway],
+        iterations: vec![("each".into(), Some(1), vec![iteration(1)])],
+        ..Seed::default()
+    };
+    let (_, _) = run(&agent, spec, seed).await;
+    assert_eq!(
+        sent(&agent),
+        vec!["TRY 1 a", "TRY 2 a", "TRY 1 B", "TRY 2 B"]
+    );
 }
