@@ -1,5 +1,5 @@
 //! Element-level resume end to end, through the real app-server: a six-element fan-out
-//! killed (SIGKILL, then SIGINT) at several moments, each kill timed by the mock model's
+//! killed (SIGKILL four times, then SIGINT) at several moments, each kill timed by the mock model's
 //! request log, and resumed each time. No turn that had finished is ever sent again, and
 //! the final outputs are all there.
 
@@ -137,16 +137,23 @@ async fn a_fan_out_killed_again_and_again_never_sends_a_finished_turn_twice() {
     let env = TestEnv::start(model(ledger.clone())).await;
     let file = write(&env.work(), "six.yaml", SIX);
 
-    // Killed while element 2 runs (1 finished), then 4 (3 finished), then 6 (5 finished),
-    // then interrupted with Ctrl-C while `after` runs.
-    let killed = kill_at(&env, &ledger, &["run", &file], "EACH f2", libc::SIGKILL).await;
+    // Killed while element 1 runs (`list` finished, no element), then element 2 (1
+    // finished), 4 (3 finished), 6 (5 finished), then interrupted with Ctrl-C while
+    // `after` runs.
+    let killed = kill_at(&env, &ledger, &["run", &file], "EACH f1", libc::SIGKILL).await;
     assert_eq!(
         killed["status"], "running",
         "SIGKILL: no chance to say otherwise"
     );
+    assert_eq!(
+        step_entry(&killed, "list")["status"],
+        "succeeded",
+        "saved before `each`"
+    );
     let id = run_ids(&env).pop().unwrap();
-    assert_eq!(succeeded_elements(&env, &id), 1, "element 1 is on disk");
     let resume = ["resume", id.as_str()];
+    kill_at(&env, &ledger, &resume, "EACH f2", libc::SIGKILL).await;
+    assert_eq!(succeeded_elements(&env, &id), 1, "element 1 is on disk");
     kill_at(&env, &ledger, &resume, "EACH f4", libc::SIGKILL).await;
     assert_eq!(succeeded_elements(&env, &id), 3);
     kill_at(&env, &ledger, &resume, "EACH f6", libc::SIGKILL).await;
@@ -168,14 +175,14 @@ async fn a_fan_out_killed_again_and_again_never_sends_a_finished_turn_twice() {
 
     let ledger = ledger.lock().unwrap();
     eprintln!(
-        "4 kills (3 SIGKILL, 1 SIGINT), {} prompts sent, {} finished turns sent again",
+        "5 kills (4 SIGKILL, 1 SIGINT), {} prompts sent, {} finished turns sent again",
         ledger.sent.values().sum::<usize>(),
         ledger.resent_finished
     );
     assert_eq!(ledger.resent_finished, 0, "sent: {:?}", ledger.sent);
     for i in 1..=6 {
         let times = ledger.sent[&format!("EACH f{i}")];
-        let expected = if i % 2 == 0 { 2 } else { 1 };
+        let expected = if i % 2 == 0 || i == 1 { 2 } else { 1 };
         assert_eq!(
             times, expected,
             "EACH f{i}: only the killed turn runs again"
@@ -185,5 +192,110 @@ async fn a_fan_out_killed_again_and_again_never_sends_a_finished_turn_twice() {
     assert_eq!(ledger.sent[after], 2);
     let done = record(&env, &id);
     assert_eq!(done["status"], "succeeded");
-    assert_eq!(done["sessions"], 5);
+    assert_eq!(done["sessions"], 6);
+}
+
+const SIX_AT_ONCE: &str = r#"
+name: six
+steps:
+  each:
+    for_each: "['f1', 'f2', 'f3', 'f4', 'f5', 'f6']"
+    max_parallel: 3
+    prompt: "EACH {{ item }}"
+"#;
+
+/// The elements of `each` the record of run `id` says succeeded.
+fn succeeded_set(env: &TestEnv, id: &str) -> Vec<String> {
+    let path = env
+        .work()
+        .join(".weft/runs")
+        .join(id)
+        .join("elements/each.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut last = HashMap::new();
+    for line in text.lines() {
+        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) {
+            let ok = entry["status"] == "succeeded";
+            last.insert(entry["item"].as_str().unwrap_or("?").to_string(), ok);
+        }
+    }
+    let mut done: Vec<String> = last
+        .into_iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(k, _)| k)
+        .collect();
+    done.sort();
+    done
+}
+
+#[tokio::test]
+async fn three_elements_at_once_killed_while_turns_are_in_flight_keep_what_the_record_kept() {
+    // Each answer takes 150 ms, three run at once, and each session is killed once it has
+    // sent its fourth prompt (or all it had left) and one more element is in the record,
+    // with others in flight: where the kill lands is up to the race. What the record
+    // says finished must never be sent again.
+    let finished: Arc<Mutex<Vec<String>>> = Arc::default();
+    let resent = Arc::new(Mutex::new(Vec::new()));
+    let (seen, again) = (finished.clone(), resent.clone());
+    let env = TestEnv::start(move |r: &MockRequest| {
+        let text = marker(r);
+        let item = text.trim_start_matches("EACH ").to_string();
+        if seen.lock().unwrap().contains(&item) {
+            again.lock().unwrap().push(item.clone());
+        }
+        let reply = MockReply::text(format!("done {item}"));
+        MockReply::Delayed(Duration::from_millis(150), Box::new(reply))
+    })
+    .await;
+    let file = write(&env.work(), "six.yaml", SIX_AT_ONCE);
+    let mut kills = 0;
+    let mut id: Option<String> = None;
+    while finished.lock().unwrap().len() < 4 {
+        let args: Vec<&str> = match &id {
+            None => vec!["run", file.as_str()],
+            Some(id) => vec!["resume", id.as_str()],
+        };
+        let before = env.mock.requests().len();
+        let left = 6 - finished.lock().unwrap().len();
+        let mut cmd = command(&env, &args);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn weft");
+        let (mock, env_ref, known) = (&env.mock, &env, 6 - left);
+        wait_until(Duration::from_secs(90), || {
+            let grew = || {
+                run_ids(env_ref)
+                    .pop()
+                    .is_some_and(|run| succeeded_set(env_ref, &run).len() > known)
+            };
+            mock.requests().len() >= before + left.min(4) && grew()
+        })
+        .await;
+        support::send_signal(child.id().expect("pid"), libc::SIGKILL);
+        within_for(Duration::from_secs(60), child.wait())
+            .await
+            .expect("weft is gone");
+        kills += 1;
+        let run = run_ids(&env).pop().expect("a run");
+        *finished.lock().unwrap() = succeeded_set(&env, &run);
+        id = Some(run);
+    }
+    let id = id.expect("a run");
+    let out = weft(&env, &["resume", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let done = record(&env, &id);
+    assert_eq!(done["status"], "succeeded");
+    let all: Vec<String> = (1..=6).map(|i| format!("done f{i}")).collect();
+    assert_eq!(step_entry(&done, "each")["output"], json!(all));
+    let resent = resent.lock().unwrap();
+    eprintln!(
+        "{kills} kills with turns in flight, {} prompts sent, {} finished turns sent again",
+        env.mock.requests().len(),
+        resent.len()
+    );
+    assert_eq!(
+        *resent,
+        Vec::<String>::new(),
+        "finished elements sent again"
+    );
 }

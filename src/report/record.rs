@@ -541,6 +541,73 @@ mod tests {
     }
 
     #[test]
+    fn the_elements_a_resume_keeps_stay_when_the_fan_out_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut old = state();
+        let mut each = StepEntry::new("each", None);
+        each.elements = (0..3)
+            .map(|i| {
+                let mut e = StepEntry::new("each", Some(i));
+                e.status = RecordStatus::Succeeded;
+                e.output = json!(format!("out {i}"));
+                e.item = Some(json!(format!("item {i}")));
+                e
+            })
+            .collect();
+        old.steps.push(each);
+        let mut rec = RunRecorder::create(&run_dir, old).unwrap();
+        for i in [0, 2] {
+            let mut kept = finished("each", Some(i), json!(format!("out {i}")));
+            if let RunEvent::StepFinished { reused, .. } = &mut kept {
+                *reused = true;
+            }
+            rec.write_event(&kept).unwrap();
+        }
+        rec.write_event(&element_started("each", 1)).unwrap();
+        rec.flush().unwrap();
+        let saved = RunState::load(&run_dir).unwrap();
+        let seen: Vec<_> = saved
+            .step("each")
+            .unwrap()
+            .elements
+            .iter()
+            .map(|e| (e.index, e.status, e.output.clone(), e.item.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    Some(0),
+                    RecordStatus::Succeeded,
+                    json!("out 0"),
+                    Some(json!("item 0"))
+                ),
+                (Some(1), RecordStatus::Running, json!(null), None),
+                (
+                    Some(2),
+                    RecordStatus::Succeeded,
+                    json!("out 2"),
+                    Some(json!("item 2"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_step_others_wait_for_is_on_disk_when_its_event_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut rec = RunRecorder::create(&run_dir, state())
+            .unwrap()
+            .saving_before(["a".to_string()]);
+        rec.write_event(&finished("a", None, json!("A"))).unwrap();
+        let saved = RunState::load(&run_dir).unwrap();
+        assert_eq!(saved.step("a").unwrap().status, RecordStatus::Succeeded);
+        assert_eq!(saved.step("a").unwrap().output, json!("A"));
+    }
+
+    #[test]
     fn a_damaged_record_is_named_as_such() {
         let dir = tempfile::tempdir().unwrap();
         RunRecorder::create(dir.path(), state()).unwrap();
