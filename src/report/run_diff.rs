@@ -249,6 +249,36 @@ mod tests {
     }
 
     #[test]
+    fn patches_are_compared_by_their_text_in_each_record() {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let with_patch = |dir: &Path, text: &str| {
+            std::fs::create_dir_all(dir.join("patches")).unwrap();
+            std::fs::write(dir.join("patches/edit.patch"), text).unwrap();
+            let mut e = entry("edit", None, "EDIT", json!("done"));
+            e.patch = Some(crate::engine::tree::Patch {
+                file: "patches/edit.patch".into(),
+                base: "b".into(),
+                tree: "t".into(),
+                files: Vec::new(),
+                insertions: 1,
+                deletions: 0,
+            });
+            run("r", vec![e])
+        };
+        let a = with_patch(a_dir.path(), "+one\n");
+        let same = with_patch(b_dir.path(), "+one\n");
+        let diff = RunDiff::compare((&a, a_dir.path()), (&same, b_dir.path()));
+        assert!(!diff.differs(), "the same text in two records");
+        let other = with_patch(b_dir.path(), "+two\n");
+        let diff = RunDiff::compare((&a, a_dir.path()), (&other, b_dir.path()));
+        assert_eq!(diff.units[0].changed, vec!["patch"]);
+        assert_eq!(
+            diff.units[0].b.as_ref().unwrap().patch.as_deref(),
+            Some("+two\n")
+        );
+    }
+
+    #[test]
     fn a_changed_prompt_and_status_are_named() {
         let dir = Path::new("/nonexistent");
         let a = run("r1", vec![entry("a", None, "old prompt", json!("x"))]);
