@@ -47,6 +47,7 @@ fn events(n: usize) -> Vec<RunEvent> {
         )),
         kind: Default::default(),
         iteration: None,
+        item: Some(json!({ "name": format!("item_{i}") })),
     });
     let finished = (0..n).map(|i| RunEvent::StepFinished {
         step: "each".into(),

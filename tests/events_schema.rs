@@ -29,6 +29,7 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
                 Kind::Turn
             },
             iteration: index.map(|_| 2),
+            item: index.map(|i| serde_json::json!({"file": format!("f{i}.rs")})),
         },
         RunEvent::TurnDelta {
             step: step(),

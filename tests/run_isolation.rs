@@ -342,8 +342,25 @@ async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_and_resume_applies
 
     stall.store(false, Ordering::SeqCst);
     let id = run_ids(&env).pop().expect("a run");
+    let sent_a = || {
+        mock.requests()
+            .iter()
+            .filter(|r| turn(r) == ("EDIT a".to_string(), 0))
+            .count()
+    };
+    assert_eq!(sent_a(), 1);
     let out = weft(&env, &["resume", &id]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[edit] 1 element succeeded in an earlier session (kept)\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sent_a(),
+        1,
+        "the finished element is kept, its patch with it"
+    );
     for item in ["a", "b", "c", "d"] {
         let text =
             std::fs::read_to_string(work.join(format!("src/{item}.txt"))).unwrap_or_default();

@@ -54,6 +54,9 @@ pub enum Command {
     /// steps after the fan-out (exit codes as `run`; 2 when a shard is missing or the
     /// shards disagree).
     Merge(MergeArgs),
+    /// What changed between two recorded runs, step by step and element by element:
+    /// prompt, output, patch, status (exit 0 the same, 1 different, 2 a run cannot be read).
+    Diff(super::diff::DiffArgs),
     /// Write a CI workflow that shards the workflow's fan-out across jobs
     /// (`weft export github-actions FILE --shards N`).
     Export(ExportArgs),

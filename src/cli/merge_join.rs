@@ -188,6 +188,7 @@ pub(super) fn join(runs: &[ShardRun], count: usize, step: &str, length: usize) -
                 step: step.to_string(),
                 index: e.index.unwrap_or(0),
                 record: element_record(e),
+                item: e.item.clone(),
             })
             .collect(),
         entry: fan_out_entry(runs, &record, elements),

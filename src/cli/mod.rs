@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod common_args;
+mod diff;
 mod doctor;
 mod dry_run;
 mod export;
@@ -32,6 +33,7 @@ pub use args::{
 };
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
+pub use diff::{DiffArgs, DiffFormat};
 pub use export::{ExportArgs, ExportTarget, GithubActionsArgs};
 pub use gate_args::{GateArgs, Reply};
 pub use record_args::{ResumeArgs, RunsArgs, RunsCommand, ThreadsArgs};

@@ -14,7 +14,7 @@ use super::tape::TapeSetup;
 use crate::cassette::Cassette;
 use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
-use crate::engine::{self, IterationRecord, RunOptions, Seed};
+use crate::engine::{self, IterationRecord, RunOptions, Seed, SeedElement};
 use crate::error::{EXIT_SUCCESS, Error};
 use crate::redact::{RedactingWriter, Redactor};
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
@@ -239,6 +239,7 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         seed.done.push(rec);
     }
     seed.iterations = unfinished_loops(state, spec, &kept, changed);
+    seed.elements = finished_elements(state, spec, &kept, changed);
     for entry in &state.steps {
         let Some(i) = spec.index_of(&entry.id) else {
             continue;
@@ -256,6 +257,45 @@ fn seed(state: &RunState, spec: &RunSpec, changed: &BTreeSet<String>) -> Seed {
         }
     }
     seed
+}
+
+/// The elements that succeeded of the fan-out steps that run again but may keep them
+/// ([`engine::element_steps`]); each is kept if its index still has the same item. The
+/// elements with a loop's iterations of every step that runs again go too (as not
+/// succeeded, so never kept whole): a loop continues only if its item is the same.
+fn finished_elements(
+    state: &RunState,
+    spec: &RunSpec,
+    kept: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> Vec<SeedElement> {
+    let keeping = engine::element_steps(spec, kept, changed);
+    let again = |id: &String| !kept.contains(id) && !changed.contains(id);
+    let mut out = Vec::new();
+    for entry in state.steps.iter().filter(|s| again(&s.id)) {
+        let Some(i) = spec.index_of(&entry.id) else {
+            continue;
+        };
+        let loops = spec.steps[i].looping.is_some();
+        let whole = keeping.contains(&entry.id);
+        for e in entry.elements.iter().filter(|e| e.item.is_some()) {
+            let succeeded = whole && e.status == RecordStatus::Succeeded;
+            if !succeeded && e.iterations.is_empty() {
+                continue;
+            }
+            let mut record = super::shard::kept(e, loops);
+            if !succeeded {
+                record.status = Status::Failed;
+            }
+            out.push(SeedElement {
+                step: entry.id.clone(),
+                index: e.index.unwrap_or(0),
+                record,
+                item: e.item.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The loops of steps that run again and had not ended (their condition never held, and

@@ -58,8 +58,9 @@ pub(super) fn execute(
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
     let state = session.state.redacted(&session.redactor);
+    let record = (state, gone_on_from(&session.spec));
     let (mut reporter, pause) =
-        reporter(args, state, &session.workflow_text, &hint, colors, streams)?;
+        reporter(args, record, &session.workflow_text, &hint, colors, streams)?;
     reporter.redact_with(session.redactor);
     let keeper = gatekeeper(pause);
     let runtime = tokio::runtime::Runtime::new()
@@ -203,11 +204,28 @@ pub(super) fn codex_config(args: &AgentArgs) -> CodexConfig {
     }
 }
 
+/// The steps the run goes on from once they succeed: those others wait for, and loops
+/// (whose next iteration follows the last); their success is on disk before it does.
+fn gone_on_from(spec: &RunSpec) -> Vec<String> {
+    let waited: std::collections::HashSet<usize> = spec
+        .steps
+        .iter()
+        .flat_map(|s| s.upstream.iter().copied().chain(s.parent))
+        .collect();
+    spec.steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| waited.contains(i) || s.looping.is_some())
+        .map(|(_, s)| s.id.clone())
+        .collect()
+}
+
 /// The run's reporters: progress on `err` (the live view draws on the terminal itself),
-/// events, JUnit, GitHub annotations, and the run record; their warnings go to `err`.
+/// events, JUnit, GitHub annotations, and the run record (the state to start from, and
+/// the steps whose success it saves at once); their warnings go to `err`.
 fn reporter<'a>(
     args: &ReportArgs,
-    state: RunState,
+    (state, durable): (RunState, Vec<String>),
     workflow_text: &str,
     hint: &str,
     colors: Colors,
@@ -246,7 +264,9 @@ fn reporter<'a>(
             e,
         )
     };
-    let recorder = RunRecorder::create(&dir, state).map_err(cannot)?;
+    let recorder = RunRecorder::create(&dir, state)
+        .map_err(cannot)?
+        .saving_before(durable);
     write_atomic(&dir.join(WORKFLOW_FILE), workflow_text.as_bytes()).map_err(cannot)?;
     std::fs::create_dir_all(dir.join(FILES_DIR)).map_err(cannot)?;
     reporter.add(recorder);

@@ -10,8 +10,13 @@ use super::outcome::StepRecord;
 use super::resume::SeedElement;
 use super::unit::{UnitMsg, UnitResult};
 
-/// The event of a running unit's message; `step` is its step's id, `kind` its kind.
-pub(super) fn unit_event(step: String, index: Option<usize>, kind: Kind, msg: UnitMsg) -> RunEvent {
+/// The event of a running unit's message; `step` is its step's id, `kind` its kind,
+/// `item` a fan-out element's `for_each` item.
+pub(super) fn unit_event(
+    (step, index, kind): (String, Option<usize>, Kind),
+    msg: UnitMsg,
+    item: Option<Value>,
+) -> RunEvent {
     match msg {
         UnitMsg::Started {
             thread_id,
@@ -26,6 +31,7 @@ pub(super) fn unit_event(step: String, index: Option<usize>, kind: Kind, msg: Un
             prompt: Some(prompt),
             kind,
             iteration,
+            item,
         },
         UnitMsg::Retrying { attempt, reason } => RunEvent::StepRetrying {
             step,

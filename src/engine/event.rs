@@ -69,6 +69,10 @@ pub enum RunEvent {
         /// The loop iteration (from 1), in a step with `loop`.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         iteration: Option<u32>,
+        /// A fan-out element's `for_each` item: `weft resume` keeps a finished element
+        /// only while its index still has this item.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        item: Option<Value>,
     },
     #[serde(rename = "turn.delta")]
     TurnDelta {

@@ -42,13 +42,15 @@ pub use gates::fan_out_length;
 pub use looping::IterationRecord;
 pub use outcome::{RunReport, StepRecord};
 pub use preflight::check_policies;
-pub use resume::{Seed, SeedElement, fingerprint, kept_steps, sha256_hex};
+pub use resume::{Seed, SeedElement, element_steps, fingerprint, kept_steps, sha256_hex};
 pub use scheduler::{Sink, execute, execute_gated, execute_seeded};
 
 #[cfg(test)]
 mod compose_tests;
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod resume_tests;
 #[cfg(test)]
 mod steps_tests;
 #[cfg(test)]

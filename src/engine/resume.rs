@@ -21,8 +21,10 @@ pub struct Seed {
     /// The finished iterations of loops that did not end, by step id and fan-out element:
     /// each continues after its last one.
     pub iterations: Vec<(String, Option<usize>, Vec<IterationRecord>)>,
-    /// The elements of fan-out steps in `done`, reported one by one before their step
-    /// (`weft merge` joins them from the shards).
+    /// Finished fan-out elements. Those of steps in `done` are reported one by one before
+    /// their step (`weft merge` joins them from the shards); those of a step that runs
+    /// again are kept when it fans out over the same item at their index, and only its
+    /// other elements run.
     pub elements: Vec<SeedElement>,
 }
 
@@ -35,6 +37,9 @@ pub struct SeedElement {
     pub index: usize,
     /// Its result.
     pub record: StepRecord,
+    /// The `for_each` item it ran for (`None`: not recorded, as by records written before
+    /// weft kept it: such an element is kept only whole, with its step).
+    pub item: Option<serde_json::Value>,
 }
 
 /// A short hash of everything that decides what step `i` does: its prompt, schema,
@@ -178,6 +183,42 @@ pub fn kept_steps(
         .collect()
 }
 
+/// The fan-out steps of `spec` that run again but may keep the elements an earlier
+/// session finished: not changed, not on a named thread (whose elements are one
+/// conversation), and every step upstream of them (and of the steps calling their
+/// workflow) kept, so that what their templates read is what it was.
+pub fn element_steps(
+    spec: &RunSpec,
+    kept: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let same_inputs = |i: usize| {
+        let step = &spec.steps[i];
+        !changed.contains(&step.id)
+            && step
+                .upstream
+                .iter()
+                .all(|&u| kept.contains(&spec.steps[u].id))
+    };
+    spec.steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.for_each.is_some() && !kept.contains(&s.id))
+        .filter(|(_, s)| !matches!(s.thread, ThreadMode::Named(_)))
+        .filter(|(i, _)| {
+            let mut at = Some(*i);
+            while let Some(s) = at {
+                if !same_inputs(s) {
+                    return false;
+                }
+                at = spec.steps[s].parent;
+            }
+            true
+        })
+        .map(|(_, s)| s.id.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +244,24 @@ mod tests {
 
     fn set(ids: &[&str]) -> BTreeSet<String> {
         ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn elements_are_kept_only_where_nothing_they_read_runs_again() {
+        let mut s = chain();
+        for step in &mut s.steps {
+            step.for_each = Some("inputs.list".into());
+        }
+        s.steps[3].thread = ThreadMode::Named("main".into());
+        let kept = set(&["a"]);
+        assert_eq!(element_steps(&s, &kept, &set(&[])), set(&["b"]));
+        assert_eq!(element_steps(&s, &set(&["a", "b"]), &set(&[])), set(&["c"]));
+        assert_eq!(element_steps(&s, &kept, &set(&["b"])), set(&[]), "changed");
+        assert_eq!(
+            element_steps(&s, &set(&[]), &set(&[])),
+            set(&["a"]),
+            "an upstream step that runs again may change what `b` reads"
+        );
     }
 
     #[test]

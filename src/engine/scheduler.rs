@@ -25,7 +25,7 @@ use super::looping::IterationRecord;
 use super::outcome::{RunReport, StepRecord};
 use super::pools::PoolBook;
 use super::release::Releases;
-use super::resume::Seed;
+use super::resume::{Seed, SeedElement};
 use super::spec::{RunSpec, StepSpec};
 use super::step_state::{Running, StepState};
 use super::threads::ThreadBook;
@@ -35,6 +35,7 @@ use crate::template::Renderer;
 mod call_steps;
 mod closing;
 mod ending;
+mod kept;
 
 /// Where events go. The engine never prints.
 pub type Sink<'a> = &'a mut (dyn FnMut(&RunEvent) + Send);
@@ -95,6 +96,9 @@ struct Scheduler<'s> {
     steps: Vec<StepState>,
     /// Loops' iterations an earlier session finished, by unit.
     saved: HashMap<UnitKey, Vec<IterationRecord>>,
+    /// Fan-out elements an earlier session finished, by the index of their step (which
+    /// runs again): kept when it fans out over the same items.
+    kept: HashMap<usize, Vec<SeedElement>>,
     threads: ThreadBook,
     /// Which threads are let go of, and when.
     releases: Releases,
@@ -135,6 +139,7 @@ impl<'s> Scheduler<'s> {
             units,
             steps,
             saved: HashMap::new(),
+            kept: HashMap::new(),
             threads: ThreadBook::default(),
             releases,
             usage: HashMap::new(),
@@ -190,9 +195,15 @@ impl<'s> Scheduler<'s> {
                 self.saved.insert(UnitKey { step, index }, iterations);
             }
         }
+        let done: Vec<&str> = seed.done.iter().map(|d| d.id.as_str()).collect();
         for element in seed.elements {
-            if self.spec.index_of(&element.step).is_some() {
+            let Some(i) = self.spec.index_of(&element.step) else {
+                continue;
+            };
+            if done.contains(&element.step.as_str()) {
                 (self.sink)(&element_reused(&element));
+            } else {
+                self.kept.entry(i).or_default().push(element);
             }
         }
         for mut rec in seed.done {
@@ -274,7 +285,8 @@ impl<'s> Scheduler<'s> {
             Admission::Wait(reason) => self.end_early(i, Status::Waiting, reason),
             Admission::Run(_) if self.spec.steps[i].call.is_some() => self.open_call(i),
             Admission::Run(items) => {
-                let running = Running::admitted(items, self.spec.shard, i);
+                let mut running = Running::admitted(items, self.spec.shard, i);
+                self.keep_elements(i, &mut running);
                 let empty = running.complete();
                 self.steps[i] = StepState::Running(running);
                 if empty {
@@ -360,7 +372,11 @@ impl<'s> Scheduler<'s> {
         }
         let step = &self.spec.steps[key.step];
         let (id, kind) = (step.id.clone(), step.kind.name());
-        (self.sink)(&unit_event(id, key.index, kind, msg));
+        let item = match (&msg, &self.steps[key.step]) {
+            (UnitMsg::Started { .. }, StepState::Running(r)) => r.item(key.index),
+            _ => None,
+        };
+        (self.sink)(&unit_event((id, key.index, kind), msg, item));
     }
 
     /// Takes a unit's result into its step; completes the step after its last unit.

@@ -105,8 +105,36 @@ impl Running {
         self.items.is_some()
     }
 
+    /// The `for_each` item of fan-out element `index`.
+    pub fn item(&self, index: Option<usize>) -> Option<Value> {
+        let slot = self.indexes.binary_search(&index?).ok()?;
+        self.items.as_ref()?.get(slot).cloned()
+    }
+
+    /// Takes element `index` of step `step` as an earlier session finished it, when it
+    /// succeeded there with this same `item` and has no result here yet; whether it did.
+    pub fn keep(&mut self, step: usize, index: usize, item: &Value, rec: &StepRecord) -> bool {
+        let Ok(slot) = self.indexes.binary_search(&index) else {
+            return false;
+        };
+        let same = self.items.as_ref().and_then(|items| items.get(slot)) == Some(item);
+        if !same || rec.status != Status::Succeeded || self.results[slot].is_some() {
+            return false;
+        }
+        let key = UnitKey {
+            step,
+            index: Some(index),
+        };
+        self.results[slot] = Some(UnitResult::kept(key, rec));
+        true
+    }
+
     /// Takes the next slot of step `step` when fewer than `limit` run: its key and element.
+    /// Slots kept from an earlier session are passed over.
     pub fn take_slot(&mut self, step: usize, limit: usize) -> Option<(UnitKey, Option<Value>)> {
+        while self.next < self.total() && self.results[self.next].is_some() {
+            self.next += 1;
+        }
         if self.next >= self.total() || self.active >= limit {
             return None;
         }

@@ -13,7 +13,7 @@ use super::event::{RunEvent, Status};
 use super::fake::{FakeAgent, FakeTurn};
 use super::spec::{RunSpec, StepSpec};
 use super::tree::TreeSetup;
-use super::{RunReport, execute};
+use super::{RunReport, Seed, SeedElement, StepRecord, execute, execute_seeded};
 use crate::git::{Git, Repo};
 use crate::vocab::Isolation;
 
@@ -422,4 +422,69 @@ async fn a_failed_repair_fails_the_step_and_discards_the_merge_tree() {
     assert_eq!(report.steps[1].status, Status::Failed);
     assert_eq!(read(&root, "f.txt"), LINES);
     assert!(repo.worktrees().unwrap().is_empty());
+}
+
+/// The elements a run reported finished, as a resumed run is seeded with them.
+fn finished_elements(events: &[RunEvent]) -> Vec<SeedElement> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StepFinished {
+                step,
+                index: Some(i),
+                status: Status::Succeeded,
+                output,
+                patch,
+                ..
+            } => {
+                let mut record = StepRecord::early(step, Status::Succeeded, String::new());
+                record.error = None;
+                record.output = output.clone().unwrap_or_default();
+                record.patch = patch.as_deref().cloned();
+                Some(SeedElement {
+                    step: step.clone(),
+                    index: *i,
+                    record,
+                    item: Some(serde_json::json!(i)),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resume_after_the_patches_reached_the_tree_applies_nothing_twice() {
+    // A run killed after its fan-out's patches were applied, before it could save that
+    // the step succeeded: resumed, it keeps the elements (their patches) and merges them
+    // again; the tree has them already, so they count as applied, and nothing is doubled.
+    let (_dir, repo, setup) = repo();
+    let root = repo.root().to_path_buf();
+    let agent = FakeAgent::new(|t| {
+        let n = t.input.trim_start_matches("edit ");
+        FakeTurn::answer("done").edit("f.txt", &format!("{LINES}added by {n}\n"))
+    });
+    let step = isolated("split", "[0]", &root);
+    let (report, events) = run(agent, spec(vec![step.clone()], Some(setup.clone()))).await;
+    assert_eq!(report.steps[0].status, Status::Succeeded);
+    let once = format!("{LINES}added by 0\n");
+    assert_eq!(read(&root, "f.txt"), once);
+
+    let idle = Arc::new(FakeAgent::new(|_| FakeTurn::answer("never")));
+    let seed = Seed {
+        elements: finished_elements(&events),
+        ..Seed::default()
+    };
+    let (_tx, rx) = watch::channel(false);
+    let mut sink = |_: &RunEvent| {};
+    let again = spec(vec![step], Some(setup));
+    let report = execute_seeded(idle.clone(), again, seed, rx, &mut sink).await;
+    assert_eq!(
+        report.steps[0].status,
+        Status::Succeeded,
+        "{:?}",
+        report.steps[0].error
+    );
+    assert!(idle.turns().is_empty(), "the element is kept");
+    assert_eq!(read(&root, "f.txt"), once, "applied once");
 }

@@ -138,6 +138,33 @@ impl UnitResult {
         }
     }
 
+    /// A fan-out element an earlier session finished, from its `record`.
+    pub fn kept(key: UnitKey, record: &super::outcome::StepRecord) -> Self {
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        Self {
+            status: record.status,
+            output: record.output.clone(),
+            error: record.error.clone(),
+            thread_id: record.thread_id.clone(),
+            usage: record.usage,
+            attempts: record.attempts,
+            duration: Duration::from_millis(record.duration_ms),
+            exit_code: record
+                .exit_code
+                .as_ref()
+                .and_then(Value::as_i64)
+                .and_then(|c| i32::try_from(c).ok()),
+            stderr: record.stderr.as_ref().and_then(text),
+            iterations: record
+                .iterations
+                .as_ref()
+                .and_then(Value::as_array)
+                .cloned(),
+            patch: record.patch.clone().map(Box::new),
+            ..Self::new(key)
+        }
+    }
+
     /// A unit that never ran.
     pub fn skipped(key: UnitKey, reason: String) -> Self {
         Self {

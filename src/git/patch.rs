@@ -180,6 +180,16 @@ pub fn apply_to_tree(dir: &Path, patch: &Path) -> Result<(), GitError> {
         .map(drop)
 }
 
+/// Whether the files in `dir` have the changes of `patch` already: it applies in reverse.
+/// (A run killed after applying a step's patch, before saving that it had, is resumed.)
+pub fn applied_already(dir: &Path, patch: &Path) -> bool {
+    Git::new(dir)
+        .args(["apply", "--reverse", "--check", "--whitespace=nowarn"])
+        .args([patch.as_os_str()])
+        .output()
+        .is_ok()
+}
+
 /// The hunk headers (`@@ -1,5 +1,5 @@`) of `path` in the unified diff `patch`.
 pub fn conflict_hunks(patch: &str, path: &str) -> Vec<String> {
     let header = format!("diff --git a/{path} b/{path}");
@@ -320,5 +330,26 @@ mod tests {
         let tree = repo.tree_of(&wt, &[]).unwrap();
         let markers = repo.conflict_markers(&base.tree, &tree).unwrap();
         assert_eq!(markers, vec!["f.txt:2", "f.txt:4", "f.txt:6"]);
+    }
+
+    #[test]
+    fn a_patch_the_tree_has_already_is_told_from_one_it_does_not() {
+        let (dir, repo) = repo_with(&[("f.txt", LINES)]);
+        let append = patch(
+            &repo,
+            dir.path(),
+            &[("f.txt", &format!("{LINES}k\n"))],
+            "append",
+        );
+        let root = repo.root().to_path_buf();
+        assert!(!applied_already(&root, &append));
+        apply_to_tree(&root, &append).unwrap();
+        assert!(applied_already(&root, &append));
+        assert!(
+            apply_to_tree(&root, &append).is_err(),
+            "an append does not go twice"
+        );
+        let text = std::fs::read_to_string(root.join("f.txt")).unwrap();
+        assert_eq!(text, format!("{LINES}k\n"));
     }
 }

@@ -13,6 +13,7 @@ mod progress;
 mod record;
 mod redaction;
 mod report_error;
+mod run_diff;
 mod saver;
 mod shard_record;
 mod shared;
@@ -33,6 +34,7 @@ pub use progress::Live;
 pub use record::{RunRecorder, now_ms};
 pub use redaction::EventRedactor;
 pub use report_error::ReportError;
+pub use run_diff::{RunDiff, Side, UnitDiff};
 pub use shard_record::ShardRecord;
 pub use shared::SharedWriter;
 pub use state::{

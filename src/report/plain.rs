@@ -1,5 +1,6 @@
 //! The plain reporter: one line per event, no control characters, for logs and CI.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use super::{EventWriter, ReportError};
@@ -12,11 +13,46 @@ use crate::vocab::format_duration;
 pub struct Plain<W: Write + Send> {
     out: W,
     verbose: bool,
+    /// Per step, the fan-out elements an earlier session finished that were kept and not
+    /// told yet: one line tells them when the step goes on.
+    kept: HashMap<String, usize>,
 }
 
 impl<W: Write + Send> Plain<W> {
     pub fn new(out: W, verbose: bool) -> Self {
-        Self { out, verbose }
+        Self {
+            out,
+            verbose,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// Counts a kept element (true), or, at the next event of a step that has kept
+    /// elements, tells how many (unless the step itself is kept whole, which says so).
+    fn count_kept(&mut self, event: &RunEvent) -> bool {
+        let (step, index, reused, status) = match event {
+            RunEvent::StepFinished {
+                step,
+                index,
+                reused,
+                status,
+                ..
+            } => (step, *index, *reused, *status),
+            RunEvent::StepStarted { step, index, .. } => (step, *index, false, Status::Failed),
+            _ => return false,
+        };
+        if reused && index.is_some() && status == Status::Succeeded {
+            *self.kept.entry(step.clone()).or_default() += 1;
+            return true;
+        }
+        if let Some(n) = self.kept.remove(step).filter(|_| !reused) {
+            let elements = if n == 1 { "element" } else { "elements" };
+            let _ = writeln!(
+                self.out,
+                "[{step}] {n} {elements} succeeded in an earlier session (kept)"
+            );
+        }
+        false
     }
 }
 
@@ -156,6 +192,7 @@ fn started(event: &RunEvent) -> String {
         prompt,
         kind,
         iteration,
+        ..
     } = event
     else {
         return String::new();
@@ -210,6 +247,9 @@ fn iterated(event: &RunEvent) -> String {
 
 impl<W: Write + Send> EventWriter for Plain<W> {
     fn write_event(&mut self, event: &RunEvent) -> Result<(), ReportError> {
+        if self.count_kept(event) {
+            return Ok(());
+        }
         if let Some(text) = line(event, self.verbose) {
             let clean: String = text
                 .chars()

@@ -197,6 +197,7 @@ impl Live {
                 kind,
                 iteration,
                 prompt,
+                ..
             } => {
                 let view = self.unit(&(step.clone(), *index));
                 view.thread = thread_id.clone().unwrap_or_default();
@@ -298,6 +299,7 @@ mod tests {
             prompt: None,
             kind: Kind::Turn,
             iteration: None,
+            item: None,
         }
     }
 

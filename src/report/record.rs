@@ -18,7 +18,7 @@ use super::saver::Saver;
 use super::state::{EVENTS_FILE, RecordStatus, RunState, STATE_FILE, StepEntry};
 use super::{EventWriter, ReportError};
 use crate::engine::IterationRecord;
-use crate::engine::event::RunEvent;
+use crate::engine::event::{RunEvent, Status};
 
 /// Keeps the run record up to date from the run's events.
 pub struct RunRecorder {
@@ -31,6 +31,11 @@ pub struct RunRecorder {
     elements: ElementLogs,
     /// The fan-out steps that started their elements in this session.
     fanned_out: HashSet<String>,
+    /// The elements this session kept from an earlier one, by step and index.
+    kept: HashSet<(String, usize)>,
+    /// The steps whose success (or a loop iteration's) is saved before the event
+    /// returns, because the run goes on from it: see [`RunRecorder::saving_before`].
+    durable: HashSet<String>,
 }
 
 impl RunRecorder {
@@ -62,7 +67,40 @@ impl RunRecorder {
             saver: Saver::new(dir.join(STATE_FILE))?,
             elements,
             fanned_out: HashSet::new(),
+            kept: HashSet::new(),
+            durable: HashSet::new(),
         })
+    }
+
+    /// Makes the success of each of `steps` (and each of their loops' iterations) reach
+    /// the disk before the event that says so returns: the steps other steps wait for, so
+    /// that a run killed after one of them started never runs a finished turn again. A
+    /// fan-out's elements need not: their log is appended as they finish. The others are
+    /// saved in the background, as they come.
+    pub fn saving_before(mut self, steps: impl IntoIterator<Item = String>) -> Self {
+        self.durable = steps.into_iter().collect();
+        self
+    }
+
+    /// Whether `event` is a success the run goes on from, to be on disk before it does.
+    fn must_save(&self, event: &RunEvent) -> bool {
+        match event {
+            RunEvent::StepFinished {
+                step,
+                index: None,
+                status: Status::Succeeded,
+                reused: false,
+                ..
+            }
+            | RunEvent::IterationFinished {
+                step,
+                index: None,
+                status: Status::Succeeded,
+                ..
+            } => self.durable.contains(step),
+            RunEvent::RunFinished { .. } => true,
+            _ => false,
+        }
     }
 
     /// The directory of the record.
@@ -75,8 +113,9 @@ impl RunRecorder {
         self.saver.flush()
     }
 
-    /// Hands the current state to the saver; at the end of the run, waits until it is
-    /// on disk and says so if it could not be written.
+    /// Hands the current state to the saver; at the end of the run (and after a success
+    /// the run goes on from), waits until it is on disk and says so if it could not be
+    /// written.
     fn save(&self, last: bool) -> Result<(), ReportError> {
         if let Ok(text) = serde_json::to_vec_pretty(&self.state) {
             self.saver.submit(text);
@@ -114,6 +153,7 @@ impl RunRecorder {
                 reused: true,
                 ..
             } => {
+                self.kept.insert((step.clone(), *ix));
                 self.elements
                     .update(step, *ix, |entry| finished(entry, event))?;
                 Ok(false)
@@ -165,6 +205,7 @@ fn started(entry: &mut StepEntry, event: &RunEvent) {
         prompt,
         kind,
         iteration,
+        item,
     } = event
     else {
         return;
@@ -179,6 +220,7 @@ fn started(entry: &mut StepEntry, event: &RunEvent) {
             *entry = StepEntry::new(step, *index);
             entry.elements_file = file;
             entry.prompt = prompt.clone();
+            entry.item = item.clone();
             entry.started_at_ms = Some(now_ms());
         }
         _ => {}
@@ -266,7 +308,8 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
 impl RunRecorder {
     /// Makes `step` a running fan-out with a new element log, unless it is one already in
     /// this session (its first element to start or end drops an earlier session's, but for
-    /// their loops' iterations, which a resumed loop continues after); true when it was not.
+    /// the elements this session keeps and their loops' iterations, which a resumed loop
+    /// continues after); true when it was not.
     fn fan_out(&mut self, step: &str) -> io::Result<bool> {
         if !self.fanned_out.insert(step.to_string()) {
             return Ok(false);
@@ -279,10 +322,16 @@ impl RunRecorder {
             .elements
             .entries(step)
             .into_iter()
-            .filter(|e| !e.iterations.is_empty())
-            .map(|e| StepEntry {
-                iterations: e.iterations,
-                ..StepEntry::new(step, e.index)
+            .filter_map(|e| {
+                let index = e.index.unwrap_or(0);
+                if self.kept.contains(&(step.to_string(), index)) {
+                    Some(e)
+                } else {
+                    (!e.iterations.is_empty()).then(|| StepEntry {
+                        iterations: e.iterations,
+                        ..StepEntry::new(step, e.index)
+                    })
+                }
             })
             .collect();
         self.elements.reset(step, kept)?;
@@ -305,7 +354,7 @@ impl EventWriter for RunRecorder {
             source,
         })?;
         if changed {
-            self.save(matches!(event, RunEvent::RunFinished { .. }))?;
+            self.save(self.must_save(event))?;
         }
         Ok(())
     }
@@ -382,6 +431,7 @@ mod tests {
             prompt: Some("A".into()),
             kind: Default::default(),
             iteration: None,
+            item: None,
         })
         .unwrap();
         rec.flush().unwrap();
@@ -423,6 +473,7 @@ mod tests {
             prompt: Some(format!("element {index}")),
             kind: Default::default(),
             iteration: None,
+            item: None,
         }
     }
 
@@ -487,6 +538,73 @@ mod tests {
             .map(|e| e.index)
             .collect();
         assert_eq!(indexes, vec![Some(1)], "the new session's elements only");
+    }
+
+    #[test]
+    fn the_elements_a_resume_keeps_stay_when_the_fan_out_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut old = state();
+        let mut each = StepEntry::new("each", None);
+        each.elements = (0..3)
+            .map(|i| {
+                let mut e = StepEntry::new("each", Some(i));
+                e.status = RecordStatus::Succeeded;
+                e.output = json!(format!("out {i}"));
+                e.item = Some(json!(format!("item {i}")));
+                e
+            })
+            .collect();
+        old.steps.push(each);
+        let mut rec = RunRecorder::create(&run_dir, old).unwrap();
+        for i in [0, 2] {
+            let mut kept = finished("each", Some(i), json!(format!("out {i}")));
+            if let RunEvent::StepFinished { reused, .. } = &mut kept {
+                *reused = true;
+            }
+            rec.write_event(&kept).unwrap();
+        }
+        rec.write_event(&element_started("each", 1)).unwrap();
+        rec.flush().unwrap();
+        let saved = RunState::load(&run_dir).unwrap();
+        let seen: Vec<_> = saved
+            .step("each")
+            .unwrap()
+            .elements
+            .iter()
+            .map(|e| (e.index, e.status, e.output.clone(), e.item.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    Some(0),
+                    RecordStatus::Succeeded,
+                    json!("out 0"),
+                    Some(json!("item 0"))
+                ),
+                (Some(1), RecordStatus::Running, json!(null), None),
+                (
+                    Some(2),
+                    RecordStatus::Succeeded,
+                    json!("out 2"),
+                    Some(json!("item 2"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_step_others_wait_for_is_on_disk_when_its_event_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("r1");
+        let mut rec = RunRecorder::create(&run_dir, state())
+            .unwrap()
+            .saving_before(["a".to_string()]);
+        rec.write_event(&finished("a", None, json!("A"))).unwrap();
+        let saved = RunState::load(&run_dir).unwrap();
+        assert_eq!(saved.step("a").unwrap().status, RecordStatus::Succeeded);
+        assert_eq!(saved.step("a").unwrap().output, json!("A"));
     }
 
     #[test]

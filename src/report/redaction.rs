@@ -125,10 +125,12 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             prompt,
             kind: _,
             iteration: _,
+            item,
         } => {
             step.redact(r);
             thread_id.redact(r);
             prompt.redact(r);
+            item.redact(r);
         }
         RunEvent::StepRetrying {
             step,
@@ -306,8 +308,10 @@ impl Redact for StepEntry {
             iterations,
             patch,
             elements_file,
+            item,
         } = self;
         id.redact(r);
+        item.redact(r);
         elements_file.redact(r);
         prompt.redact(r);
         output.redact(r);

@@ -171,6 +171,10 @@ pub struct StepEntry {
     /// (`elements/<step>.jsonl`); [`RunState::load`] reads them into `elements`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub elements_file: Option<String>,
+    /// A fan-out element's `for_each` item (secrets masked): `weft resume` keeps the
+    /// element only while its index still has this item.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub item: Option<Value>,
 }
 
 impl StepEntry {
@@ -195,6 +199,7 @@ impl StepEntry {
             stderr: None,
             iterations: Vec::new(),
             elements_file: None,
+            item: None,
         }
     }
 

@@ -15,7 +15,7 @@ use super::patch::Patch;
 use super::setup::TreeSetup;
 use crate::engine::event::Status;
 use crate::engine::unit::{Unit, UnitFuture, UnitKey, UnitLink, UnitResult};
-use crate::git::{Applied, GitError, Repo, apply_to_tree, merge_patches};
+use crate::git::{Applied, GitError, Repo, applied_already, apply_to_tree, merge_patches};
 
 /// The merge of an isolated step's patches.
 pub(in crate::engine) struct Merge {
@@ -153,7 +153,9 @@ impl Merge {
 }
 
 /// Applies the step's `patch` to the working tree: the step succeeds with it, or fails
-/// when it no longer applies (the tree changed under it while the step ran).
+/// when it no longer applies (the tree changed under it while the step ran). A patch the
+/// tree has already (a resumed run whose earlier session applied it and was killed before
+/// it could say so) counts as applied, never twice.
 pub(super) fn apply(
     repo: &Repo,
     setup: &TreeSetup,
@@ -161,8 +163,10 @@ pub(super) fn apply(
     step: &str,
     patch: Patch,
 ) -> UnitResult {
-    match apply_to_tree(repo.root(), &setup.record.join(&patch.file)) {
+    let file = setup.record.join(&patch.file);
+    match apply_to_tree(repo.root(), &file) {
         Ok(()) => succeeded(key, Some(patch)),
+        Err(_) if applied_already(repo.root(), &file) => succeeded(key, Some(patch)),
         Err(e) => {
             let mut result = UnitResult::failed(
                 key,
