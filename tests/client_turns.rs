@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use support::{TestEnv, within};
@@ -162,9 +164,12 @@ async fn interrupting_a_slow_turn_ends_it_as_interrupted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_threads_share_one_app_server_and_each_gets_its_own_answer() {
+    // Each answer takes the model 300 ms, as a real one would take longer: turns that run
+    // at once overlap at the model, turns that ran one by one could not.
     let env = TestEnv::start(|request| {
         let prompt = request.last_user_text().unwrap_or_default();
-        MockReply::text(format!("echo: {prompt}"))
+        let answer = MockReply::text(format!("echo: {prompt}"));
+        MockReply::Delayed(Duration::from_millis(300), Box::new(answer))
     })
     .await;
     let client = env.client().await;
