@@ -30,6 +30,7 @@ mod step_kind;
 pub mod templates;
 mod tree_checks;
 mod tree_options;
+mod cache_options;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
@@ -44,3 +45,4 @@ pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;
 pub use tree_options::TreeOptions;
+pub use cache_options::CacheOptions;

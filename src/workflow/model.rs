@@ -14,6 +14,7 @@ use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
 pub use super::templates::TemplateFiles;
+use super::cache_options::CacheOptions;
 use super::tree_options::TreeOptions;
 use crate::vocab::{Approval, Effort, Environment, Join, Sandbox, Shell};
 
@@ -129,6 +130,8 @@ pub struct Options {
     pub network: Option<Spanned<bool>>,
     /// The shell environment of new threads (`None`: the Codex configuration's).
     pub environment: Option<Environment>,
+    /// `cache` and `reads`.
+    pub cache: CacheOptions,
 }
 
 impl Options {
@@ -170,6 +173,7 @@ impl Options {
             max_tokens: over.max_tokens.or(self.max_tokens),
             tree: self.tree.overlay(&over.tree),
             environment: over.environment.or(self.environment),
+            cache: self.cache.overlay(&over.cache),
         }
     }
 }

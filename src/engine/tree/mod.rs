@@ -22,5 +22,6 @@ pub(super) use finish::Finish;
 pub(super) use merge::Merge;
 pub use patch::{FileChange, Patch};
 pub(super) use place::Trees;
+pub(crate) use scan::scan;
 pub use scope::WriteScope;
 pub use setup::TreeSetup;
