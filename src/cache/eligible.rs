@@ -91,21 +91,60 @@ mod tests {
             ..turn()
         };
         assert!(writer.declined().unwrap().contains("`writes`"));
-        assert_eq!(Eligible { isolated: true, ..writer.clone() }.declined(), None);
-        assert_eq!(Eligible { writes: true, ..writer }.declined(), None);
-        let script = Eligible { kind: "script", ..turn() };
+        assert_eq!(
+            Eligible {
+                isolated: true,
+                ..writer.clone()
+            }
+            .declined(),
+            None
+        );
+        assert_eq!(
+            Eligible {
+                writes: true,
+                ..writer
+            }
+            .declined(),
+            None
+        );
+        let script = Eligible {
+            kind: "script",
+            ..turn()
+        };
         assert!(script.declined().is_some());
-        assert_eq!(Eligible { writes: true, ..script }.declined(), None);
+        assert_eq!(
+            Eligible {
+                writes: true,
+                ..script
+            }
+            .declined(),
+            None
+        );
     }
 
     #[test]
     fn gates_loops_threads_and_repairs_are_declined() {
         for step in [
-            Eligible { kind: "gate", ..turn() },
-            Eligible { looping: true, ..turn() },
-            Eligible { fresh_thread: false, ..turn() },
-            Eligible { repair: true, ..turn() },
-            Eligible { call: true, ..turn() },
+            Eligible {
+                kind: "gate",
+                ..turn()
+            },
+            Eligible {
+                looping: true,
+                ..turn()
+            },
+            Eligible {
+                fresh_thread: false,
+                ..turn()
+            },
+            Eligible {
+                repair: true,
+                ..turn()
+            },
+            Eligible {
+                call: true,
+                ..turn()
+            },
             Eligible {
                 approval: Approval::OnRequest,
                 approves: true,

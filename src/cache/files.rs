@@ -40,16 +40,19 @@ impl Files {
                 .collect::<Map<String, Value>>();
             return Ok(json!({ "reads": reads, "files": files }));
         };
-        let rel = relative(repo, cwd).ok_or_else(|| {
-            format!("`{}` is outside the git repository", cwd.display())
-        })?;
+        let rel = relative(repo, cwd)
+            .ok_or_else(|| format!("`{}` is outside the git repository", cwd.display()))?;
         let tree = repo
             .tree_of(repo.root(), &self.own)
             .map_err(|e| format!("could not read the working tree: {e}"))?;
         let Some(reads) = reads else {
             return Ok(json!({ "cwd": rel, "tree": tree }));
         };
-        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
         let blobs = repo
             .blobs(&tree)
             .map_err(|e| format!("could not list the working tree: {e}"))?;
@@ -67,7 +70,10 @@ impl Files {
 /// `cwd` relative to the repository's top level (`/`-separated; empty at the top).
 fn relative(repo: &Repo, cwd: &Path) -> Option<String> {
     let full = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
-    let root = repo.root().canonicalize().unwrap_or_else(|_| repo.root().to_path_buf());
+    let root = repo
+        .root()
+        .canonicalize()
+        .unwrap_or_else(|_| repo.root().to_path_buf());
     let rel = full.strip_prefix(root).ok()?;
     let parts: Vec<String> = rel
         .components()

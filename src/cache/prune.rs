@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use super::store::{StoredFile, Store};
+use super::store::{Store, StoredFile};
 
 /// What to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,7 +115,9 @@ mod tests {
             created_ms: 0,
         };
         store.put(&entry, Some(b"patch")).unwrap();
-        let path = store.dir().join(format!("entries/{}/{key}.json", &key[..2]));
+        let path = store
+            .dir()
+            .join(format!("entries/{}/{key}.json", &key[..2]));
         let file = std::fs::File::options().append(true).open(path).unwrap();
         file.set_modified(used).unwrap();
     }
@@ -131,7 +133,10 @@ mod tests {
         put(&store, "aa01", 1000, ago(300));
         put(&store, "bb02", 1000, ago(100));
         put(&store, "cc03", 1000, ago(200));
-        assert!(store.get("bb02").is_some(), "a hit makes it the most recent");
+        assert!(
+            store.get("bb02").is_some(),
+            "a hit makes it the most recent"
+        );
         let pruned = Prune {
             max_size: Some(2500),
             ..Prune::default()
@@ -163,6 +168,9 @@ mod tests {
         }
         .run(&store);
         assert_eq!((all.removed, all.kept, all.size), (1, 0, 0));
-        assert!(store.last_parts("w", "bb02").is_none(), "the index goes too");
+        assert!(
+            store.last_parts("w", "bb02").is_none(),
+            "the index goes too"
+        );
     }
 }

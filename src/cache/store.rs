@@ -44,7 +44,10 @@ impl Store {
 
     fn entry_path(&self, key: &str, ext: &str) -> PathBuf {
         let shard = key.get(..2).unwrap_or("00");
-        self.dir.join("entries").join(shard).join(format!("{key}.{ext}"))
+        self.dir
+            .join("entries")
+            .join(shard)
+            .join(format!("{key}.{ext}"))
     }
 
     fn index_path(&self, workflow: &str, step: &str) -> PathBuf {
@@ -180,7 +183,10 @@ mod tests {
             .into_iter()
             .filter(|f| f.path.to_string_lossy().contains(".tmp-"))
             .collect();
-        assert!(leftovers.is_empty(), "no temporary file is left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "no temporary file is left: {leftovers:?}"
+        );
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub enum Command {
     /// steps after the fan-out (exit codes as `run`; 2 when a shard is missing or the
     /// shards disagree).
     Merge(MergeArgs),
+    /// Manage the result cache (`weft cache prune --max-size 500MB`, `--older-than 7d`,
+    /// `--all`).
+    Cache(super::cache_args::CacheCommandArgs),
     /// Write a CI workflow that shards the workflow's fan-out across jobs
     /// (`weft export github-actions FILE --shards N`).
     Export(ExportArgs),
@@ -135,6 +138,8 @@ pub struct RunArgs {
     pub gates: super::gate_args::GateArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub cache: super::cache_args::CacheArgs,
 }
 
 /// How `--replay` treats a request that differs from the cassette.

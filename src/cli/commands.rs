@@ -31,6 +31,7 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
         Command::Doctor(args) => Ok(super::doctor::doctor(&args, out)),
         Command::Merge(args) => super::merge::merge(&args, out, err),
         Command::Export(args) => super::export::export(&args, out, err),
+        Command::Cache(args) => super::cache::cache(&args, out),
     };
     match result {
         Ok(code) => code,

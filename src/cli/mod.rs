@@ -1,6 +1,9 @@
 //! The `weft` command line: clap arguments and the subcommands built on the workflow layer.
 
 mod args;
+mod cache;
+mod cache_args;
+mod cache_setup;
 mod commands;
 mod common_args;
 mod doctor;
@@ -30,6 +33,7 @@ mod workspace;
 pub use args::{
     Cli, Command, DoctorArgs, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
 };
+pub use cache_args::{CacheArgs, CacheCommand, CacheCommandArgs, PruneArgs};
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
 pub use export::{ExportArgs, ExportTarget, GithubActionsArgs};

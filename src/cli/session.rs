@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
+use super::cache_args::CacheArgs;
+use super::cache_setup;
 use super::commands::Writer;
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
 use super::gate_prompt::TerminalGates;
@@ -36,6 +38,8 @@ pub(super) struct Session<'a> {
     pub workflow_text: String,
     pub agent: &'a AgentArgs,
     pub report: &'a ReportArgs,
+    /// How the run uses the result cache (`None`: not at all).
+    pub cache: Option<&'a CacheArgs>,
     /// A cassette to record or replay, if any.
     pub tape: TapeSetup,
     /// The run's secrets: masked in every event before any reporter sees it, and in the
@@ -57,6 +61,7 @@ pub(super) fn execute(
     let mut out = SharedWriter::new(out);
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
+    let workflow_path = session.state.workflow_path.clone();
     let state = session.state.redacted(&session.redactor);
     let (mut reporter, pause) =
         reporter(args, state, &session.workflow_text, &hint, colors, streams)?;
@@ -79,6 +84,16 @@ pub(super) fn execute(
         &outputs,
         &mut err,
     ));
+    let tree_own = spec
+        .tree
+        .as_ref()
+        .map(|t| t.own.clone())
+        .unwrap_or_default();
+    spec.cache = session.cache.and_then(|args| {
+        let paths = (workflow_path.as_path(), workdir.as_path());
+        cache_setup::cache_run(args, &spec, paths, &tree_own, session.agent)
+    });
+    let store = spec.cache.as_ref().map(|c| c.store.clone());
     let mut config = codex_config(session.agent);
     let mut tape_setup = session.tape;
     if let Some(dir) = &spec.run_dir {
@@ -104,6 +119,9 @@ pub(super) fn execute(
         run.await
     });
     reaper.end_adopted();
+    if let (Some(args), Some(store)) = (session.cache, &store) {
+        cache_setup::prune_after(args, store);
+    }
     let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
         t.finish(&workflow_name, &inputs, &step_order, &mut err)
@@ -132,6 +150,7 @@ async fn run(
             Ok(()) = again => exit_now(err),
         });
     }
+    let mut spec = spec;
     let agent = match start_agent(config, hint, err.clone()).await {
         Ok(agent) => Arc::new(agent),
         Err(error) => {
@@ -143,6 +162,7 @@ async fn run(
             return Err(error);
         }
     };
+    cache_setup::set_codex_version(&mut spec, agent.client().server_version());
     let (cancel, again) = cancel_on_signal();
     let mut sink = |e: &RunEvent| reporter.write_event(e);
     let run = engine::execute_gated(agent.clone(), keeper, spec, seed, cancel, &mut sink);

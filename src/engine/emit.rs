@@ -105,6 +105,8 @@ pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) ->
         stderr: script.then(|| result.stderr.clone().map_or(Value::Null, Value::String)),
         iterations: result.iterations.clone().map(Value::Array),
         patch: result.patch.clone(),
+        cached: result.cached.is_some(),
+        saved: result.cached,
     }
 }
 
@@ -127,6 +129,8 @@ pub(super) fn element_reused(element: &SeedElement) -> RunEvent {
         stderr: rec.stderr.clone(),
         iterations: rec.iterations.clone(),
         patch: rec.patch.clone().map(Box::new),
+        cached: rec.cached,
+        saved: rec.saved,
     }
 }
 
@@ -148,5 +152,7 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         stderr: rec.stderr.clone(),
         iterations: rec.iterations.clone(),
         patch: rec.patch.clone().map(Box::new),
+        cached: rec.cached,
+        saved: rec.saved,
     }
 }

@@ -18,6 +18,7 @@ mod worktrees;
 pub use command::Git;
 pub use error::GitError;
 pub use patch::{
-    Applied, Change, ChangeKind, applies_to_tree, apply_to_tree, conflict_hunks, merge_patches};
+    Applied, Change, ChangeKind, applies_to_tree, apply_to_tree, conflict_hunks, merge_patches,
+};
 pub use repo::{Repo, Snapshot};
 pub use worktrees::{WORKTREE_PREFIX, leftover_pid, worktree_name};

@@ -251,6 +251,8 @@ mod tests {
             stderr: None,
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -155,6 +155,8 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             stderr,
             iterations,
             patch,
+            cached: _,
+            saved: _,
         } => {
             step.redact(r);
             error.redact(r);
@@ -306,6 +308,8 @@ impl Redact for StepEntry {
             iterations,
             patch,
             elements_file,
+            cached: _,
+            saved: _,
         } = self;
         id.redact(r);
         elements_file.redact(r);
@@ -395,6 +399,8 @@ mod tests {
             stderr: Some(json!(format!("stderr: {SECRET}"))),
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -171,6 +171,12 @@ pub struct StepEntry {
     /// (`elements/<step>.jsonl`); [`RunState::load`] reads them into `elements`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub elements_file: Option<String>,
+    /// Served from the result cache, not run (a fan-out step: every element was).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub cached: bool,
+    /// The tokens its results served from the cache took when they ran: saved.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub saved: Option<Usage>,
 }
 
 impl StepEntry {
@@ -195,6 +201,8 @@ impl StepEntry {
             stderr: None,
             iterations: Vec::new(),
             elements_file: None,
+            cached: false,
+            saved: None,
         }
     }
 

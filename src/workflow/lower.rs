@@ -16,10 +16,10 @@ use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow}
 use super::node::Node;
 use super::schema_file::load_schema;
 
+use super::cache_options::CacheOptions;
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
 use super::source::SourceFile;
 use super::spanned::Spanned;
-use super::cache_options::CacheOptions;
 use super::tree_options::TreeOptions;
 use crate::vocab::parse_duration;
 

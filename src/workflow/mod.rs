@@ -3,6 +3,7 @@
 
 mod agent_options;
 mod approval_rules;
+mod cache_options;
 mod calls;
 pub mod codex_config;
 mod compose;
@@ -30,10 +31,10 @@ mod step_kind;
 pub mod templates;
 mod tree_checks;
 mod tree_options;
-mod cache_options;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
+pub use cache_options::CacheOptions;
 pub use compose_checks::policy_templates;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};
@@ -45,4 +46,3 @@ pub use schema::WORKFLOW_SCHEMA;
 pub use source::{Position, SourceFile, Span};
 pub use spanned::Spanned;
 pub use tree_options::TreeOptions;
-pub use cache_options::CacheOptions;

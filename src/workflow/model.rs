@@ -8,13 +8,13 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::approval_rules::ApprovalRules;
+use super::cache_options::CacheOptions;
 pub use super::compose::{Call, Pool, PromptFile, WithValue};
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
 use super::spanned::Spanned;
 pub use super::step_kind::{Gate, Loop, Script, StepKind, Until};
 pub use super::templates::TemplateFiles;
-use super::cache_options::CacheOptions;
 use super::tree_options::TreeOptions;
 use crate::vocab::{Approval, Effort, Environment, Join, Sandbox, Shell};
 

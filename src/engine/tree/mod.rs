@@ -17,6 +17,7 @@ mod scope;
 mod scoped;
 mod setup;
 
+pub(in crate::engine) use blocking::blocking;
 pub use conflict::{Conflict, ConflictPatch, MergeTree};
 pub(super) use finish::Finish;
 pub(super) use merge::Merge;

@@ -1,0 +1,94 @@
+//! The result cache of a session: where it is, what is weft's own (left out of every
+//! fingerprint: the record and report files, `.weft/`, the cache, the workflow files and
+//! the prompt, include and called workflow files they load) and what part of the key
+//! the codex the turns run on gives (its version, its configuration file, `-c`
+//! overrides). After the run the cache is pruned to its size bound.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::cache_args::CacheArgs;
+use super::common_args::AgentArgs;
+use crate::cache::{Files, Prune, Store, hash_value};
+use crate::engine::CacheRun;
+use crate::engine::spec::RunSpec;
+use crate::git::Repo;
+
+/// The cache `spec` runs with, or `None` (`--no-cache`, or no step asks for one and no
+/// `--cache`). `own`: the paths the run's trees already count as weft's.
+pub(super) fn cache_run(
+    args: &CacheArgs,
+    spec: &RunSpec,
+    (workflow, workdir): (&Path, &Path),
+    own: &[PathBuf],
+    agent: &AgentArgs,
+) -> Option<CacheRun> {
+    if args.no_cache || !(args.cache || spec.steps.iter().any(|s| s.cache)) {
+        return None;
+    }
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or(p.to_path_buf());
+    let mut own: Vec<PathBuf> = own.to_vec();
+    own.extend([
+        absolute(&workdir.join(".weft")),
+        absolute(&args.cache_dir),
+        absolute(workflow),
+    ]);
+    own.extend(loaded_files(spec).iter().map(|p| absolute(p)));
+    Some(CacheRun {
+        store: Store::new(absolute(&args.cache_dir)),
+        files: Files {
+            repo: Repo::discover(workdir).ok().flatten(),
+            own,
+        },
+        codex: codex_part(agent, ""),
+        workflow: spec.workflow_name.clone(),
+        all: args.cache,
+    })
+}
+
+/// The files the workflow loaded: prompt and include files, called workflows.
+fn loaded_files(spec: &RunSpec) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = spec
+        .scopes
+        .iter()
+        .flat_map(|s| s.templates.files.keys().map(|n| s.templates.root.join(n)))
+        .collect();
+    for step in &spec.steps {
+        if let (Some(call), Some(scope)) = (&step.call, spec.scopes.get(step.scope)) {
+            files.push(scope.templates.root.join(&call.uses));
+        }
+    }
+    files
+}
+
+/// The `codex` part of a turn's key: the codex version (`version`; filled in once the
+/// app-server says it), its configuration file and the `-c` overrides.
+pub(super) fn codex_part(agent: &AgentArgs, version: &str) -> Value {
+    let home = std::env::var_os("CODEX_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
+    let config = home
+        .and_then(|h| std::fs::read_to_string(h.join("config.toml")).ok())
+        .map(|text| hash_value(&Value::String(text)));
+    json!({ "version": version, "config": config, "overrides": agent.config })
+}
+
+/// Sets the codex version in the key of `spec`'s turns.
+pub(super) fn set_codex_version(spec: &mut RunSpec, version: &str) {
+    if let Some(Value::Object(codex)) = spec.cache.as_mut().map(|c| &mut c.codex) {
+        codex.insert("version".into(), Value::from(version));
+    }
+}
+
+/// Removes the least recently used results until the cache fits `--cache-max-size`.
+pub(super) fn prune_after(args: &CacheArgs, store: &Store) {
+    let pruned = Prune {
+        max_size: Some(args.cache_max_size),
+        ..Prune::default()
+    }
+    .run(store);
+    if pruned.removed > 0 {
+        tracing::debug!(removed = pruned.removed, "pruned the result cache");
+    }
+}

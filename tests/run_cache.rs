@@ -1,0 +1,194 @@
+//! The result cache end to end, through the real app-server and the mock model in a real
+//! git repository: a second unchanged run sends no model request and reports its steps
+//! cached; an edited prompt in the middle of the DAG sends only that step and its
+//! dependents; a file-changing isolated step is served with its patch applied, and runs
+//! again when its patch no longer applies; `--no-cache` ignores the cache and `weft
+//! cache prune` empties it.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+use support::TestEnv;
+use support::cli::{json_stdout, stderr, weft, write};
+use weft::mock::{MockReply, MockRequest};
+
+/// `git ARGS` in `dir`; its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The work directory as a repository with `notes.txt` committed.
+fn repo(env: &TestEnv) {
+    let work = env.work();
+    std::fs::write(work.join("notes.txt"), "notes\n").expect("write");
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "init"]);
+}
+
+/// Answers every turn with `out:` and its prompt, so that a changed prompt changes the
+/// output (and the prompts of the steps that read it).
+fn echo(request: &MockRequest) -> MockReply {
+    let prompt = request.last_user_text().unwrap_or_default();
+    MockReply::text(format!("out:{prompt}"))
+}
+
+/// The prompts the model was sent from the `from`th request on.
+fn prompts(env: &TestEnv, from: usize) -> Vec<String> {
+    let mut sent: Vec<String> = env.mock.requests()[from..]
+        .iter()
+        .map(|r| r.last_user_text().unwrap_or_default())
+        .collect();
+    sent.sort();
+    sent
+}
+
+const DAG: &str = r#"
+name: cached
+defaults:
+  cache: true
+steps:
+  a:
+    prompt: "A"
+  b:
+    prompt: "B after {{ steps.a.output }}"
+  c:
+    prompt: "C after {{ steps.b.output }}"
+  d:
+    prompt: "D"
+"#;
+
+async fn run_json(env: &TestEnv, args: &[&str]) -> Value {
+    let out = weft(env, args).await;
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}\n{}", stderr(&out));
+    report
+}
+
+fn cached(report: &Value, step: &str) -> bool {
+    report["steps"][step]["cached"] == Value::Bool(true)
+}
+
+#[tokio::test]
+async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_dependents() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let file = write(&env.work(), "flow.yaml", DAG);
+    let events = env.dir.path().join("events.jsonl");
+    let first = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(env.mock.requests().len(), 4);
+    assert!(!cached(&first, "a"));
+
+    let second = weft(
+        &env,
+        &[
+            "run",
+            &file,
+            "--output",
+            "json",
+            "--events",
+            events.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let report = json_stdout(&second);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(env.mock.requests().len(), 4, "the second run sends nothing");
+    for step in ["a", "b", "c", "d"] {
+        assert!(cached(&report, step), "{step}: {report:#}");
+        assert_eq!(
+            report["steps"][step]["output"],
+            first["steps"][step]["output"]
+        );
+    }
+    let text = std::fs::read_to_string(&events).expect("events");
+    let finished: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["type"] == "step.finished")
+        .collect();
+    assert_eq!(finished.len(), 4);
+    assert!(
+        finished
+            .iter()
+            .all(|e| e["cached"] == true && e["saved"].is_object())
+    );
+    let err = stderr(&second);
+    assert!(
+        err.contains("cache: 4 steps served from the cache"),
+        "{err}"
+    );
+
+    // Edit the prompt in the middle: `b` and `c` (which reads `b`) are sent, `a` and
+    // `d` are served.
+    let edited = DAG.replace("\"B after", "\"B (edited) after");
+    write(&env.work(), "flow.yaml", &edited);
+    let third = run_json(&env, &["run", &file, "--output", "json"]).await;
+    let sent = prompts(&env, 4);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].starts_with("B (edited) after out:A"), "{sent:?}");
+    assert!(sent[1].starts_with("C after out:B (edited)"), "{sent:?}");
+    assert!(cached(&third, "a") && cached(&third, "d"));
+    assert!(!cached(&third, "b") && !cached(&third, "c"));
+}
+
+#[tokio::test]
+async fn no_cache_ignores_it_cache_turns_it_on_and_prune_empties_it() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let plain = DAG.replace("defaults:\n  cache: true\n", "");
+    let file = write(&env.work(), "flow.yaml", &plain);
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(
+        env.mock.requests().len(),
+        8,
+        "without `cache` nothing is cached"
+    );
+
+    run_json(&env, &["run", &file, "--output", "json", "--cache"]).await;
+    assert_eq!(env.mock.requests().len(), 12);
+    let served = run_json(&env, &["run", &file, "--output", "json", "--cache"]).await;
+    assert_eq!(env.mock.requests().len(), 12, "`--cache` serves every step");
+    assert!(cached(&served, "c"));
+}
+
+#[tokio::test]
+async fn prune_all_empties_the_cache_and_no_cache_runs_everything() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let file = write(&env.work(), "flow.yaml", DAG);
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    let ignored = run_json(&env, &["run", &file, "--output", "json", "--no-cache"]).await;
+    assert_eq!(env.mock.requests().len(), 8, "`--no-cache` runs every step");
+    assert!(!cached(&ignored, "a"));
+
+    let pruned = weft(&env, &["cache", "prune", "--all"]).await;
+    let said = String::from_utf8_lossy(&pruned.stdout).into_owned();
+    assert_eq!(pruned.status.code(), Some(0), "{}", stderr(&pruned));
+    assert!(said.starts_with("removed 4 results"), "{said}");
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(
+        env.mock.requests().len(),
+        12,
+        "an emptied cache serves nothing"
+    );
+
+    let usage = weft(&env, &["cache", "prune"]).await;
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(stderr(&usage).contains("`--all`"), "{}", stderr(&usage));
+}
