@@ -192,3 +192,69 @@ async fn prune_all_empties_the_cache_and_no_cache_runs_everything() {
     assert_eq!(usage.status.code(), Some(2));
     assert!(stderr(&usage).contains("`--all`"), "{}", stderr(&usage));
 }
+
+/// Runs `printf 'made\n' > made.txt` first, then says `done`.
+fn make_file(request: &MockRequest) -> MockReply {
+    let input = request.input();
+    let start = input.iter().rposition(|i| i["role"] == "user").unwrap_or(0);
+    let calls = input[start..]
+        .iter()
+        .filter(|i| i["type"] == "function_call_output")
+        .count();
+    match calls {
+        0 => MockReply::command("printf 'made\\n' > made.txt"),
+        _ => MockReply::text("done"),
+    }
+}
+
+fn made(env: &TestEnv) -> Option<String> {
+    std::fs::read_to_string(env.work().join("made.txt")).ok()
+}
+
+/// A step that writes `made.txt` (in a worktree, or in the shared tree under `writes`)
+/// and reads `notes.txt`: served with its patch applied when the file is gone again, run
+/// again when its patch no longer applies.
+async fn file_changes_are_replayed_or_the_step_runs(tree: &str) {
+    let env = TestEnv::start(make_file).await;
+    repo(&env);
+    let flow = format!(
+        "steps:\n  edit:\n    cache: true\n    reads: [\"notes.txt\"]\n    sandbox: workspace-write\n{tree}    prompt: EDIT\n"
+    );
+    let file = write(&env.work(), "flow.yaml", &flow);
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    let sent = env.mock.requests().len();
+    assert_eq!(made(&env).as_deref(), Some("made\n"));
+
+    std::fs::remove_file(env.work().join("made.txt")).expect("rm");
+    let served = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(env.mock.requests().len(), sent, "served: nothing is sent");
+    assert!(cached(&served, "edit"), "{served:#}");
+    assert_eq!(
+        made(&env).as_deref(),
+        Some("made\n"),
+        "its patch was applied"
+    );
+    assert_eq!(
+        served["steps"]["edit"]["patch"]["files"][0]["path"],
+        "made.txt"
+    );
+
+    std::fs::write(env.work().join("made.txt"), "someone else's\n").expect("write");
+    let ran = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert!(
+        !cached(&ran, "edit"),
+        "the patch no longer applies: {ran:#}"
+    );
+    assert_eq!(env.mock.requests().len(), sent * 2, "the step ran again");
+    assert_eq!(made(&env).as_deref(), Some("made\n"));
+}
+
+#[tokio::test]
+async fn an_isolated_step_is_served_with_its_patch_or_runs_when_it_no_longer_applies() {
+    file_changes_are_replayed_or_the_step_runs("    isolation: worktree\n").await;
+}
+
+#[tokio::test]
+async fn a_step_under_writes_is_served_with_its_patch_or_runs_when_it_no_longer_applies() {
+    file_changes_are_replayed_or_the_step_runs("    writes: [\"made.txt\"]\n").await;
+}

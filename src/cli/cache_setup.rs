@@ -70,8 +70,41 @@ pub(super) fn codex_part(agent: &AgentArgs, version: &str) -> Value {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
     let config = home
         .and_then(|h| std::fs::read_to_string(h.join("config.toml")).ok())
-        .map(|text| hash_value(&Value::String(text)));
+        .map(|text| hash_value(&Value::String(settings(&text))));
     json!({ "version": version, "config": config, "overrides": agent.config })
+}
+
+/// The lines of a codex `config.toml` that set how codex behaves: codex's own notes
+/// (`[projects."DIR"]` trust, which it writes when it first works in a directory, and
+/// `[notice]`) are left out, so that running does not change the key.
+fn settings(config: &str) -> String {
+    let mut keep = true;
+    let mut out = String::new();
+    for line in config.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            keep = !(trimmed.starts_with("[projects") || trimmed.starts_with("[notice"));
+        }
+        if keep && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            out.push_str(trimmed);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codex_notes_and_layout_do_not_count_in_its_settings() {
+        let base = "model = \"m\"\n\n[features]\nx = true\n";
+        let noted = format!("{base}\n# a comment\n[projects.\"/w\"]\ntrust_level = \"trusted\"\n");
+        assert_eq!(super::settings(base), super::settings(&noted));
+        assert_ne!(
+            super::settings(base),
+            super::settings("model = \"other\"\n")
+        );
+    }
 }
 
 /// Sets the codex version in the key of `spec`'s turns.
