@@ -176,18 +176,39 @@ mod tests {
     fn every_part_of_a_turn_changes_its_key() {
         let base = StepSpec::new("s", "hello {{ inputs.who }}");
         let changes: Vec<(&str, Box<dyn Fn(&mut StepSpec)>)> = vec![
-            ("prompt", Box::new(|s| s.prompt = "bye {{ inputs.who }}".into())),
-            ("schema", Box::new(|s| s.output_schema = Some(json!({"type": "object"})))),
+            (
+                "prompt",
+                Box::new(|s| s.prompt = "bye {{ inputs.who }}".into()),
+            ),
+            (
+                "schema",
+                Box::new(|s| s.output_schema = Some(json!({"type": "object"}))),
+            ),
             ("model", Box::new(|s| s.model = Some("m2".into()))),
             ("effort", Box::new(|s| s.effort = Some(Effort::High))),
             ("approval", Box::new(|s| s.approval = Approval::OnRequest)),
             ("sandbox", Box::new(|s| s.sandbox = Sandbox::WorkspaceWrite)),
-            ("rules", Box::new(|s| s.approve_commands = vec!["ls".into()])),
-            ("files rules", Box::new(|s| s.approve_files = vec!["src/**".into()])),
-            ("instructions", Box::new(|s| s.developer_instructions = Some("x".into()))),
-            ("config", Box::new(|s| s.config = Some(serde_json::Map::new()))),
+            (
+                "rules",
+                Box::new(|s| s.approve_commands = vec!["ls".into()]),
+            ),
+            (
+                "files rules",
+                Box::new(|s| s.approve_files = vec!["src/**".into()]),
+            ),
+            (
+                "instructions",
+                Box::new(|s| s.developer_instructions = Some("x".into())),
+            ),
+            (
+                "config",
+                Box::new(|s| s.config = Some(serde_json::Map::new())),
+            ),
             ("network", Box::new(|s| s.network = true)),
-            ("environment", Box::new(|s| s.environment = Some(Environment::Plain))),
+            (
+                "environment",
+                Box::new(|s| s.environment = Some(Environment::Plain)),
+            ),
             ("isolation", Box::new(|s| s.isolation = Isolation::Worktree)),
             ("writes", Box::new(|s| s.writes = Some(vec!["a".into()]))),
         ];
@@ -202,7 +223,11 @@ mod tests {
         }
         let mut newer = run();
         newer.codex = json!({"version": "0.171.0"});
-        assert_ne!(key(&newer, &base), first, "the codex version is part of the key");
+        assert_ne!(
+            key(&newer, &base),
+            first,
+            "the codex version is part of the key"
+        );
     }
 
     #[test]
