@@ -79,6 +79,13 @@ async fn run_json(env: &TestEnv, args: &[&str]) -> Value {
     report
 }
 
+/// `weft plan FILE --cache`'s stdout.
+async fn plan_cache(env: &TestEnv, file: &str) -> String {
+    let out = weft(env, &["plan", file, "--cache"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn cached(report: &Value, step: &str) -> bool {
     report["steps"][step]["cached"] == Value::Bool(true)
 }
@@ -133,10 +140,28 @@ async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_depende
         "{err}"
     );
 
+    let plan = plan_cache(&env, &file).await;
+    for step in ["a", "b", "c", "d"] {
+        assert!(plan.contains(&format!("  {step}  cached\n")), "{plan}");
+    }
+
     // Edit the prompt in the middle: `b` and `c` (which reads `b`) are sent, `a` and
-    // `d` are served.
+    // `d` are served; `weft plan --cache` says so first.
     let edited = DAG.replace("\"B after", "\"B (edited) after");
     write(&env.work(), "flow.yaml", &edited);
+    let plan = plan_cache(&env, &file).await;
+    assert!(
+        plan.contains("  a  cached\n") && plan.contains("  d  cached\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("  b  runs: changed since its last stored result: `prompt`\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("  c  unknown: runs if `b` (which runs first) gives a different result"),
+        "{plan}"
+    );
     let third = run_json(&env, &["run", &file, "--output", "json"]).await;
     let sent = prompts(&env, 4);
     assert_eq!(sent.len(), 2, "{sent:?}");

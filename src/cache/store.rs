@@ -58,16 +58,19 @@ impl Store {
     /// The entry of `key`, touched as used; `None` when there is none (or it cannot be
     /// read, or is of another format).
     pub fn get(&self, key: &str) -> Option<Entry> {
+        let entry = self.peek(key)?;
         let path = self.entry_path(key, "json");
-        let text = fs::read(&path).ok()?;
-        let entry: Entry = serde_json::from_slice(&text).ok()?;
-        if entry.version != ENTRY_VERSION || entry.key != key {
-            return None;
-        }
         if let Ok(file) = fs::File::options().append(true).open(&path) {
             let _ = file.set_modified(SystemTime::now());
         }
         Some(entry)
+    }
+
+    /// The entry of `key`, left as it is (not touched: `weft plan --cache` only looks).
+    pub fn peek(&self, key: &str) -> Option<Entry> {
+        let text = fs::read(self.entry_path(key, "json")).ok()?;
+        let entry: Entry = serde_json::from_slice(&text).ok()?;
+        (entry.version == ENTRY_VERSION && entry.key == key).then_some(entry)
     }
 
     /// The patch text of `key`'s entry.

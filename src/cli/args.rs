@@ -215,4 +215,6 @@ pub struct PlanArgs {
     /// A JSON or YAML file of input values (`--input` wins over it).
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub cache: super::cache_args::PlanCacheArgs,
 }

@@ -81,3 +81,26 @@ fn duration_arg(text: &str) -> Result<Duration, String> {
         .or_else(|| parse_duration(text))
         .ok_or_else(|| format!("`{text}` is not a duration (`7d`, `12h`, `30m`, `90s`)"))
 }
+
+/// `weft plan --cache`: what the cache would serve.
+#[derive(Debug, Clone, Args)]
+pub struct PlanCacheArgs {
+    /// Also say, per step, whether its result would be served from the result cache, and
+    /// if not, why (which part of its key changed since its last stored result).
+    #[arg(long)]
+    pub cache: bool,
+    /// Where the result cache is kept.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".weft/cache",
+        env = "WEFT_CACHE_DIR"
+    )]
+    pub cache_dir: PathBuf,
+    /// The codex binary the run would use (its version is part of a turn's key).
+    #[arg(long, value_name = "PATH", env = "CODEX_BIN")]
+    pub codex_bin: Option<PathBuf>,
+    /// The `-c key=value` overrides the run would pass (part of a turn's key); repeatable.
+    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE", value_parser = crate::workflow::inputs::parse_pair)]
+    pub config: Vec<(String, String)>,
+}

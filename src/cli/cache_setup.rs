@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::cache_args::CacheArgs;
-use super::common_args::AgentArgs;
 use crate::cache::{Files, Prune, Store, hash_value};
 use crate::engine::CacheRun;
 use crate::engine::spec::RunSpec;
@@ -22,7 +21,7 @@ pub(super) fn cache_run(
     spec: &RunSpec,
     (workflow, workdir): (&Path, &Path),
     own: &[PathBuf],
-    agent: &AgentArgs,
+    overrides: &[(String, String)],
 ) -> Option<CacheRun> {
     if args.no_cache || !(args.cache || spec.steps.iter().any(|s| s.cache)) {
         return None;
@@ -41,7 +40,7 @@ pub(super) fn cache_run(
             repo: Repo::discover(workdir).ok().flatten(),
             own,
         },
-        codex: codex_part(agent, ""),
+        codex: codex_part(overrides, ""),
         workflow: spec.workflow_name.clone(),
         all: args.cache,
     })
@@ -64,14 +63,14 @@ fn loaded_files(spec: &RunSpec) -> Vec<PathBuf> {
 
 /// The `codex` part of a turn's key: the codex version (`version`; filled in once the
 /// app-server says it), its configuration file and the `-c` overrides.
-pub(super) fn codex_part(agent: &AgentArgs, version: &str) -> Value {
+pub(super) fn codex_part(overrides: &[(String, String)], version: &str) -> Value {
     let home = std::env::var_os("CODEX_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
     let config = home
         .and_then(|h| std::fs::read_to_string(h.join("config.toml")).ok())
         .map(|text| hash_value(&Value::String(settings(&text))));
-    json!({ "version": version, "config": config, "overrides": agent.config })
+    json!({ "version": version, "config": config, "overrides": overrides })
 }
 
 /// The lines of a codex `config.toml` that set how codex behaves: codex's own notes
@@ -105,6 +104,21 @@ mod tests {
             super::settings("model = \"other\"\n")
         );
     }
+}
+
+/// The version `codex --version` of `bin` (`codex` on `PATH` when `None`) says, as the
+/// app-server gives it (`0.169.0`); empty when it cannot be run.
+pub(super) fn codex_version(bin: Option<&Path>) -> String {
+    let bin = bin.unwrap_or(Path::new("codex"));
+    std::process::Command::new(bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.split_whitespace().last().map(str::to_owned)
+        })
+        .unwrap_or_default()
 }
 
 /// Sets the codex version in the key of `spec`'s turns.

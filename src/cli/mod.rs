@@ -15,6 +15,7 @@ mod gate_prompt;
 mod github_actions;
 mod merge;
 mod merge_join;
+mod plan_cache;
 mod record_args;
 mod resume;
 mod resume_secrets;
@@ -33,7 +34,7 @@ mod workspace;
 pub use args::{
     Cli, Command, DoctorArgs, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
 };
-pub use cache_args::{CacheArgs, CacheCommand, CacheCommandArgs, PruneArgs};
+pub use cache_args::{CacheArgs, CacheCommand, CacheCommandArgs, PlanCacheArgs, PruneArgs};
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
 pub use export::{ExportArgs, ExportTarget, GithubActionsArgs};

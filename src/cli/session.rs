@@ -91,7 +91,7 @@ pub(super) fn execute(
         .unwrap_or_default();
     spec.cache = session.cache.and_then(|args| {
         let paths = (workflow_path.as_path(), workdir.as_path());
-        cache_setup::cache_run(args, &spec, paths, &tree_own, session.agent)
+        cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config)
     });
     let store = spec.cache.as_ref().map(|c| c.store.clone());
     let mut config = codex_config(session.agent);

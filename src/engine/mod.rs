@@ -38,7 +38,7 @@ mod unit;
 
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
-pub use cached::{CacheRun, eligibility};
+pub use cached::{CacheRun, Verdict, eligibility, preview};
 pub use codex::{CodexAgent, CodexConfig, IDLE_THREADS};
 pub use gates::fan_out_length;
 pub use looping::IterationRecord;

@@ -3,10 +3,12 @@
 //! result or runs the unit it wraps and stores what it gave.
 
 mod draft;
+mod preview;
 mod replay;
 mod setup;
 mod unit;
 
 pub(super) use draft::draft;
+pub use preview::{Verdict, preview};
 pub use setup::{CacheRun, eligibility};
 pub(super) use unit::Cached;
