@@ -100,6 +100,7 @@ async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_depende
     assert_eq!(env.mock.requests().len(), 4);
     assert!(!cached(&first, "a"));
 
+    let junit = env.dir.path().join("junit.xml");
     let second = weft(
         &env,
         &[
@@ -109,6 +110,8 @@ async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_depende
             "json",
             "--events",
             events.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
         ],
     )
     .await;
@@ -138,6 +141,17 @@ async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_depende
     assert!(
         err.contains("cache: 4 steps served from the cache"),
         "{err}"
+    );
+    assert!(err.contains("[b] succeeded from the cache, "), "{err}");
+    assert!(
+        err.contains("succeeded (cached)"),
+        "the summary table marks it: {err}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(
+        xml.matches("served from the result cache").count(),
+        4,
+        "{xml}"
     );
 
     let plan = plan_cache(&env, &file).await;
