@@ -55,9 +55,9 @@ impl Eligible {
         None
     }
 
-    /// Whether it can change files: a script can; a turn outside the `read-only` sandbox,
+    /// Whether it can change files (not counting `isolation` and `writes`): a script can; a turn outside the `read-only` sandbox,
     /// or one whose requests weft may approve.
-    fn may_write(&self) -> bool {
+    pub fn may_write(&self) -> bool {
         self.kind == "script"
             || self.sandbox != Sandbox::ReadOnly
             || (self.approval != Approval::Never && self.approves)

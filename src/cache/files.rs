@@ -29,6 +29,26 @@ impl Files {
     /// The fingerprint of what a step in `cwd` reads (`reads`: its globs), or why it
     /// cannot be taken.
     pub fn fingerprint(&self, cwd: &Path, reads: Option<&[String]>) -> Result<Value, String> {
+        self.fingerprint_in(None, cwd, reads)
+    }
+
+    /// The working tree's tree id (weft's own files left out); `None` outside a
+    /// repository.
+    pub fn tree(&self) -> Option<Result<String, String>> {
+        let repo = self.repo.as_ref()?;
+        Some(
+            repo.tree_of(repo.root(), &self.own)
+                .map_err(|e| format!("could not read the working tree: {e}")),
+        )
+    }
+
+    /// [`Files::fingerprint`], with the working tree's tree id when it is known already.
+    pub fn fingerprint_in(
+        &self,
+        tree: Option<String>,
+        cwd: &Path,
+        reads: Option<&[String]>,
+    ) -> Result<Value, String> {
         let Some(repo) = &self.repo else {
             let Some(reads) = reads else {
                 return Err("outside a git repository a cached step needs `reads`".into());
@@ -42,9 +62,12 @@ impl Files {
         };
         let rel = relative(repo, cwd)
             .ok_or_else(|| format!("`{}` is outside the git repository", cwd.display()))?;
-        let tree = repo
-            .tree_of(repo.root(), &self.own)
-            .map_err(|e| format!("could not read the working tree: {e}"))?;
+        let tree = match tree {
+            Some(tree) => tree,
+            None => self
+                .tree()
+                .unwrap_or_else(|| Err("not in a repository".into()))?,
+        };
         let Some(reads) = reads else {
             return Ok(json!({ "cwd": rel, "tree": tree }));
         };

@@ -11,6 +11,7 @@ mod key;
 mod prune;
 mod size;
 mod store;
+mod tree_print;
 
 pub use eligible::Eligible;
 pub use entry::{ENTRY_VERSION, Entry, StoredPatch};
@@ -19,6 +20,7 @@ pub use key::{KeyParts, canonical, hash_value};
 pub use prune::{Prune, Pruned};
 pub use size::{format_size, parse_size};
 pub use store::Store;
+pub use tree_print::TreePrint;
 
 /// The cache's size bound when none is given: 1 GiB.
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;

@@ -43,6 +43,7 @@ pub(super) fn cache_run(
         codex: codex_part(overrides, ""),
         workflow: spec.workflow_name.clone(),
         all: args.cache,
+        print: Default::default(),
     })
 }
 

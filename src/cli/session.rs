@@ -119,14 +119,14 @@ pub(super) fn execute(
         run.await
     });
     reaper.end_adopted();
-    if let (Some(args), Some(store)) = (session.cache, &store) {
-        cache_setup::prune_after(args, store);
-    }
     let tape_code = tape.map_or(EXIT_SUCCESS, |t| {
         let inputs = inputs.as_object().cloned().unwrap_or_default();
         t.finish(&workflow_name, &inputs, &step_order, &mut err)
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
+    if let (Some(args), Some(store)) = (session.cache, &store) {
+        cache_setup::prune_after(args, store);
+    }
     let report = report?;
     let code = super::finish::finish(args, &report, &run_id, &hint, colors, &mut out, &mut err);
     Ok(code.max(tape_code))

@@ -162,6 +162,7 @@ mod tests {
             codex: json!({"version": "0.169.0"}),
             workflow: "w".into(),
             all: true,
+            print: Default::default(),
         }
     }
 

@@ -10,5 +10,5 @@ mod unit;
 
 pub(super) use draft::draft;
 pub use preview::{Verdict, preview};
-pub use setup::{CacheRun, eligibility};
+pub use setup::{CacheRun, changes_tree, eligibility};
 pub(super) use unit::Cached;

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::cache::{Eligible, Files, Store};
+use std::sync::Arc;
+
+use crate::cache::{Eligible, Files, Store, TreePrint};
 use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::vocab::Isolation;
 
@@ -19,6 +21,8 @@ pub struct CacheRun {
     pub workflow: String,
     /// `--cache`: every step that can be cached is, whatever it says.
     pub all: bool,
+    /// The working tree's id, shared until a unit that can change files starts or ends.
+    pub print: Arc<TreePrint>,
 }
 
 impl CacheRun {
@@ -26,6 +30,13 @@ impl CacheRun {
     pub fn wants(&self, step: &StepSpec) -> bool {
         (self.all || step.cache) && eligibility(step).declined().is_none()
     }
+}
+
+/// Whether units of `step` can change the working tree (so that its fingerprint is taken
+/// again when one starts or ends).
+pub fn changes_tree(step: &StepSpec) -> bool {
+    let e = eligibility(step);
+    e.isolated || e.writes || e.may_write()
 }
 
 /// What decides whether `step` can be cached at all.

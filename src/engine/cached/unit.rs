@@ -43,8 +43,20 @@ impl Cached {
             setup,
             draft,
         } = self;
-        let (files, cwd, reads) = (run.files.clone(), draft.cwd.clone(), draft.reads.clone());
-        let print = blocking(move || files.fingerprint(&cwd, reads.as_deref())).await;
+        let (cwd, reads, shared) = (draft.cwd.clone(), draft.reads.clone(), run.clone());
+        let print = blocking(move || {
+            let files = &shared.files;
+            let tree = match files.repo {
+                Some(_) => Some(shared.print.get_or_take(|| {
+                    files
+                        .tree()
+                        .unwrap_or_else(|| Err("not in a repository".into()))
+                })?),
+                None => None,
+            };
+            files.fingerprint_in(tree, &cwd, reads.as_deref())
+        })
+        .await;
         let mut parts = draft.parts.clone();
         match print {
             Ok(print) => parts.add("files", &print),
@@ -67,12 +79,14 @@ impl Cached {
         }
         let result = inner.run(link).await;
         if result.status == Status::Succeeded && !result.fatal {
+            // Stored off the run's path: the step's dependents need not wait for the
+            // write (the runtime waits for it when the run ends).
             let stored = result.clone();
-            let saved =
-                blocking(move || save(&run, setup.as_deref(), &draft, &parts, &stored)).await;
-            if let Err(why) = saved {
-                tracing::warn!(%why, "could not store a result in the cache");
-            }
+            tokio::task::spawn_blocking(move || {
+                if let Err(why) = save(&run, setup.as_deref(), &draft, &parts, &stored) {
+                    tracing::warn!(%why, "could not store a result in the cache");
+                }
+            });
         }
         result
     }
