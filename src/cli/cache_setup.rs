@@ -93,20 +93,6 @@ fn settings(config: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn codex_notes_and_layout_do_not_count_in_its_settings() {
-        let base = "model = \"m\"\n\n[features]\nx = true\n";
-        let noted = format!("{base}\n# a comment\n[projects.\"/w\"]\ntrust_level = \"trusted\"\n");
-        assert_eq!(super::settings(base), super::settings(&noted));
-        assert_ne!(
-            super::settings(base),
-            super::settings("model = \"other\"\n")
-        );
-    }
-}
-
 /// The version `codex --version` of `bin` (`codex` on `PATH` when `None`) says, as the
 /// app-server gives it (`0.169.0`); empty when it cannot be run.
 pub(super) fn codex_version(bin: Option<&Path>) -> String {
@@ -138,5 +124,19 @@ pub(super) fn prune_after(args: &CacheArgs, store: &Store) {
     .run(store);
     if pruned.removed > 0 {
         tracing::debug!(removed = pruned.removed, "pruned the result cache");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codex_notes_and_layout_do_not_count_in_its_settings() {
+        let base = "model = \"m\"\n\n[features]\nx = true\n";
+        let noted = format!("{base}\n# a comment\n[projects.\"/w\"]\ntrust_level = \"trusted\"\n");
+        assert_eq!(super::settings(base), super::settings(&noted));
+        assert_ne!(
+            super::settings(base),
+            super::settings("model = \"other\"\n")
+        );
     }
 }

@@ -176,7 +176,8 @@ mod tests {
     #[test]
     fn every_part_of_a_turn_changes_its_key() {
         let base = StepSpec::new("s", "hello {{ inputs.who }}");
-        let changes: Vec<(&str, Box<dyn Fn(&mut StepSpec)>)> = vec![
+        type Change = Box<dyn Fn(&mut StepSpec)>;
+        let changes: Vec<(&str, Change)> = vec![
             (
                 "prompt",
                 Box::new(|s| s.prompt = "bye {{ inputs.who }}".into()),
