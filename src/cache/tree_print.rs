@@ -34,11 +34,25 @@ impl TreePrint {
             state.0
         };
         let tree = take()?;
-        let mut state = self.lock();
-        if state.0 == epoch {
-            state.1 = Some(tree.clone());
-        }
+        self.offer(epoch, &tree);
         Ok(tree)
+    }
+
+    /// Takes the id in advance (while the app-server starts), with `take`, unless one is
+    /// known or the tree was marked meanwhile.
+    pub fn prime(&self, take: impl FnOnce() -> Result<String, String>) {
+        let epoch = self.lock().0;
+        if let Ok(tree) = take() {
+            self.offer(epoch, &tree);
+        }
+    }
+
+    /// Keeps `tree`, taken at mark `epoch`, unless a mark came since.
+    fn offer(&self, epoch: u64, tree: &str) {
+        let mut state = self.lock();
+        if state.0 == epoch && state.1.is_none() {
+            state.1 = Some(tree.to_string());
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<String>)> {

@@ -15,7 +15,8 @@ use crate::engine::spec::RunSpec;
 use crate::git::Repo;
 
 /// The cache `spec` runs with, or `None` (`--no-cache`, or no step asks for one and no
-/// `--cache`). `own`: the paths the run's trees already count as weft's.
+/// `--cache`). `own`: the paths the run's trees already count as weft's; the repository
+/// is theirs too (found again when they have none).
 pub(super) fn cache_run(
     args: &CacheArgs,
     spec: &RunSpec,
@@ -37,7 +38,10 @@ pub(super) fn cache_run(
     Some(CacheRun {
         store: Store::new(absolute(&args.cache_dir)),
         files: Files {
-            repo: Repo::discover(workdir).ok().flatten(),
+            repo: match spec.tree.as_ref() {
+                Some(tree) => tree.repo.clone(),
+                None => Repo::discover(workdir).ok().flatten(),
+            },
             own,
         },
         codex: codex_part(overrides, ""),
@@ -112,6 +116,17 @@ pub(super) fn codex_version(bin: Option<&Path>) -> String {
 pub(super) fn set_codex_version(spec: &mut RunSpec, version: &str) {
     if let Some(Value::Object(codex)) = spec.cache.as_mut().map(|c| &mut c.codex) {
         codex.insert("version".into(), Value::from(version));
+    }
+}
+
+/// Takes the working tree's id on a thread of its own while the app-server starts, so
+/// that the first cached unit finds it ready.
+pub(super) fn prime(cache: &CacheRun) {
+    let (files, print) = (cache.files.clone(), cache.print.clone());
+    if files.repo.is_some() {
+        std::thread::spawn(move || {
+            print.prime(|| files.tree().unwrap_or_else(|| Err(String::new())));
+        });
     }
 }
 

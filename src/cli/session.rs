@@ -94,6 +94,9 @@ pub(super) fn execute(
         cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config)
     });
     let store = spec.cache.as_ref().map(|c| c.store.clone());
+    if let Some(cache) = &spec.cache {
+        cache_setup::prime(cache);
+    }
     let mut config = codex_config(session.agent);
     let mut tape_setup = session.tape;
     if let Some(dir) = &spec.run_dir {
