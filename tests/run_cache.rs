@@ -297,3 +297,68 @@ async fn an_isolated_step_is_served_with_its_patch_or_runs_when_it_no_longer_app
 async fn a_step_under_writes_is_served_with_its_patch_or_runs_when_it_no_longer_applies() {
     file_changes_are_replayed_or_the_step_runs("    writes: [\"made.txt\"]\n").await;
 }
+
+/// Each element `EDIT x` writes `x.txt`, then says `done`.
+fn edit_item(request: &MockRequest) -> MockReply {
+    let prompt = request.last_user_text().unwrap_or_default();
+    let item = prompt.trim_start_matches("EDIT ").to_string();
+    let input = request.input();
+    let start = input.iter().rposition(|i| i["role"] == "user").unwrap_or(0);
+    let ran = input[start..]
+        .iter()
+        .any(|i| i["type"] == "function_call_output");
+    match ran {
+        false => MockReply::command(format!("printf '{item}\\n' > {item}.txt")),
+        true => MockReply::text("done"),
+    }
+}
+
+#[tokio::test]
+async fn an_isolated_fan_out_served_from_the_cache_merges_its_elements_patches() {
+    let env = TestEnv::start(edit_item).await;
+    repo(&env);
+    let flow = "steps:\n  edit:\n    cache: true\n    for_each: '[\"a\", \"b\"]'\n    isolation: worktree\n    sandbox: workspace-write\n    prompt: \"EDIT {{ item }}\"\n";
+    let file = write(&env.work(), "flow.yaml", flow);
+    run_json(&env, &["run", &file, "--output", "json"]).await;
+    let sent = env.mock.requests().len();
+    for item in ["a", "b"] {
+        std::fs::remove_file(env.work().join(format!("{item}.txt"))).expect("rm");
+    }
+    let served = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(env.mock.requests().len(), sent, "both elements were served");
+    assert!(cached(&served, "edit"), "{served:#}");
+    for item in ["a", "b"] {
+        let text = std::fs::read_to_string(env.work().join(format!("{item}.txt")));
+        assert_eq!(text.ok().as_deref(), Some(format!("{item}\n").as_str()));
+    }
+    let files = &served["steps"]["edit"]["patch"]["files"];
+    assert_eq!(files[0]["path"], "a.txt", "{files:#}");
+    assert_eq!(files[1]["path"], "b.txt", "{files:#}");
+}
+
+#[tokio::test]
+async fn a_script_under_writes_is_served_without_running() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let runs = env.dir.path().join("script-ran.txt");
+    let flow = format!(
+        "steps:\n  build:\n    cache: true\n    writes: [\"out.txt\"]\n    run: \"echo ran >> '{}'; echo built > out.txt; echo done\"\n",
+        runs.display()
+    );
+    let file = write(&env.work(), "flow.yaml", &flow);
+    let first = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert_eq!(first["steps"]["build"]["output"], "done");
+    std::fs::remove_file(env.work().join("out.txt")).expect("rm");
+    let served = run_json(&env, &["run", &file, "--output", "json"]).await;
+    assert!(cached(&served, "build"), "{served:#}");
+    assert_eq!(served["steps"]["build"]["output"], "done");
+    assert_eq!(served["steps"]["build"]["exit_code"], 0);
+    let ran = std::fs::read_to_string(&runs).expect("ran once");
+    assert_eq!(ran, "ran\n", "the script ran once");
+    let out = std::fs::read_to_string(env.work().join("out.txt"));
+    assert_eq!(
+        out.ok().as_deref(),
+        Some("built\n"),
+        "its change was applied"
+    );
+}

@@ -21,6 +21,3 @@ pub use prune::{Prune, Pruned};
 pub use size::{format_size, parse_size};
 pub use store::Store;
 pub use tree_print::TreePrint;
-
-/// The cache's size bound when none is given: 1 GiB.
-pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;

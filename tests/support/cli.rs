@@ -20,6 +20,7 @@ pub fn command(env: &TestEnv, args: &[&str]) -> tokio::process::Command {
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("WEFT_RUNS_DIR")
+        .env_remove("WEFT_CACHE_DIR")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())
         .kill_on_drop(true);
