@@ -176,6 +176,11 @@ async fn a_second_unchanged_run_sends_nothing_and_an_edit_sends_only_its_depende
         plan.contains("  c  unknown: runs if `b` (which runs first) gives a different result"),
         "{plan}"
     );
+    let out = weft(&env, &["plan", &file, "--cache", "--format", "json"]).await;
+    let doc = json_stdout(&out);
+    assert_eq!(doc["cache"]["a"]["verdict"], "cached", "{doc:#}");
+    assert_eq!(doc["cache"]["b"]["verdict"], "runs", "{doc:#}");
+    assert_eq!(doc["cache"]["c"]["verdict"], "unknown", "{doc:#}");
     let third = run_json(&env, &["run", &file, "--output", "json"]).await;
     let sent = prompts(&env, 4);
     assert_eq!(sent.len(), 2, "{sent:?}");
@@ -361,4 +366,26 @@ async fn a_script_under_writes_is_served_without_running() {
         Some("built\n"),
         "its change was applied"
     );
+}
+
+#[tokio::test]
+async fn results_stored_while_a_step_under_writes_runs_are_not_its_changes() {
+    let env = TestEnv::start(|r| {
+        let prompt = r.last_user_text().unwrap_or_default();
+        if prompt == "LOOK" {
+            return MockReply::text("looked");
+        }
+        match make_file(r) {
+            reply @ MockReply::Text(_) => reply,
+            command => MockReply::Delayed(std::time::Duration::from_millis(600), Box::new(command)),
+        }
+    })
+    .await;
+    repo(&env);
+    let flow = "defaults:\n  cache: true\nsteps:\n  look:\n    prompt: LOOK\n  edit:\n    writes: [\"made.txt\"]\n    sandbox: workspace-write\n    prompt: EDIT\n";
+    let file = write(&env.work(), "flow.yaml", flow);
+    let report = run_json(&env, &["run", &file, "--output", "json"]).await;
+    let files = &report["steps"]["edit"]["patch"]["files"];
+    assert_eq!(files.as_array().map(Vec::len), Some(1), "{files:#}");
+    assert_eq!(files[0]["path"], "made.txt");
 }

@@ -94,6 +94,10 @@ pub(super) fn execute(
         cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config)
     });
     let store = spec.cache.as_ref().map(|c| c.store.clone());
+    if let (Some(tree), Some(store)) = (spec.tree.as_mut(), &store) {
+        // Results stored while a step runs are not its changes.
+        tree.own.push(store.dir().to_path_buf());
+    }
     if let Some(cache) = &spec.cache {
         cache_setup::prime(cache);
     }
