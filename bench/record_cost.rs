@@ -65,6 +65,8 @@ fn events(n: usize) -> Vec<RunEvent> {
         stderr: None,
         iterations: None,
         patch: None,
+        cached: false,
+        saved: None,
     });
     started.chain(finished).collect()
 }

@@ -98,6 +98,8 @@ fn every_event(index: Option<usize>) -> Vec<RunEvent> {
                     deletions: 0,
                 })
             }),
+            cached: index.is_some(),
+            saved: index.map(|_| usage),
         },
         RunEvent::IterationFinished {
             step: step(),

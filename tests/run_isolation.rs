@@ -312,15 +312,26 @@ async fn ctrl_c_in_the_middle_of_a_fan_out_leaves_no_worktree_and_resume_applies
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().expect("spawn weft");
     let mock = &env.mock;
+    let work = env.work();
+    // Element `a` (index 0) is finished once its record says so: its line in the step's
+    // element log.
+    let a_recorded = || {
+        run_ids(&env).iter().any(|id| {
+            let log = work.join(format!(".weft/runs/{id}/elements/edit.jsonl"));
+            std::fs::read_to_string(log).is_ok_and(|text| {
+                text.lines()
+                    .any(|l| l.contains("\"index\":0,") && l.contains("\"status\":\"succeeded\""))
+            })
+        })
+    };
     wait_until(Duration::from_secs(60), || {
         let requests = mock.requests();
         let stalled = requests
             .iter()
             .filter(|r| turn(r).1 == 1 && turn(r).0 != "EDIT a");
-        stalled.count() == 3
+        stalled.count() == 3 && a_recorded()
     })
     .await;
-    let work = env.work();
     let trees = extra_worktrees(&work).len();
     assert!(trees >= 3, "the stalled elements have their trees: {trees}");
     support::send_signal(child.id().expect("pid"), libc::SIGINT);

@@ -57,6 +57,9 @@ pub enum Command {
     /// What changed between two recorded runs, step by step and element by element:
     /// prompt, output, patch, status (exit 0 the same, 1 different, 2 a run cannot be read).
     Diff(super::diff::DiffArgs),
+    /// Manage the result cache (`weft cache prune --max-size 500MB`, `--older-than 7d`,
+    /// `--all`).
+    Cache(super::cache_args::CacheCommandArgs),
     /// Write a CI workflow that shards the workflow's fan-out across jobs
     /// (`weft export github-actions FILE --shards N`).
     Export(ExportArgs),
@@ -138,6 +141,8 @@ pub struct RunArgs {
     pub gates: super::gate_args::GateArgs,
     #[command(flatten)]
     pub shard: ShardArgs,
+    #[command(flatten)]
+    pub cache: super::cache_args::CacheArgs,
 }
 
 /// How `--replay` treats a request that differs from the cassette.
@@ -213,4 +218,6 @@ pub struct PlanArgs {
     /// A JSON or YAML file of input values (`--input` wins over it).
     #[arg(long = "inputs", value_name = "FILE")]
     pub inputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub cache: super::cache_args::PlanCacheArgs,
 }

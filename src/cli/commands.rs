@@ -32,6 +32,7 @@ pub fn run(cli: Cli, out: &mut Writer, err: &mut Writer) -> i32 {
         Command::Merge(args) => super::merge::merge(&args, out, err),
         Command::Export(args) => super::export::export(&args, out, err),
         Command::Diff(args) => super::diff::diff(&args, out),
+        Command::Cache(args) => super::cache::cache(&args, out),
     };
     match result {
         Ok(code) => code,
@@ -177,10 +178,45 @@ pub fn plan(args: &PlanArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, 
         let _ = writeln!(err, "{}", checked.render_warnings());
     }
     let Checked { workflow, plan, .. } = checked;
-    if !args.inputs.is_empty() || args.inputs_file.is_some() {
-        inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref())?;
+    if !args.inputs.is_empty() || args.inputs_file.is_some() || args.cache.cache {
+        let values = inputs::resolve(&workflow, &args.inputs, args.inputs_file.as_deref())?;
+        if args.cache.cache {
+            return plan_with_cache(args, &workflow, &plan, values, out);
+        }
     }
     let _ = write!(out, "{}", render(&plan, &workflow, args.format));
+    Ok(EXIT_SUCCESS)
+}
+
+/// `weft plan --cache`: the plan, then what the result cache would serve.
+fn plan_with_cache(
+    args: &PlanArgs,
+    workflow: &crate::workflow::Workflow,
+    plan: &crate::plan::Plan,
+    values: serde_json::Map<String, serde_json::Value>,
+    out: &mut Writer,
+) -> Result<i32, Error> {
+    use super::plan_cache;
+    let verdicts = plan_cache::verdicts(&args.cache, workflow, plan, values);
+    let rendered = render(plan, workflow, args.format);
+    match args.format {
+        crate::plan::Format::Json => {
+            let mut doc: serde_json::Value = serde_json::from_str(&rendered).unwrap_or_default();
+            if let serde_json::Value::Object(map) = &mut doc {
+                map.insert("cache".into(), plan_cache::json(&verdicts));
+            }
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            let _ = writeln!(out, "{text}");
+        }
+        _ => {
+            let _ = write!(out, "{rendered}");
+            let _ = write!(
+                out,
+                "{}",
+                plan_cache::text(&verdicts, &args.cache.cache_dir)
+            );
+        }
+    }
     Ok(EXIT_SUCCESS)
 }
 

@@ -44,6 +44,9 @@ pub(super) fn finish(
         "\n{}",
         summary::table(&report.steps, report.duration.as_millis() as u64, colors)
     );
+    if let Some(line) = summary::cache_line(&report.steps) {
+        let _ = writeln!(err, "{line}");
+    }
     if let Some(fatal) = &report.fatal {
         let _ = writeln!(err, "{} the agent failed: {fatal}", colors.error("error:"));
     }
@@ -111,6 +114,12 @@ fn json_report(report: &RunReport, run_id: &str) -> Value {
                 }
                 if let Some(patch) = &s.patch {
                     m.insert("patch".into(), json!(patch));
+                }
+                if s.cached {
+                    m.insert("cached".into(), Value::Bool(true));
+                }
+                if let Some(saved) = &s.saved {
+                    m.insert("saved".into(), json!(saved));
                 }
             }
             (s.id.clone(), v)

@@ -90,6 +90,7 @@ pub fn merge(args: &MergeArgs, out: &mut Writer, err: &mut Writer) -> Result<i32
         workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
         report: &args.report,
+        cache: None,
         tape: Default::default(),
         redactor,
     };

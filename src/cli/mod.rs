@@ -1,6 +1,9 @@
 //! The `weft` command line: clap arguments and the subcommands built on the workflow layer.
 
 mod args;
+mod cache;
+mod cache_args;
+mod cache_setup;
 mod commands;
 mod common_args;
 mod diff;
@@ -13,6 +16,7 @@ mod gate_prompt;
 mod github_actions;
 mod merge;
 mod merge_join;
+mod plan_cache;
 mod record_args;
 mod resume;
 mod resume_secrets;
@@ -31,6 +35,7 @@ mod workspace;
 pub use args::{
     Cli, Command, DoctorArgs, PlanArgs, ReplayMode, RunArgs, TestArgs, ValidateArgs, ValidateFormat,
 };
+pub use cache_args::{CacheArgs, CacheCommand, CacheCommandArgs, PlanCacheArgs, PruneArgs};
 pub use commands::{plan, run, schema, validate};
 pub use common_args::{AgentArgs, ColorChoice, Progress, ReportArgs, RunOutput};
 pub use diff::{DiffArgs, DiffFormat};

@@ -40,6 +40,8 @@ pub struct ResumeArgs {
     pub agent: AgentArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub cache: super::cache_args::CacheArgs,
 }
 
 /// `weft runs`.

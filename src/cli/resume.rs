@@ -39,6 +39,7 @@ pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i
                 workflow_text,
                 agent: &args.agent,
                 report: &args.report,
+                cache: Some(&args.cache),
                 tape: TapeSetup {
                     record: None,
                     replay: args.replay.as_deref().map(Cassette::load).transpose()?,

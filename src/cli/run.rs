@@ -96,6 +96,7 @@ fn execute(
         workflow_text: workflow.source.text.clone(),
         agent: &args.agent,
         report: &args.report,
+        cache: Some(&args.cache),
         tape: TapeSetup {
             record: args.record.clone(),
             replay: cassette,

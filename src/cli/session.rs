@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
+use super::cache_args::CacheArgs;
+use super::cache_setup;
 use super::commands::Writer;
 use super::common_args::{AgentArgs, ReportArgs, RunOutput};
 use super::gate_prompt::TerminalGates;
@@ -36,6 +38,8 @@ pub(super) struct Session<'a> {
     pub workflow_text: String,
     pub agent: &'a AgentArgs,
     pub report: &'a ReportArgs,
+    /// How the run uses the result cache (`None`: not at all).
+    pub cache: Option<&'a CacheArgs>,
     /// A cassette to record or replay, if any.
     pub tape: TapeSetup,
     /// The run's secrets: masked in every event before any reporter sees it, and in the
@@ -57,6 +61,7 @@ pub(super) fn execute(
     let mut out = SharedWriter::new(out);
     let mut err = SharedWriter::new(err);
     let streams = (out.clone(), err.clone());
+    let workflow_path = session.state.workflow_path.clone();
     let state = session.state.redacted(&session.redactor);
     let record = (state, gone_on_from(&session.spec));
     let (mut reporter, pause) =
@@ -80,6 +85,23 @@ pub(super) fn execute(
         &outputs,
         &mut err,
     ));
+    let tree_own = spec
+        .tree
+        .as_ref()
+        .map(|t| t.own.clone())
+        .unwrap_or_default();
+    spec.cache = session.cache.and_then(|args| {
+        let paths = (workflow_path.as_path(), workdir.as_path());
+        cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config)
+    });
+    let store = spec.cache.as_ref().map(|c| c.store.clone());
+    if let (Some(tree), Some(store)) = (spec.tree.as_mut(), &store) {
+        // Results stored while a step runs are not its changes.
+        tree.own.push(store.dir().to_path_buf());
+    }
+    if let Some(cache) = &spec.cache {
+        cache_setup::prime(cache);
+    }
     let mut config = codex_config(session.agent);
     let mut tape_setup = session.tape;
     if let Some(dir) = &spec.run_dir {
@@ -110,6 +132,9 @@ pub(super) fn execute(
         t.finish(&workflow_name, &inputs, &step_order, &mut err)
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
+    if let (Some(args), Some(store)) = (session.cache, &store) {
+        cache_setup::prune_after(args, store);
+    }
     let report = report?;
     let code = super::finish::finish(args, &report, &run_id, &hint, colors, &mut out, &mut err);
     Ok(code.max(tape_code))
@@ -133,6 +158,7 @@ async fn run(
             Ok(()) = again => exit_now(err),
         });
     }
+    let mut spec = spec;
     let agent = match start_agent(config, hint, err.clone()).await {
         Ok(agent) => Arc::new(agent),
         Err(error) => {
@@ -144,6 +170,7 @@ async fn run(
             return Err(error);
         }
     };
+    cache_setup::set_codex_version(&mut spec, agent.client().server_version());
     let (cancel, again) = cancel_on_signal();
     let mut sink = |e: &RunEvent| reporter.write_event(e);
     let run = engine::execute_gated(agent.clone(), keeper, spec, seed, cancel, &mut sink);

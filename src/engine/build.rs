@@ -100,6 +100,7 @@ pub fn run_spec(
         scopes,
         pools,
         shard: None,
+        cache: None,
     }
 }
 
@@ -180,6 +181,12 @@ fn step_spec(plan: &Plan, i: usize, options: &RunOptions) -> StepSpec {
             .workflow_of(i)
             .repair_of(&step.id.value)
             .and_then(|s| index_in_scope(plan, i, &s.id.value)),
+        cache: plan.workflow_of(i).cache_options(step).enabled(),
+        reads: plan
+            .workflow_of(i)
+            .cache_options(step)
+            .reads
+            .map(|r| r.value),
     }
 }
 

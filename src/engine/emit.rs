@@ -111,6 +111,8 @@ pub(super) fn element_finished(step: String, kind: Kind, result: &UnitResult) ->
         stderr: script.then(|| result.stderr.clone().map_or(Value::Null, Value::String)),
         iterations: result.iterations.clone().map(Value::Array),
         patch: result.patch.clone(),
+        cached: result.cached.is_some(),
+        saved: result.cached,
     }
 }
 
@@ -149,5 +151,7 @@ pub(super) fn step_finished(rec: &StepRecord) -> RunEvent {
         stderr: rec.stderr.clone(),
         iterations: rec.iterations.clone(),
         patch: rec.patch.clone().map(Box::new),
+        cached: rec.cached,
+        saved: rec.saved,
     }
 }

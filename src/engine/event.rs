@@ -160,6 +160,13 @@ pub enum RunEvent {
         /// The files it changed (see [`Patch`]).
         #[serde(skip_serializing_if = "Option::is_none", default)]
         patch: Option<Box<Patch>>,
+        /// Served from the result cache, not run (for a fan-out's `step.finished`: every
+        /// element was).
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        cached: bool,
+        /// The tokens the results served from the cache took when they ran: saved.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        saved: Option<Usage>,
     },
     /// One iteration of a step with `loop` finished; `ended` says the loop's condition held.
     #[serde(rename = "iteration.finished")]

@@ -4,7 +4,7 @@
 //! body makes the one unit. A gate ([`GateUnit`]) needs the gatekeeper and any answer
 //! given before the run. Whatever the kind, a unit is made from its step as placed in its
 //! tree ([`Trees::place`]: an isolated unit's `cwd` is moved into its worktree) and
-//! wrapped by [`Trees::wrap`].
+//! wrapped by [`Trees::wrap`], and a cached step's unit by [`Cached`] around that.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,13 +15,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::agent::Agent;
+use super::cached::{CacheRun, Cached, draft};
 use super::gate::{GateUnit, Gatekeeper};
 use super::looping::{IterationBody, IterationRecord, LoopUnit, UntilRun};
 use super::output::OutputSchema;
 use super::script::ScriptBody;
 use super::spec::{GateAnswer, GateSpec, RunSpec, StepSpec, UnitKind, UntilSpec};
 use super::threads::{ThreadBook, ThreadSource};
-use super::tree::{MergeTree, Trees};
+use super::tree::{MergeTree, TreeSetup, Trees};
 use super::turn::TurnBody;
 use super::unit::{Unit, UnitError, UnitKey};
 use crate::template::Renderer;
@@ -65,6 +66,8 @@ pub(super) struct Launcher<A> {
     answers: BTreeMap<String, GateAnswer>,
     trees: Trees,
     run_dir: Option<std::path::PathBuf>,
+    /// The result cache, and the trees its patches are kept in.
+    cache: Option<(Arc<CacheRun>, Option<Arc<TreeSetup>>)>,
 }
 
 impl<A: Agent> Launcher<A> {
@@ -86,6 +89,10 @@ impl<A: Agent> Launcher<A> {
             answers: spec.gates.clone(),
             trees: Trees::new(spec.tree.clone()),
             run_dir: spec.run_dir.clone(),
+            cache: spec
+                .cache
+                .clone()
+                .map(|c| (Arc::new(c), spec.tree.clone().map(Arc::new))),
         }
     }
 }
@@ -154,10 +161,21 @@ impl<A: Agent> Launcher<A> {
 impl<A: Agent> MakeUnit for Launcher<A> {
     fn make(&self, input: UnitInput<'_>) -> Result<Box<dyn Unit>, UnitError> {
         let key = input.key;
+        let draft = self.cache.as_ref().and_then(|(c, _)| draft(c, &input));
         let placed = self.trees.place(key, input.step, input.within)?;
         let step = placed.as_ref().map_or(input.step, |p| p.step());
         let unit = self.unit(UnitInput { step, ..input })?;
-        Ok(self.trees.wrap(key, placed, unit))
+        let unit = self.trees.wrap(key, placed, unit);
+        Ok(match (draft, &self.cache) {
+            (Some(draft), Some((run, setup))) => Box::new(Cached {
+                inner: unit,
+                key,
+                run: run.clone(),
+                setup: setup.clone(),
+                draft,
+            }),
+            _ => unit,
+        })
     }
 
     fn release(&self, thread_id: String) -> Chore {

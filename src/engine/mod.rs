@@ -6,6 +6,7 @@ mod active_turns;
 pub mod agent;
 pub mod approvals;
 mod build;
+mod cached;
 mod calls;
 mod codex;
 mod context;
@@ -37,6 +38,7 @@ mod unit;
 
 pub use active_turns::ActiveTurns;
 pub use build::{RunOptions, run_spec};
+pub use cached::{CacheRun, Verdict, eligibility, preview};
 pub use codex::{CodexAgent, CodexConfig, IDLE_THREADS};
 pub use gates::fan_out_length;
 pub use looping::IterationRecord;

@@ -45,6 +45,12 @@ pub struct StepRecord {
     /// it (a step checked by `writes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
+    /// Served from the result cache, not run (a fan-out: every element was).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
+    /// The tokens its results served from the cache took when they ran: saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<Usage>,
 }
 
 impl StepRecord {
@@ -65,6 +71,8 @@ impl StepRecord {
             stderr: None,
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -328,6 +328,7 @@ impl<'s> Scheduler<'s> {
         };
         match self.units.make(input) {
             Ok(unit) => {
+                self.mark_tree(i);
                 self.executor.start(key, unit);
                 Launched::Started
             }
@@ -379,9 +380,20 @@ impl<'s> Scheduler<'s> {
         (self.sink)(&unit_event((id, key.index, kind), msg, item));
     }
 
+    /// A unit of step `step` starts or ends: when it can change files, the result cache
+    /// takes the working tree's fingerprint again.
+    fn mark_tree(&self, step: usize) {
+        if let Some(cache) = &self.spec.cache {
+            if super::cached::changes_tree(&self.spec.steps[step]) {
+                cache.print.changed();
+            }
+        }
+    }
+
     /// Takes a unit's result into its step; completes the step after its last unit.
     fn on_result(&mut self, result: UnitResult) {
         let i = result.key.step;
+        self.mark_tree(i);
         if self.is_closing(i) {
             return self.on_closed(result);
         }

@@ -100,6 +100,11 @@ pub struct StepSpec {
     pub templates: Vec<(String, String)>,
     /// The shell environment of the threads the step opens (`None`: Codex's default).
     pub environment: Option<Environment>,
+    /// `cache`: its results are kept in the result cache and served again.
+    pub cache: bool,
+    /// `reads`: globs over the files it reads, relative to `cwd` (`None`: the whole
+    /// working tree), for its cache key.
+    pub reads: Option<Vec<String>>,
 }
 
 /// What a step that `uses` a workflow gives it and takes back.
@@ -186,6 +191,8 @@ impl StepSpec {
             network: false,
             templates: Vec::new(),
             environment: None,
+            cache: false,
+            reads: None,
         }
     }
 
@@ -235,6 +242,8 @@ pub struct RunSpec {
     pub pools: Vec<(String, usize)>,
     /// Run only this shard's elements of one fan-out step.
     pub shard: Option<super::shard::Shard>,
+    /// The result cache the run reads and writes (`None`: no cache).
+    pub cache: Option<super::cached::CacheRun>,
 }
 
 impl RunSpec {
@@ -260,6 +269,7 @@ impl RunSpec {
             scopes: Vec::new(),
             pools: Vec::new(),
             shard: None,
+            cache: None,
         }
     }
 

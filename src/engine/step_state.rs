@@ -236,6 +236,11 @@ impl Running {
             .first()
             .filter(|_| !fan_out)
             .and_then(|r| r.patch.as_deref().cloned());
+        record.cached = !results.is_empty() && results.iter().all(|r| r.cached.is_some());
+        record.saved = results.iter().filter_map(|r| r.cached).reduce(|mut a, b| {
+            a.add(&b);
+            a
+        });
         record.of_kind(step)
     }
 }

@@ -107,6 +107,8 @@ pub struct UnitResult {
     pub patch: Option<Box<Patch>>,
     /// Its step's patches conflict (the result of a step's merge).
     pub conflict: Option<Box<Conflict>>,
+    /// Served from the result cache: the tokens its stored result took (saved).
+    pub cached: Option<Usage>,
 }
 
 impl UnitResult {
@@ -127,6 +129,7 @@ impl UnitResult {
             iterations: None,
             patch: None,
             conflict: None,
+            cached: None,
         }
     }
 

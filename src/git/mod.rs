@@ -18,7 +18,8 @@ mod worktrees;
 pub use command::Git;
 pub use error::GitError;
 pub use patch::{
-    Applied, Change, ChangeKind, applied_already, apply_to_tree, conflict_hunks, merge_patches,
+    Applied, Change, ChangeKind, applied_already, applies_to_tree, apply_to_tree, conflict_hunks,
+    merge_patches,
 };
 pub use repo::{Repo, Snapshot};
 pub use worktrees::{WORKTREE_PREFIX, leftover_pid, worktree_name};

@@ -190,6 +190,16 @@ pub fn applied_already(dir: &Path, patch: &Path) -> bool {
         .is_ok()
 }
 
+/// Whether `patch` applies cleanly to the files of the working tree at `dir` (`git apply
+/// --check`: nothing is changed).
+pub fn applies_to_tree(dir: &Path, patch: &Path) -> Result<bool, GitError> {
+    let (ok, _, _) = Git::new(dir)
+        .args(["apply", "--check", "--whitespace=nowarn"])
+        .args([patch.as_os_str()])
+        .status()?;
+    Ok(ok)
+}
+
 /// The hunk headers (`@@ -1,5 +1,5 @@`) of `path` in the unified diff `patch`.
 pub fn conflict_hunks(patch: &str, path: &str) -> Vec<String> {
     let header = format!("diff --git a/{path} b/{path}");

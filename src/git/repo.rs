@@ -103,6 +103,22 @@ impl Repo {
         }
         Git::new(dir).index(&index).args(["write-tree"]).text()
     }
+
+    /// Every file of `tree` (recursively) with its blob's id, in path order.
+    pub fn blobs(&self, tree: &str) -> Result<Vec<(String, String)>, GitError> {
+        let out = Git::new(&self.root)
+            .args(["ls-tree", "-r", "-z", tree])
+            .output()?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter_map(|entry| {
+                let entry = String::from_utf8_lossy(entry);
+                let (meta, path) = entry.split_once('\t')?;
+                let id = meta.split_whitespace().nth(2)?;
+                Some((path.to_string(), id.to_string()))
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

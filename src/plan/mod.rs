@@ -3,6 +3,7 @@
 //! renderers for `weft plan`.
 
 mod build;
+mod cache_checks;
 mod edges;
 mod flat;
 mod load;
@@ -11,6 +12,7 @@ mod render;
 mod repairs;
 
 pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
+pub use cache_checks::{cache_diagnostics, eligibility};
 pub use flat::PlanScope;
 pub use load::{load, load_str};
 pub use policies::Policies;

@@ -274,6 +274,24 @@ fn step_conditions(out: &mut String, plan: &Plan, i: usize) {
     if let Some(tree) = tree_text(workflow, step) {
         let _ = writeln!(out, "    tree      {tree}");
     }
+    if let Some(cache) = cache_text(workflow, step) {
+        let _ = writeln!(out, "    cache     {cache}");
+    }
+}
+
+/// `on, reads `src/**``, or `on, never served: why`, for a step with `cache: true`.
+fn cache_text(workflow: &Workflow, step: &crate::workflow::Step) -> Option<String> {
+    let options = workflow.cache_options(step);
+    if !options.enabled() {
+        return None;
+    }
+    if let Some(why) = super::cache_checks::eligibility(workflow, step).declined() {
+        return Some(format!("on, never served: {why}"));
+    }
+    Some(match &options.reads {
+        Some(reads) => format!("on, reads {}", list(&reads.value)),
+        None => "on, reads the working tree".into(),
+    })
 }
 
 /// `a`, `b` as back-ticked names.
@@ -491,6 +509,8 @@ fn to_json(plan: &Plan) -> Value {
                 "isolation": workflow.tree_options(s).isolation(),
                 "writes": workflow.tree_options(s).writes.map(|w| w.value),
                 "on_conflict": s.on_conflict.as_ref().map(|r| &r.value),
+                "cache": workflow.cache_options(s).enabled(),
+                "reads": workflow.cache_options(s).reads.map(|r| r.value),
             })
         })
         .collect();

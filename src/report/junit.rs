@@ -90,6 +90,8 @@ impl EventWriter for Junit {
                 status,
                 error,
                 duration_ms,
+                cached,
+                saved,
                 ..
             } => {
                 let name = match index {
@@ -110,7 +112,13 @@ impl EventWriter for Junit {
                     }
                     None => step.clone(),
                 };
-                let case = self.case(name, *status, error.as_deref(), *duration_ms);
+                let mut case = self.case(name, *status, error.as_deref(), *duration_ms);
+                if *cached {
+                    let saved = saved.map_or(0, |u| u.total_tokens);
+                    case.set_system_out(format!(
+                        "served from the result cache: {saved} tokens saved"
+                    ));
+                }
                 self.suite.add_test_case(case);
             }
             RunEvent::RunFinished { duration_ms, .. } => return self.write(*duration_ms),

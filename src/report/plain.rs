@@ -134,6 +134,8 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
             usage,
             reused,
             patch,
+            cached,
+            saved,
             ..
         } => {
             if *reused && index.is_some() && *status == Status::Succeeded {
@@ -155,6 +157,12 @@ pub fn line(event: &RunEvent, verbose: bool) -> Option<String> {
                 .as_ref()
                 .map(|p| format!(", {}", p.summary()))
                 .unwrap_or_default();
+            if *cached {
+                let saved = saved.map_or(0, |u| u.total_tokens);
+                return Some(format!(
+                    "{head} from the cache, {saved} tokens saved{changed}"
+                ));
+            }
             match (status, error) {
                 (Status::Skipped | Status::Waiting, Some(e)) => format!("{head}: {e}"),
                 (_, Some(e)) => format!(
@@ -291,6 +299,8 @@ mod tests {
             stderr: None,
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -350,6 +350,8 @@ mod tests {
             stderr: None,
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         });
         live.overall.tick();
         let screen = term.contents();

@@ -280,6 +280,8 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
         exit_code,
         stderr,
         patch,
+        cached,
+        saved,
         ..
     } = event
     else {
@@ -300,6 +302,8 @@ fn finished(entry: &mut StepEntry, event: &RunEvent) {
     entry.usage = *usage;
     entry.attempts = *attempts;
     entry.patch = patch.as_deref().cloned();
+    entry.cached = *cached;
+    entry.saved = *saved;
     if thread_id.is_some() {
         entry.thread_id = thread_id.clone();
     }
@@ -415,6 +419,8 @@ mod tests {
             stderr: None,
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -157,6 +157,8 @@ fn redact_lifecycle(event: &mut RunEvent, r: &Redactor) {
             stderr,
             iterations,
             patch,
+            cached: _,
+            saved: _,
         } => {
             step.redact(r);
             error.redact(r);
@@ -309,6 +311,8 @@ impl Redact for StepEntry {
             patch,
             elements_file,
             item,
+            cached: _,
+            saved: _,
         } = self;
         id.redact(r);
         item.redact(r);
@@ -399,6 +403,8 @@ mod tests {
             stderr: Some(json!(format!("stderr: {SECRET}"))),
             iterations: None,
             patch: None,
+            cached: false,
+            saved: None,
         }
     }
 

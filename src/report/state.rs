@@ -175,6 +175,12 @@ pub struct StepEntry {
     /// element only while its index still has this item.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub item: Option<Value>,
+    /// Served from the result cache, not run (a fan-out step: every element was).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub cached: bool,
+    /// The tokens its results served from the cache took when they ran: saved.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub saved: Option<Usage>,
 }
 
 impl StepEntry {
@@ -200,6 +206,8 @@ impl StepEntry {
             iterations: Vec::new(),
             elements_file: None,
             item: None,
+            cached: false,
+            saved: None,
         }
     }
 

@@ -96,6 +96,8 @@ pub fn table(steps: &[StepRecord], wall_ms: u64, colors: Colors) -> String {
         }
         let status = if s.reused {
             format!("{} (kept)", s.status.as_str())
+        } else if s.cached {
+            format!("{} (cached)", s.status.as_str())
         } else {
             s.status.as_str().to_string()
         };
@@ -115,6 +117,26 @@ pub fn table(steps: &[StepRecord], wall_ms: u64, colors: Colors) -> String {
         tokens(&total),
     ]);
     align(&rows, &[2, 3, 4])
+}
+
+/// `cache: 3 steps served from the cache, 1,234 tokens saved` when any result was
+/// served (a fan-out's elements count in the tokens even when only some were).
+pub fn cache_line(steps: &[StepRecord]) -> Option<String> {
+    let served = steps.iter().filter(|s| s.cached).count();
+    let mut saved = Usage::default();
+    for s in steps {
+        if let Some(usage) = &s.saved {
+            saved.add(usage);
+        }
+    }
+    if served == 0 && saved == Usage::default() {
+        return None;
+    }
+    let noun = if served == 1 { "step" } else { "steps" };
+    Some(format!(
+        "cache: {served} {noun} served from the cache, {} tokens saved",
+        tokens(&saved)
+    ))
 }
 
 #[cfg(test)]

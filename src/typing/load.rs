@@ -25,7 +25,11 @@ pub struct Checked {
 /// the engine renders with.
 pub fn load(path: impl AsRef<Path>, env: &Environment<'static>) -> Result<Checked, LoadError> {
     let (workflow, plan) = plan::load(path)?;
-    let diagnostics = check(&workflow, env);
+    let mut diagnostics = check(&workflow, env);
+    for diagnostic in plan::cache_diagnostics(&plan).0 {
+        diagnostics.push(diagnostic);
+    }
+    diagnostics.sort();
     if diagnostics.errors() > 0 {
         return Err(LoadError::Invalid {
             source_file: workflow.source.clone(),

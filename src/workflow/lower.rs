@@ -16,6 +16,7 @@ use super::model::{Input, Options, Output, Step, ThreadDef, ThreadRef, Workflow}
 use super::node::Node;
 use super::schema_file::load_schema;
 
+use super::cache_options::CacheOptions;
 use super::raw::{InputType, RawInput, RawOptions, RawStep, RawWorkflow};
 use super::source::SourceFile;
 use super::spanned::Spanned;
@@ -211,6 +212,10 @@ fn lower_options(
         config: raw.config.and_then(|c| lower_config(c, at, cx, out)),
         network: raw.network,
         environment: raw.environment,
+        cache: CacheOptions {
+            cache: raw.cache,
+            reads: raw.reads,
+        },
     };
     (options, raw.developer_instructions.map(|d| d.value))
 }
@@ -304,6 +309,10 @@ fn step_options(id: &str, raw: &mut RawStep, cx: &Context<'_>, out: &mut Diagnos
         tree: TreeOptions {
             isolation: raw.isolation.take(),
             writes: raw.writes.take(),
+        },
+        cache: CacheOptions {
+            cache: raw.cache.take(),
+            reads: raw.reads.take(),
         },
     }
 }

@@ -3,6 +3,7 @@
 
 mod agent_options;
 mod approval_rules;
+mod cache_options;
 mod calls;
 pub mod codex_config;
 mod compose;
@@ -33,6 +34,7 @@ mod tree_options;
 mod validate;
 
 pub use approval_rules::ApprovalRules;
+pub use cache_options::CacheOptions;
 pub use compose_checks::policy_templates;
 pub use diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, Severity};
 pub use load::{Checked, LoadError, check, check_str, load, load_str};

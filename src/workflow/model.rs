@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::approval_rules::ApprovalRules;
+use super::cache_options::CacheOptions;
 pub use super::compose::{Call, Pool, PromptFile, WithValue};
 pub use super::raw::InputType;
 use super::source::{SourceFile, Span};
@@ -129,6 +130,8 @@ pub struct Options {
     pub network: Option<Spanned<bool>>,
     /// The shell environment of new threads (`None`: the Codex configuration's).
     pub environment: Option<Environment>,
+    /// `cache` and `reads`.
+    pub cache: CacheOptions,
 }
 
 impl Options {
@@ -170,6 +173,7 @@ impl Options {
             max_tokens: over.max_tokens.or(self.max_tokens),
             tree: self.tree.overlay(&over.tree),
             environment: over.environment.or(self.environment),
+            cache: self.cache.overlay(&over.cache),
         }
     }
 }

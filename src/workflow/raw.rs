@@ -114,6 +114,8 @@ pub struct RawOptions {
     pub isolation: Option<Spanned<Isolation>>,
     pub writes: Option<Spanned<Vec<String>>>,
     pub environment: Option<Environment>,
+    pub cache: Option<Spanned<bool>>,
+    pub reads: Option<Spanned<Vec<String>>>,
 }
 
 /// One entry of `steps`.
@@ -167,6 +169,8 @@ pub struct RawStep {
     pub join: Option<Spanned<Join>>,
     pub pool: Option<Spanned<String>>,
     pub environment: Option<Environment>,
+    pub cache: Option<Spanned<bool>>,
+    pub reads: Option<Spanned<Vec<String>>>,
 }
 
 /// `loop:` of a step.

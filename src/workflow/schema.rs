@@ -35,6 +35,10 @@ const KEY_HINTS: &[(&str, &str)] = &[
     ("on_conflicts", "on_conflict"),
     ("repair", "on_conflict"),
     ("shell_snapshot", "environment"),
+    ("cached", "cache"),
+    ("memoize", "cache"),
+    ("read", "reads"),
+    ("inputs_files", "reads"),
 ];
 
 fn schema() -> &'static Value {

@@ -20,6 +20,7 @@ pub fn command(env: &TestEnv, args: &[&str]) -> tokio::process::Command {
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("WEFT_RUNS_DIR")
+        .env_remove("WEFT_CACHE_DIR")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())
         .kill_on_drop(true);
@@ -78,17 +79,11 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The run ids in the environment's default runs directory, oldest first.
+/// The run ids in the environment's default runs directory, oldest first, as weft orders
+/// them (`last` is the last): by the second in the id, then by the recorded start, since
+/// runs started in the same second have random suffixes.
 pub fn run_ids(env: &TestEnv) -> Vec<String> {
-    let dir = env.work().join(".weft/runs");
-    let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
+    weft::report::RunStore::new(env.work().join(".weft/runs")).ids()
 }
 
 /// The run record `run.json` of run `id`, as JSON.

@@ -66,6 +66,7 @@ impl Scheduler<'_> {
             repair: step.on_conflict.is_some() && self.halt.is_none(),
         };
         running.closing = Some(Box::new(Closing::Merging(rec)));
+        self.mark_tree(key.step);
         self.executor.start(key, Box::new(merge));
         None
     }
@@ -146,7 +147,10 @@ impl Scheduler<'_> {
             release: self.releases.unit(r),
         };
         match self.units.make(input) {
-            Ok(unit) => self.executor.start(key, unit),
+            Ok(unit) => {
+                self.mark_tree(key.step);
+                self.executor.start(key, unit)
+            }
             Err(error) => self.on_result(UnitResult::failed(key, error.to_string())),
         }
     }
@@ -213,6 +217,7 @@ impl Scheduler<'_> {
         if let StepState::Running(running) = &mut self.steps[s] {
             running.closing = Some(Box::new(Closing::Finishing(rec)));
         }
+        self.mark_tree(key.step);
         self.executor.start(key, Box::new(finish));
     }
 }

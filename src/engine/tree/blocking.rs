@@ -2,7 +2,7 @@
 //! repository, and the scheduler's loop must not wait for it.
 
 /// Runs `f` on the blocking pool; its error (or a panic) as a message.
-pub(super) async fn blocking<T, E>(
+pub(in crate::engine) async fn blocking<T, E>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, String>
 where

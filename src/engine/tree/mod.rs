@@ -17,10 +17,12 @@ mod scope;
 mod scoped;
 mod setup;
 
+pub(in crate::engine) use blocking::blocking;
 pub use conflict::{Conflict, ConflictPatch, MergeTree};
 pub(super) use finish::Finish;
 pub(super) use merge::Merge;
 pub use patch::{FileChange, Patch};
 pub(super) use place::Trees;
+pub(crate) use scan::scan;
 pub use scope::WriteScope;
 pub use setup::TreeSetup;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 /// Every file under `dir` (relative, `/`-separated) with the hash of its contents; a
 /// symbolic link is hashed by its target, not followed.
-pub(super) fn scan(dir: &Path, skip: &[PathBuf]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn scan(dir: &Path, skip: &[PathBuf]) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     walk(dir, dir, skip, &mut files);
     files
