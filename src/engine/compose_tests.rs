@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use super::agent::TurnEnd;
 use super::event::{RunEvent, Status};
-use super::fake::{FakeAgent, FakeTurn};
+use super::fake::{FakeAgent, FakeTurn, run_seeded};
 use super::spec::{CallSpec, RunSpec, ScopeSpec, StepSpec};
-use super::{RunReport, Seed, StepRecord, execute_seeded};
+use super::{RunReport, Seed, StepRecord};
 use crate::vocab::{Effort, Join};
 use crate::workflow::{Input, InputType, Spanned};
 
@@ -48,23 +47,6 @@ fn agent() -> Arc<FakeAgent> {
         };
         turn.slow(Duration::from_millis(20))
     }))
-}
-
-async fn run_seeded(
-    agent: &Arc<FakeAgent>,
-    spec: RunSpec,
-    seed: Seed,
-) -> (RunReport, Vec<RunEvent>) {
-    let (_tx, rx) = watch::channel(false);
-    let mut events = Vec::new();
-    let mut sink = |e: &RunEvent| events.push(e.clone());
-    let report = tokio::time::timeout(
-        Duration::from_secs(10),
-        execute_seeded(agent.clone(), spec, seed, rx, &mut sink),
-    )
-    .await
-    .expect("the run finished");
-    (report, events)
 }
 
 async fn run(agent: &Arc<FakeAgent>, spec: RunSpec) -> RunReport {

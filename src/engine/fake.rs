@@ -216,3 +216,20 @@ impl Agent for FakeAgent {
         Ok(())
     }
 }
+
+/// Runs `spec` on `agent` from `seed` (never cancelled): its report and every event, in
+/// order. The run must end within 20 s.
+pub async fn run_seeded(
+    agent: &std::sync::Arc<FakeAgent>,
+    spec: super::spec::RunSpec,
+    seed: super::Seed,
+) -> (super::RunReport, Vec<super::event::RunEvent>) {
+    let (_tx, cancel) = watch::channel(false);
+    let mut events = Vec::new();
+    let mut sink = |e: &super::event::RunEvent| events.push(e.clone());
+    let run = super::execute_seeded(agent.clone(), spec, seed, cancel, &mut sink);
+    let report = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the run finished");
+    (report, events)
+}

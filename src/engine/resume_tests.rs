@@ -3,17 +3,15 @@
 //! only the others, and its output is every element's, in order.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use super::event::{RunEvent, Status};
-use super::fake::{FakeAgent, FakeTurn};
+use super::fake::{FakeAgent, FakeTurn, run_seeded as run};
 use super::looping::IterationRecord;
 use super::spec::{LoopSpec, RunSpec, StepSpec, UntilSpec};
-use super::{RunReport, Seed, SeedElement, StepRecord, execute_seeded};
+use super::{Seed, SeedElement, StepRecord};
 use crate::vocab::{LoopThread, OnMax};
 
 fn fan_out(list: &str) -> RunSpec {
@@ -36,19 +34,6 @@ fn element(index: usize, item: Option<Value>) -> SeedElement {
         record,
         item,
     }
-}
-
-async fn run(agent: &Arc<FakeAgent>, spec: RunSpec, seed: Seed) -> (RunReport, Vec<RunEvent>) {
-    let (_tx, cancel) = watch::channel(false);
-    let mut events = Vec::new();
-    let mut sink = |e: &RunEvent| events.push(e.clone());
-    let report = tokio::time::timeout(
-        Duration::from_secs(20),
-        execute_seeded(agent.clone(), spec, seed, cancel, &mut sink),
-    )
-    .await
-    .expect("the run finished");
-    (report, events)
 }
 
 fn echo() -> Arc<FakeAgent> {

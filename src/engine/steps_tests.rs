@@ -3,7 +3,6 @@
 //! rejected and waiting; a seeded loop continuing after its saved iterations.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -11,10 +10,10 @@ use tokio::sync::watch;
 
 use super::agent::ThreadOpen;
 use super::event::{RunEvent, Status};
-use super::fake::{FakeAgent, FakeTurn};
+use super::fake::{FakeAgent, FakeTurn, run_seeded as run};
 use super::looping::IterationRecord;
 use super::spec::{GateAnswer, GateSpec, LoopSpec, RunSpec, StepSpec, UnitKind, UntilSpec};
-use super::{RunReport, Seed, execute, execute_seeded};
+use super::{RunReport, Seed, execute};
 use crate::vocab::{LoopThread, OnMax, OutputFormat};
 
 fn spec(steps: Vec<StepSpec>) -> RunSpec {
@@ -28,19 +27,6 @@ fn looping(max: u32, until: &str, thread: LoopThread, on_max: OnMax) -> Option<L
         thread,
         on_max,
     })
-}
-
-async fn run(agent: &Arc<FakeAgent>, spec: RunSpec, seed: Seed) -> (RunReport, Vec<RunEvent>) {
-    let (_tx, cancel) = watch::channel(false);
-    let mut events = Vec::new();
-    let mut sink = |e: &RunEvent| events.push(e.clone());
-    let report = tokio::time::timeout(
-        Duration::from_secs(20),
-        execute_seeded(agent.clone(), spec, seed, cancel, &mut sink),
-    )
-    .await
-    .expect("the run finished");
-    (report, events)
 }
 
 fn record<'a>(report: &'a RunReport, id: &str) -> &'a super::StepRecord {
