@@ -5,7 +5,6 @@
 //! validates, plans and executes workflow files (the `weft` binary).
 #![deny(clippy::print_stdout)]
 
-pub mod cache;
 pub mod cassette;
 pub mod cli;
 pub mod client;

@@ -2,7 +2,7 @@
 
 use super::cache_args::{CacheCommand, CacheCommandArgs, PruneArgs};
 use super::commands::Writer;
-use crate::cache::{Prune, Store, format_size};
+use crate::engine::cache::{Prune, Store, format_size};
 use crate::error::{EXIT_SUCCESS, Error};
 
 /// `weft cache ...`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::cache::parse_size;
+use crate::engine::cache::parse_size;
 use crate::vocab::parse_duration;
 
 /// How a run uses the result cache.

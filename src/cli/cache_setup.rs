@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::cache_args::CacheArgs;
-use crate::cache::{Files, Prune, Store, hash_value};
 use crate::engine::CacheRun;
+use crate::engine::cache::{Files, Prune, Store, hash_value};
 use crate::engine::spec::RunSpec;
 use crate::git::Repo;
 

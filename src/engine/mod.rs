@@ -6,6 +6,7 @@ mod active_turns;
 pub mod agent;
 pub mod approvals;
 mod build;
+pub mod cache;
 mod cached;
 mod calls;
 mod codex;

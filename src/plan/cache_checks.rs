@@ -2,9 +2,9 @@
 //! step asking to be cached that never can be gets a warning saying why (see
 //! [`Eligible`]), and `reads` patterns are relative.
 
+use super::Eligible;
 use super::build::Plan;
 use super::policies::Policies;
-use crate::cache::Eligible;
 use crate::workflow::{Diagnostic, Diagnostics, Spanned, Step, ThreadRef, Workflow};
 
 /// What decides whether `step` of `workflow` can be cached.

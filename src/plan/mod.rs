@@ -5,6 +5,7 @@
 mod build;
 mod cache_checks;
 mod edges;
+mod eligible;
 mod flat;
 mod load;
 mod policies;
@@ -13,6 +14,7 @@ mod repairs;
 
 pub use build::{Dependency, EdgeKind, Plan, PlannedStep, ThreadPlan};
 pub use cache_checks::{cache_diagnostics, eligibility};
+pub use eligible::Eligible;
 pub use flat::PlanScope;
 pub use load::{load, load_str};
 pub use policies::Policies;

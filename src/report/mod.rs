@@ -21,6 +21,7 @@ mod state;
 mod store;
 pub mod summary;
 
+pub use crate::vocab::now_ms;
 pub use atomic::{temp_path, write_atomic};
 pub use color::Colors;
 pub use elements::{ELEMENTS_DIR, elements_file};
@@ -31,7 +32,7 @@ pub use junit::Junit;
 pub use pause::LivePause;
 pub use plain::{Plain, line as plain_line};
 pub use progress::Live;
-pub use record::{RunRecorder, now_ms};
+pub use record::RunRecorder;
 pub use redaction::EventRedactor;
 pub use report_error::ReportError;
 pub use run_diff::{RunDiff, Side, UnitDiff};

@@ -6,11 +6,11 @@
 //! waits on fsync; the end of the run waits until the final state is on disk. An element
 //! changes only its log, so a fan-out of any length costs the same per element.
 
+use crate::vocab::now_ms;
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::atomic::write_atomic;
 use super::elements::{ElementLogs, elements_file};
@@ -362,13 +362,6 @@ impl EventWriter for RunRecorder {
         }
         Ok(())
     }
-}
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Durations as workflow files and the command line write them: `500ms`, `90s`, `10m`, `1h30m`.
+//! Durations as workflow files and the command line write them (`500ms`, `90s`, `10m`,
+//! `1h30m`), and the clock records read (`now_ms`).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parse `90s`, `10m`, `1h30m`, `500ms` (units `ms`, `s`, `m`, `h`; parts add up).
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -44,6 +45,13 @@ pub fn format_duration(duration: Duration) -> String {
         }
     }
     if out.is_empty() { "0s".into() } else { out }
+}
+
+/// Unix time in milliseconds (0 for a clock before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

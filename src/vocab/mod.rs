@@ -10,7 +10,7 @@ mod join;
 mod policy;
 mod steps;
 
-pub use duration::{format_duration, parse_duration};
+pub use duration::{format_duration, now_ms, parse_duration};
 pub use environment::Environment;
 pub use glob::{Glob, glob_match};
 pub use isolation::Isolation;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::setup::CacheRun;
-use crate::cache::KeyParts;
+use crate::engine::cache::KeyParts;
 use crate::engine::launch::UnitInput;
 use crate::engine::script::render_env;
 use crate::engine::spec::{StepSpec, UnitKind};
@@ -151,7 +151,7 @@ fn effect(step: &StepSpec) -> Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::{Files, Store};
+    use crate::engine::cache::{Files, Store};
     use crate::engine::spec::ScriptSpec;
     use crate::vocab::{Approval, Effort, Environment, OutputFormat, Sandbox};
 

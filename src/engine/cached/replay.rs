@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::draft::Effect;
-use crate::cache::StoredPatch;
+use crate::engine::cache::StoredPatch;
 use crate::engine::tree::{Patch, TreeSetup};
 use crate::git::{GitError, applies_to_tree, apply_to_tree};
 

@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use crate::cache::{Eligible, Files, Store, TreePrint};
+use crate::engine::cache::{Files, Store, TreePrint};
 use crate::engine::spec::{StepSpec, ThreadMode};
+use crate::plan::Eligible;
 use crate::vocab::Isolation;
 
 /// The result cache of a run.

@@ -11,11 +11,11 @@ use std::time::Instant;
 use super::draft::{Draft, Effect};
 use super::replay::reproduce;
 use super::setup::CacheRun;
-use crate::cache::{ENTRY_VERSION, Entry, KeyParts, StoredPatch};
+use crate::engine::cache::{ENTRY_VERSION, Entry, KeyParts, StoredPatch};
 use crate::engine::event::Status;
 use crate::engine::tree::{TreeSetup, blocking};
 use crate::engine::unit::{Unit, UnitFuture, UnitKey, UnitLink, UnitResult};
-use crate::report::now_ms;
+use crate::vocab::now_ms;
 
 /// A unit wrapped by the cache.
 pub(in crate::engine) struct Cached {

@@ -147,7 +147,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::entry::StoredPatch;
+    use crate::engine::cache::entry::StoredPatch;
 
     pub(crate) fn entry(key: &str, step: &str) -> Entry {
         Entry {

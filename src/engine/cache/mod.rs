@@ -2,9 +2,9 @@
 //! result — was seen before is served its stored result instead of running. The key
 //! ([`KeyParts`]), the fingerprint of the files a step reads ([`Files`]), the store on
 //! disk ([`Store`], [`Entry`]) and its pruning ([`Prune`]). The engine's `Cached`
-//! wrapper unit uses them; `weft cache prune` and `weft plan --cache` too.
+//! wrapper unit uses them; `weft cache prune` and `weft plan --cache` too. Whether a
+//! step can be cached at all is the plan's to say ([`crate::plan::Eligible`]).
 
-mod eligible;
 mod entry;
 mod files;
 mod key;
@@ -13,7 +13,6 @@ mod size;
 mod store;
 mod tree_print;
 
-pub use eligible::Eligible;
 pub use entry::{ENTRY_VERSION, Entry, StoredPatch};
 pub use files::Files;
 pub use key::{KeyParts, canonical, hash_value};

@@ -97,7 +97,7 @@ fn units(files: Vec<StoredFile>) -> Vec<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::entry::{ENTRY_VERSION, Entry};
+    use crate::engine::cache::entry::{ENTRY_VERSION, Entry};
     use serde_json::json;
 
     fn put(store: &Store, key: &str, pad: usize, used: SystemTime) {
