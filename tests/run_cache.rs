@@ -389,3 +389,45 @@ async fn results_stored_while_a_step_under_writes_runs_are_not_its_changes() {
     assert_eq!(files.as_array().map(Vec::len), Some(1), "{files:#}");
     assert_eq!(files[0]["path"], "made.txt");
 }
+
+#[tokio::test]
+async fn a_result_that_holds_a_secret_is_never_stored() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let flow = "name: secretive\ninputs:\n  token: { type: string, secret: true }\ndefaults:\n  cache: true\nsteps:\n  leaks:\n    prompt: \"TOKEN {{ inputs.token }}\"\n  plain:\n    prompt: \"PLAIN\"\n";
+    let file = write(&env.work(), "secret.yaml", flow);
+    let secret = "s3cr3t-value-0042";
+    let input = format!("token={secret}");
+    let args = ["run", file.as_str(), "--input", &input, "--output", "json"];
+    run_json(&env, &args).await;
+    assert_eq!(env.mock.requests().len(), 2);
+
+    let again = run_json(&env, &args).await;
+    assert_eq!(
+        prompts(&env, 2),
+        vec![format!("TOKEN {secret}")],
+        "the step whose answer holds the secret runs again; the other is served"
+    );
+    assert!(!cached(&again, "leaks"));
+    assert!(cached(&again, "plain"));
+    let mut stack = vec![env.work().join(".weft/cache")];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read the cache").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files += 1;
+                let bytes = std::fs::read(&path).expect("read");
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    !text.contains(secret),
+                    "{} holds the secret",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "the plain step's result is stored");
+}

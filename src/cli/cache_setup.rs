@@ -48,6 +48,7 @@ pub(super) fn cache_run(
         workflow: spec.workflow_name.clone(),
         all: args.cache,
         print: Default::default(),
+        secrets: Default::default(),
     })
 }
 

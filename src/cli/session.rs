@@ -20,7 +20,7 @@ use crate::engine::agent::NoAgent;
 use crate::engine::event::{RunEvent, Status};
 use crate::engine::gate::{Gatekeeper, NoGatekeeper};
 use crate::engine::spec::{RunSpec, UnitKind};
-use crate::engine::{self, CodexAgent, CodexConfig, RunReport, Seed};
+use crate::engine::{self, CacheRun, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_INTERRUPTED, EXIT_SUCCESS, Error};
 use crate::redact::{Redact, Redactor};
 use crate::report::{
@@ -66,6 +66,7 @@ pub(super) fn execute(
     let record = (state, gone_on_from(&session.spec));
     let (mut reporter, pause) =
         reporter(args, record, &session.workflow_text, &hint, colors, streams)?;
+    let secrets = session.redactor.clone();
     reporter.redact_with(session.redactor);
     let keeper = gatekeeper(pause);
     let runtime = tokio::runtime::Runtime::new()
@@ -92,7 +93,8 @@ pub(super) fn execute(
         .unwrap_or_default();
     spec.cache = session.cache.and_then(|args| {
         let paths = (workflow_path.as_path(), workdir.as_path());
-        cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config)
+        let run = cache_setup::cache_run(args, &spec, paths, &tree_own, &session.agent.config);
+        run.map(|run| CacheRun { secrets, ..run })
     });
     let store = spec.cache.as_ref().map(|c| c.store.clone());
     if let (Some(tree), Some(store)) = (spec.tree.as_mut(), &store) {

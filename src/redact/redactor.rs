@@ -72,6 +72,11 @@ impl Redactor {
         self.inner.is_none()
     }
 
+    /// Whether `bytes` hold a secret (in any of the forms it is masked in).
+    pub fn finds_in(&self, bytes: &[u8]) -> bool {
+        !self.covered(bytes).is_empty()
+    }
+
     /// `text` with every secret masked.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match self.redact_bytes(text.as_bytes()) {

@@ -163,6 +163,7 @@ mod tests {
             workflow: "w".into(),
             all: true,
             print: Default::default(),
+            secrets: Default::default(),
         }
     }
 

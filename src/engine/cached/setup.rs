@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::engine::cache::{Files, Store, TreePrint};
 use crate::engine::spec::{StepSpec, ThreadMode};
 use crate::plan::Eligible;
+use crate::redact::Redactor;
 use crate::vocab::Isolation;
 
 /// The result cache of a run.
@@ -24,6 +25,8 @@ pub struct CacheRun {
     pub all: bool,
     /// The working tree's id, shared until a unit that can change files starts or ends.
     pub print: Arc<TreePrint>,
+    /// The run's secrets: a result that holds one is never stored.
+    pub secrets: Redactor,
 }
 
 impl CacheRun {

@@ -150,6 +150,16 @@ fn save(
             (Some(stored), Some(text))
         }
     };
+    let (output, stderr) = (result.output.to_string(), result.stderr.as_deref());
+    let raw = result.output.as_str();
+    let holds_secret = [Some(output.as_bytes()), raw.map(str::as_bytes)]
+        .into_iter()
+        .chain([stderr.map(str::as_bytes), text.as_deref()])
+        .flatten()
+        .any(|bytes| run.secrets.finds_in(bytes));
+    if holds_secret {
+        return Err("it holds a secret value: results with secrets are never stored".into());
+    }
     let entry = Entry {
         version: ENTRY_VERSION,
         key: parts.key(),
