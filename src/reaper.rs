@@ -24,6 +24,29 @@ fn owned() -> MutexGuard<'static, BTreeSet<u32>> {
     OWNED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Asks the kernel to `SIGKILL` the child `command` starts when the thread that started it
+/// dies, so a weft killed outright (no destructors run) leaves neither the app-server nor
+/// a script behind. Elsewhere than Linux it does nothing.
+#[cfg(target_os = "linux")]
+pub(crate) fn die_with_parent(command: &mut tokio::process::Command) {
+    let parent = i32::try_from(std::process::id()).unwrap_or_default();
+    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
+    // functions (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere than Linux there is no parent-death signal.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn die_with_parent(_command: &mut tokio::process::Command) {}
+
 /// Spawn `command` and note the child as weft's own, atomically: the reaper can never
 /// take its exit status, even when it dies at once.
 pub(crate) fn spawn_owned(

@@ -104,31 +104,10 @@ impl Launch {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
-        die_with_parent(&mut command);
+        crate::reaper::die_with_parent(&mut command);
         command
     }
 }
-
-/// Ask the kernel to SIGKILL the app-server when the thread that spawned it dies, so a
-/// caller killed by Ctrl-C (no destructors run) leaves no app-server behind.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
-    // functions (prctl, getppid).
-    let parent = i32::try_from(std::process::id()).unwrap_or_default();
-    unsafe {
-        command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
 
 fn missing_pipe() -> Error {
     Error::Io(std::io::Error::other("child pipe missing"))

@@ -92,7 +92,7 @@ pub async fn run(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .process_group(0);
-    die_with_parent(&mut command);
+    crate::reaper::die_with_parent(&mut command);
     let mut child = match crate::reaper::spawn_owned(&mut command) {
         Ok(child) => child,
         Err(e) => return not_started(format!("cannot run `{program}`: {e}")),
@@ -228,24 +228,3 @@ async fn drained(collector: Option<Collector>) -> (Vec<u8>, bool) {
     let mut kept = collector.kept.lock().unwrap_or_else(|e| e.into_inner());
     std::mem::take(&mut *kept)
 }
-
-/// Asks the kernel to `SIGKILL` the script when the thread that started it dies, so a
-/// weft killed outright leaves no script behind.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    let parent = i32::try_from(std::process::id()).unwrap_or_default();
-    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
-    // functions (prctl, getppid, _exit).
-    unsafe {
-        command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
