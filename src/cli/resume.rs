@@ -2,7 +2,6 @@
 //! named threads continue by their saved ids, everything else runs again.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::time::Duration;
 
 use super::commands::Writer;
@@ -16,7 +15,7 @@ use crate::engine::event::Status;
 use crate::engine::spec::{RunSpec, ThreadMode};
 use crate::engine::{self, IterationRecord, RunOptions, Seed, SeedElement};
 use crate::error::{EXIT_SUCCESS, Error};
-use crate::redact::{RedactingWriter, Redactor};
+use crate::redact::Redactor;
 use crate::report::{RecordStatus, RunState, RunStore, process_alive};
 
 /// `weft resume RUN | --last`. With secrets, everything it prints is masked.
@@ -30,35 +29,27 @@ pub fn resume(args: &ResumeArgs, out: &mut Writer, err: &mut Writer) -> Result<i
                 workflow_text,
                 redactor,
             } = *ready;
-            let mut out = RedactingWriter::new(out, redactor.clone());
-            let mut err = RedactingWriter::new(err, redactor.clone());
-            let session = Session {
-                spec,
-                seed,
-                state,
-                workflow_text,
-                agent: &args.agent,
-                report: &args.report,
-                cache: Some(&args.cache),
-                tape: TapeSetup {
-                    record: None,
-                    replay: args.replay.as_deref().map(Cassette::load).transpose()?,
-                    mode: args.replay_mode,
-                    redactor: redactor.clone(),
-                    placeholders: Vec::new(),
-                },
-                redactor,
-            };
-            let code = match session::execute(session, &mut out, &mut err) {
-                Ok(code) => code,
-                Err(error) => {
-                    let _ = writeln!(err, "{}", error.render());
-                    error.exit_code()
-                }
-            };
-            let _ = out.finish();
-            let _ = err.finish();
-            Ok(code)
+            let masks = redactor.clone();
+            Ok(session::masked(out, err, &masks, |out, err| {
+                let session = Session {
+                    spec,
+                    seed,
+                    state,
+                    workflow_text,
+                    agent: &args.agent,
+                    report: &args.report,
+                    cache: Some(&args.cache),
+                    tape: TapeSetup {
+                        record: None,
+                        replay: args.replay.as_deref().map(Cassette::load).transpose()?,
+                        mode: args.replay_mode,
+                        redactor: redactor.clone(),
+                        placeholders: Vec::new(),
+                    },
+                    redactor,
+                };
+                session::execute(session, out, err)
+            }))
         }
         Prepared::Nothing(message) => {
             let _ = writeln!(err, "{message}");

@@ -2,7 +2,6 @@
 //! everything it prints and writes is masked.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -16,7 +15,7 @@ use crate::engine::spec::RunSpec;
 use crate::engine::{self, RunOptions, Seed};
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::redact::{MASK, RedactingWriter, Redactor};
+use crate::redact::{MASK, Redactor};
 use crate::report::{FILES_DIR, RECORD_VERSION, RecordStatus, RecordedOptions, RunState, now_ms};
 use crate::workflow::{Workflow, inputs, secrets};
 
@@ -25,18 +24,10 @@ use crate::workflow::{Workflow, inputs, secrets};
 pub fn run(args: &RunArgs, out: &mut Writer, err: &mut Writer) -> Result<i32, Error> {
     let cassette = tape::load_replay(args)?;
     let prepared = prepare(args, cassette.as_ref(), err)?;
-    let mut out = RedactingWriter::new(out, prepared.redactor.clone());
-    let mut err = RedactingWriter::new(err, prepared.redactor.clone());
-    let code = match execute(args, prepared, cassette, &mut out, &mut err) {
-        Ok(code) => code,
-        Err(error) => {
-            let _ = writeln!(err, "{}", error.render());
-            error.exit_code()
-        }
-    };
-    let _ = out.finish();
-    let _ = err.finish();
-    Ok(code)
+    let redactor = prepared.redactor.clone();
+    Ok(session::masked(out, err, &redactor, |out, err| {
+        execute(args, prepared, cassette, out, err)
+    }))
 }
 
 fn execute(

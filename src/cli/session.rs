@@ -22,7 +22,7 @@ use crate::engine::gate::{Gatekeeper, NoGatekeeper};
 use crate::engine::spec::{RunSpec, UnitKind};
 use crate::engine::{self, CacheRun, CodexAgent, CodexConfig, RunReport, Seed};
 use crate::error::{EXIT_INTERRUPTED, EXIT_SUCCESS, Error};
-use crate::redact::{Redact, Redactor};
+use crate::redact::{Redact, RedactingWriter, Redactor};
 use crate::report::{
     Colors, FILES_DIR, GithubActions, JsonLines, Junit, Live, LivePause, Plain, Reporter,
     RunRecorder, RunState, SharedWriter, WORKFLOW_FILE, write_atomic,
@@ -45,6 +45,28 @@ pub(super) struct Session<'a> {
     /// The run's secrets: masked in every event before any reporter sees it, and in the
     /// record's first state. (The caller masks what the session prints.)
     pub redactor: Redactor,
+}
+
+/// Runs `body` with everything it prints masked by `redactor`; an error it returns is
+/// printed (masked too) and gives the exit code.
+pub(super) fn masked(
+    out: &mut Writer,
+    err: &mut Writer,
+    redactor: &Redactor,
+    body: impl FnOnce(&mut Writer, &mut Writer) -> Result<i32, Error>,
+) -> i32 {
+    let mut out = RedactingWriter::new(out, redactor.clone());
+    let mut err = RedactingWriter::new(err, redactor.clone());
+    let code = match body(&mut out, &mut err) {
+        Ok(code) => code,
+        Err(error) => {
+            let _ = writeln!(err, "{}", error.render());
+            error.exit_code()
+        }
+    };
+    let _ = out.finish();
+    let _ = err.finish();
+    code
 }
 
 /// Runs the session to its end; the exit code.
