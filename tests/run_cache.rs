@@ -431,3 +431,22 @@ async fn a_result_that_holds_a_secret_is_never_stored() {
     }
     assert!(files > 0, "the plain step's result is stored");
 }
+
+#[tokio::test]
+async fn a_cache_that_cannot_be_written_is_named_and_the_run_goes_on() {
+    let env = TestEnv::start(echo).await;
+    repo(&env);
+    let file = write(&env.work(), "flow.yaml", DAG);
+    let blocker = write(&env.work(), "not-a-dir", "a file");
+    let dir = format!("{blocker}/cache");
+    let out = weft(&env, &["run", &file, "--cache-dir", &dir]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: the result cache `{dir}` cannot be written"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.mock.requests().len(), 4);
+}

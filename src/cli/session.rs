@@ -124,6 +124,13 @@ pub(super) fn execute(
         tree.own.push(store.dir().to_path_buf());
     }
     if let Some(cache) = &spec.cache {
+        if let Err(e) = cache.store.check_writable() {
+            let _ = writeln!(
+                err,
+                "warning: the result cache `{}` cannot be written ({e}): no result of this run is stored",
+                cache.store.dir().display()
+            );
+        }
         cache_setup::prime(cache);
     }
     let mut config = codex_config(session.agent);

@@ -90,6 +90,15 @@ impl Store {
         write_atomic(&self.index_path(&entry.workflow, &entry.step), &parts)
     }
 
+    /// Whether results can be stored: the directory exists (or is made) and takes a file.
+    pub fn check_writable(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&self.dir)
+            .map(drop)
+    }
+
     /// The key parts of the last result stored for `step` of `workflow`.
     pub fn last_parts(&self, workflow: &str, step: &str) -> Option<BTreeMap<String, String>> {
         let text = fs::read(self.index_path(workflow, step)).ok()?;
@@ -148,6 +157,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::engine::cache::entry::StoredPatch;
+
+    #[test]
+    fn a_directory_that_cannot_be_made_is_not_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "not a directory").unwrap();
+        assert!(
+            Store::new(dir.path().join("cache"))
+                .check_writable()
+                .is_ok()
+        );
+        assert!(Store::new(file.join("cache")).check_writable().is_err());
+    }
 
     pub(crate) fn entry(key: &str, step: &str) -> Entry {
         Entry {
